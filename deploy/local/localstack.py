@@ -1,0 +1,323 @@
+"""The local stack: real Prometheus and Pushgateway processes on free loopback ports, no Docker.
+
+Used by the tests and by ``make demo``. It serves the same rule files as docker compose
+(``deploy/prometheus/rules/*.yml``) and scrapes the Pushgateway with ``honor_labels: true``.
+
+    python deploy/local/localstack.py up --scrape-interval 1s --target demo=127.0.0.1:8080
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
+
+__all__ = ["LocalStack", "StackError", "free_port", "wait_until"]
+
+
+class StackError(RuntimeError):
+    """The local stack could not start or stop."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(
+    predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1
+) -> object:
+    """Poll ``predicate`` until it returns something truthy; TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as exc:
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc})" if last_exc else ""
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise StackError(
+            f"local stack: {name} not found (install it: apt-get install -y prometheus "
+            "prometheus-pushgateway, or run `make setup`)"
+        )
+    return path
+
+
+class LocalStack:
+    """Prometheus + Pushgateway as child processes; a context manager.
+
+    ``targets`` maps extra scrape job names to ``host:port`` lists (the demo API, node-exporter).
+    """
+
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        scrape_interval: str = "1s",
+        targets: dict[str, list[str]] | None = None,
+        rules_dir: Path | None = RULES_DIR,
+        prometheus_port: int | None = None,
+        pushgateway_port: int | None = None,
+    ) -> None:
+        self._own_dir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="promgate-stack-"))
+        self.scrape_interval = scrape_interval
+        self.targets = dict(targets or {})
+        self.rules_dir = rules_dir
+        self.prometheus_port = prometheus_port or free_port()
+        self.pushgateway_port = pushgateway_port or free_port()
+        self._prometheus: subprocess.Popen[bytes] | None = None
+        self._pushgateway: subprocess.Popen[bytes] | None = None
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
+
+    @property
+    def pushgateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.pushgateway_port}"
+
+    # -- configuration ---------------------------------------------------------------------
+    def config(self) -> dict[str, object]:
+        rule_files = sorted(str(p) for p in self.rules_dir.glob("*.yml")) if self.rules_dir else []
+        rule_files = [p for p in rule_files if not p.endswith("_test.yml")]
+        scrape_configs: list[dict[str, object]] = [
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{self.pushgateway_port}"]}],
+            }
+        ]
+        for job, hosts in self.targets.items():
+            scrape_configs.append({"job_name": job, "static_configs": [{"targets": hosts}]})
+        return {
+            "global": {
+                "scrape_interval": self.scrape_interval,
+                "evaluation_interval": self.scrape_interval,
+            },
+            "rule_files": rule_files,
+            "scrape_configs": scrape_configs,
+        }
+
+    def write_config(self) -> Path:
+        path = self.workdir / "prometheus.yml"
+        path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        return path
+
+    # -- processes -------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.start_pushgateway()
+        config = self.write_config()
+        log = open(self.workdir / "prometheus.log", "ab")  # noqa: SIM115 - owned by the child
+        self._prometheus = subprocess.Popen(
+            [
+                _binary("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+                "--web.enable-lifecycle",
+                "--web.enable-admin-api",
+                "--storage.tsdb.retention.time=30d",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until(self._prometheus_ready, 30, f"Prometheus on {self.prometheus_url}")
+        except TimeoutError as exc:
+            self.stop()
+            raise StackError(
+                f"local stack: Prometheus did not start: {exc} (see {log.name})"
+            ) from exc
+        return self
+
+    def _prometheus_ready(self) -> bool:
+        if self._prometheus is not None and self._prometheus.poll() is not None:
+            raise StackError(f"Prometheus exited with {self._prometheus.returncode}")
+        return requests.get(f"{self.prometheus_url}/-/ready", timeout=1).status_code == 200
+
+    def start_pushgateway(self) -> None:
+        """Start (or restart, on the same port) the Pushgateway."""
+        log = open(self.workdir / "pushgateway.log", "ab")  # noqa: SIM115 - owned by the child
+        self._pushgateway = subprocess.Popen(
+            [
+                _binary("prometheus-pushgateway"),
+                f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
+                "--web.enable-admin-api",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until(
+                lambda: requests.get(f"{self.pushgateway_url}/-/ready", timeout=1).ok,
+                30,
+                f"Pushgateway on {self.pushgateway_url}",
+            )
+        except TimeoutError as exc:
+            raise StackError(
+                f"local stack: Pushgateway did not start: {exc} (see {log.name})"
+            ) from exc
+
+    def stop_pushgateway(self) -> None:
+        self._terminate(self._pushgateway)
+        self._pushgateway = None
+
+    def reload_prometheus(self) -> None:
+        self.write_config()
+        requests.post(f"{self.prometheus_url}/-/reload", timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        self._terminate(self._prometheus)
+        self._prometheus = None
+        self.stop_pushgateway()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @staticmethod
+    def _terminate(proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- queries ---------------------------------------------------------------------------
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, object]]:
+        """Instant query; returns Prometheus's result list (raises on an API error)."""
+        params: dict[str, str] = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        resp = requests.get(f"{self.prometheus_url}/api/v1/query", params=params, timeout=30)
+        body = resp.json()
+        if body.get("status") != "success":
+            raise StackError(f"query failed: {body.get('error')} ({expr})")
+        return list(body["data"]["result"])
+
+    def wait_for_scrape(self, timeout: float = 30) -> None:
+        """Wait until Prometheus has completed a scrape that started after this call."""
+        started = time.time()
+
+        def scraped() -> bool:
+            resp = requests.get(f"{self.prometheus_url}/api/v1/targets", timeout=5).json()
+            for target in resp["data"]["activeTargets"]:
+                if target["labels"].get("job") == "pushgateway":
+                    last = target.get("lastScrape", "")
+                    return bool(last) and _rfc3339(last) > started and target["health"] == "up"
+            return False
+
+        wait_until(scraped, timeout, "a Pushgateway scrape")
+
+
+def _rfc3339(text: str) -> float:
+    from datetime import datetime
+
+    # Prometheus prints nanoseconds; Python parses microseconds.
+    head, _, rest = text.partition(".")
+    frac = "".join(ch for ch in rest if ch.isdigit())[:6]
+    tz = rest[len("".join(ch for ch in rest if ch.isdigit())) :] or "Z"
+    tz = "+00:00" if tz == "Z" else tz
+    return datetime.fromisoformat(f"{head}.{frac or '0'}{tz}").timestamp()
+
+
+@contextlib.contextmanager
+def running(**kwargs: object) -> Iterator[LocalStack]:
+    with LocalStack(**kwargs) as stack:  # type: ignore[arg-type]
+        yield stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localstack", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start Prometheus and Pushgateway and wait for Ctrl-C")
+    up.add_argument("--scrape-interval", default="1s")
+    up.add_argument("--dir", type=Path, default=None, help="data folder (default: a temp folder)")
+    up.add_argument("--prometheus-port", type=int, default=None)
+    up.add_argument("--pushgateway-port", type=int, default=None)
+    up.add_argument("--target", action="append", default=[], metavar="JOB=HOST:PORT")
+    up.add_argument("--env-file", type=Path, help="write PROMETHEUS_URL and PUSHGATEWAY_URL here")
+    args = parser.parse_args(argv)
+    targets: dict[str, list[str]] = {}
+    for item in args.target:
+        job, _, hostport = item.partition("=")
+        targets.setdefault(job, []).append(hostport)
+    stack = LocalStack(
+        args.dir,
+        scrape_interval=args.scrape_interval,
+        targets=targets,
+        prometheus_port=args.prometheus_port,
+        pushgateway_port=args.pushgateway_port,
+    )
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        stack.start()
+    except StackError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    info = {"PROMETHEUS_URL": stack.prometheus_url, "PUSHGATEWAY_URL": stack.pushgateway_url}
+    if args.env_file:
+        args.env_file.write_text("".join(f"{k}={v}\n" for k, v in info.items()))
+    print(json.dumps(info), flush=True)
+    try:
+        while not stop:
+            time.sleep(0.2)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

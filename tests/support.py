@@ -1,0 +1,210 @@
+"""Shared helpers for the integration tests: the demo API process and real Locust runs."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from localstack import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+LOCUSTFILE = EXAMPLES / "locustfile.py"
+
+__all__ = [
+    "EXAMPLES",
+    "LOCUSTFILE",
+    "ROOT",
+    "DemoApi",
+    "LocustRun",
+    "new_run_id",
+    "start_locust",
+    "wait_until",
+]
+
+
+def new_run_id(prefix: str = "test") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class DemoApi:
+    """The demo system under test as a child process (ground truth for request counts)."""
+
+    def __init__(self, **config: float) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, str(EXAMPLES / "demo_api.py"), "--port", str(self.port)]
+        for key, value in config.items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: requests.get(f"{self.url}/health", timeout=1).ok, 20, "the demo API")
+        self.reset()  # the readiness probe itself was counted
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/__reset", timeout=5).raise_for_status()
+
+    def configure(self, **config: Any) -> dict[str, Any]:
+        resp = requests.post(f"{self.url}/__config", json=config, timeout=5)
+        resp.raise_for_status()
+        return dict(resp.json())
+
+    def counts(self) -> list[dict[str, Any]]:
+        return list(requests.get(f"{self.url}/__counts", timeout=5).json())
+
+    def totals(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(method, route) -> (requests, failures as status >= 400)."""
+        out: dict[tuple[str, str], tuple[int, int]] = {}
+        for row in self.counts():
+            key = (row["method"], row["route"])
+            reqs, fails = out.get(key, (0, 0))
+            out[key] = (reqs + row["count"], fails + (row["count"] if row["status"] >= 400 else 0))
+        return out
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
+class LocustRun:
+    """A real Locust run (local, or a master with workers) started by ``start_locust``."""
+
+    run_id: str
+    csv_prefix: Path
+    procs: list[subprocess.Popen[str]]
+    logs: list[Path]
+    returncode: int | None = None
+    output: str = ""
+    started: float = field(default_factory=time.time)
+
+    @property
+    def master(self) -> subprocess.Popen[str]:
+        return self.procs[0]
+
+    def wait(self, timeout: float = 180) -> LocustRun:
+        deadline = time.monotonic() + timeout
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.returncode = self.master.returncode
+        self.output = "\n".join(log.read_text(errors="replace") for log in self.logs)
+        return self
+
+    def stats_rows(self) -> list[dict[str, str]]:
+        """Locust's own CSV summary (``--csv``), one dict per row including ``Aggregated``."""
+        with open(f"{self.csv_prefix}_stats.csv", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    def failures_rows(self) -> list[dict[str, str]]:
+        with open(f"{self.csv_prefix}_failures.csv", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+
+def start_locust(
+    host: str,
+    *,
+    pushgateway: str | None,
+    run_id: str | None = None,
+    locustfile: Path = LOCUSTFILE,
+    users: int = 10,
+    spawn_rate: float = 10,
+    run_time: str = "8s",
+    workers: int = 0,
+    push_interval: float = 1,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    workdir: Path | None = None,
+) -> LocustRun:
+    """Start a headless Locust run with the exporter on; ``workers`` > 0 runs master + workers."""
+    run_id = run_id if run_id is not None else new_run_id()
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="promgate-locust-"))
+    csv_prefix = workdir / "run"
+    base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    common = ["--host", host]
+    exporter = []
+    if pushgateway is not None:
+        exporter = [
+            "--prometheus-pushgateway",
+            pushgateway,
+            "--prometheus-run-id",
+            run_id,
+            "--prometheus-push-interval",
+            str(push_interval),
+        ]
+    master_args = [
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(spawn_rate),
+        "-t",
+        run_time,
+        "--csv",
+        str(csv_prefix),
+        "--stop-timeout",
+        "5",
+        "--only-summary",
+        *exporter,
+        *(extra or []),
+    ]
+    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    procs: list[subprocess.Popen[str]] = []
+    logs: list[Path] = []
+
+    def spawn(args: list[str], name: str) -> None:
+        log = workdir / f"{name}.log"
+        logs.append(log)
+        procs.append(
+            subprocess.Popen(
+                base + args,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=child_env,
+                cwd=workdir,
+            )
+        )
+
+    if workers:
+        port = free_port()
+        spawn(
+            [
+                *common,
+                *master_args,
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(port),
+                "--expect-workers",
+                str(workers),
+            ],
+            "master",
+        )
+        for i in range(workers):
+            spawn(
+                [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+                f"worker{i}",
+            )
+    else:
+        spawn([*common, *master_args], "local")
+    return LocustRun(run_id=run_id, csv_prefix=csv_prefix, procs=procs, logs=logs)
