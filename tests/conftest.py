@@ -7,10 +7,23 @@ resets them first (``api`` fixture).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from localstack import LocalStack
-from support import DemoApi
+from support import DemoApi, LocustRun, new_run_id, start_locust
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    run: LocustRun
+    #: (method, route) -> (requests, failures) as the demo API counted them
+    truth: dict[tuple[str, str], tuple[int, int]]
+    stack: LocalStack
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +49,29 @@ def stack(demo_api: DemoApi, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         targets={"demo_api": [demo_api.target]},
     ) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def completed_run(stack: LocalStack, demo_api: DemoApi) -> CompletedRun:
+    """One finished local Locust run with injected errors and latency, scraped to its end.
+
+    Shared by the gate, dashboard and report tests, which only read it. The demo API's counts
+    are snapshotted right after the run (the ground truth).
+    """
+    demo_api.configure(
+        latency_ms=5, jitter_ms=20, error_rate=0.05, routes={"/courses": {"latency_ms": 60}}
+    )
+    demo_api.reset()
+    run = start_locust(
+        demo_api.url,
+        pushgateway=stack.pushgateway_url,
+        run_id=new_run_id("completed"),
+        users=8,
+        run_time="12s",
+        extra=["--prometheus-keep", "--prometheus-testplan", "demo"],
+    ).wait()
+    assert run.returncode in (0, 1), run.output  # 1: Locust's code when requests failed
+    truth = demo_api.totals()
+    demo_api.configure(latency_ms=2, jitter_ms=3, error_rate=0.0, routes={})
+    stack.wait_for_scrape()
+    return CompletedRun(run=run, truth=truth, stack=stack)
