@@ -6,6 +6,13 @@ resets them first (``api`` fixture).
 
 from __future__ import annotations
 
+# Locust monkey-patches the process with gevent when first imported, and that must happen before
+# ssl/requests are imported (else: RecursionError in ssl). Some tests import Locust (the
+# exporter's unit tests, Locust's own stats code as ground truth), so patch first, for all.
+from gevent import monkey
+
+monkey.patch_all()
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 

@@ -109,8 +109,38 @@ class LocustRun:
         self.output = "\n".join(log.read_text(errors="replace") for log in self.logs)
         return self
 
+    def summary(self) -> dict[tuple[str, str], Any]:
+        """Locust's own final statistics, as its end-of-run summary prints them.
+
+        Read from ``--json-file`` (written at shutdown), rebuilt into Locust's own ``StatsEntry``
+        objects so percentiles, averages and RPS are computed by Locust's code. Keys are
+        ``(method, name)``; the ``Aggregated`` row is under ``("", "Aggregated")``.
+        Prefer this to ``stats_rows()``: Locust rewrites its CSV once a second and not at
+        shutdown, so the CSV can miss the last second of a run.
+        """
+        import json
+
+        from locust.stats import RequestStats, StatsEntry
+
+        data = json.loads(Path(f"{self.csv_prefix}.json").read_text())
+        stats = RequestStats()
+        entries: dict[tuple[str, str], Any] = {}
+        for row in data:
+            row["response_times"] = {int(k): v for k, v in row["response_times"].items()}
+            row["num_reqs_per_sec"] = {int(k): v for k, v in row["num_reqs_per_sec"].items()}
+            row["num_fail_per_sec"] = {int(k): v for k, v in row["num_fail_per_sec"].items()}
+            entry = StatsEntry.unserialize(row, stats)
+            stats.entries[(entry.name, entry.method)] = entry
+            stats.total.extend(entry)
+            entries[(entry.method, entry.name)] = entry
+        entries[("", "Aggregated")] = stats.total
+        return entries
+
     def stats_rows(self) -> list[dict[str, str]]:
-        """Locust's own CSV summary (``--csv``), one dict per row including ``Aggregated``."""
+        """Locust's CSV summary (``--csv``), one dict per row including ``Aggregated``.
+
+        Written by Locust once a second, not at shutdown: see ``summary()``.
+        """
         with open(f"{self.csv_prefix}_stats.csv", newline="") as fh:
             return list(csv.DictReader(fh))
 
@@ -159,6 +189,8 @@ def start_locust(
         "-t",
         run_time,
         "--csv",
+        str(csv_prefix),
+        "--json-file",
         str(csv_prefix),
         "--stop-timeout",
         "5",

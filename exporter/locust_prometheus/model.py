@@ -1,0 +1,236 @@
+"""Turn a snapshot into per-endpoint numbers: cardinality guard, buckets, Locust's percentiles.
+
+Runs off the gevent loop. The only state is the cardinality guard, so the set of endpoints kept
+is stable from push to push and the folded ``__other__`` counters stay monotonic.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+from .snapshot import EntrySnapshot, RunSnapshot
+
+__all__ = [
+    "BUCKET_BOUNDS_MS",
+    "OTHER",
+    "CardinalityGuard",
+    "EndpointRow",
+    "ErrorRow",
+    "Model",
+    "build_model",
+    "bucket_counts",
+    "normalize_error",
+    "percentiles",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Histogram bounds in ms, all on Locust's rounding grid (1 ms < 100, 10 ms < 1 s, 100 ms < 10 s,
+#: 1 s above), so no rounding step straddles a bound.
+BUCKET_BOUNDS_MS: tuple[int, ...] = (
+    1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750,
+    1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 30000, 60000,
+)  # fmt: skip
+OTHER = "__other__"
+_MAX_ERROR_CHARS = 200
+
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b")
+# Short standalone integers (HTTP status, errno) carry meaning and stay; ids and measurements go.
+_NUM = re.compile(r"(?<=/)\d+(?=/|\b)|\b\d+\.\d+\b|\b\d{4,}\b")
+
+
+def normalize_error(error: object) -> str:
+    """Locust's error text with ids and numbers replaced, so one kind of error is one series."""
+    if isinstance(error, str):
+        text = error
+        if text.startswith("CatchResponseError(") and text.endswith(")"):
+            text = text[len("CatchResponseError(") : -1]
+    else:
+        args = getattr(error, "args", None)
+        if type(error).__name__ == "CatchResponseError" and args:
+            text = str(args[0])
+        else:
+            text = repr(error)
+    text = _UUID.sub("<uuid>", text)
+    text = _HEX.sub("<hex>", text)
+    text = _NUM.sub("<n>", text)
+    if len(text) > _MAX_ERROR_CHARS:
+        text = text[: _MAX_ERROR_CHARS - 1] + "…"
+    return text
+
+
+def percentiles(response_times: dict[Any, int], num_requests: int, qs: Sequence[float]) -> list[Any]:
+    """Locust's ``calculate_response_time_percentile`` for all ``qs`` in one sorted pass.
+
+    Locust walks the keys from the largest down and returns the first key at which
+    ``num_requests - processed <= int(num_requests * q)``; the same condition is evaluated
+    here for every q at once.
+    """
+    thresholds = sorted((num_requests - int(num_requests * q), i) for i, q in enumerate(qs))
+    out: list[Any] = [0] * len(qs)
+    j, processed = 0, 0
+    for key in sorted(response_times, reverse=True):
+        processed += response_times[key]
+        while j < len(thresholds) and processed >= thresholds[j][0]:
+            out[thresholds[j][1]] = key
+            j += 1
+        if j == len(thresholds):
+            break
+    return out
+
+
+def bucket_counts(response_times: dict[Any, int], bounds: Sequence[float] = BUCKET_BOUNDS_MS) -> list[int]:
+    """Cumulative counts of response times (ms keys) ``<= bound`` for each bound."""
+    keys = sorted(response_times)
+    cumulative = [0, *accumulate(response_times[k] for k in keys)]
+    return [cumulative[bisect_right(keys, b)] for b in bounds]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRow:
+    method: str
+    name: str
+    requests: int
+    failures: int
+    content_bytes: int
+    sum_seconds: float
+    buckets: list[int]  # cumulative, one per BUCKET_BOUNDS_MS; +Inf is ``requests``
+    quantiles_ms: list[Any]
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRow:
+    method: str
+    name: str
+    error: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    endpoints: list[EndpointRow]
+    errors: list[ErrorRow]
+    total_quantiles_ms: list[Any]
+    total_max_ms: float
+    snapshot: RunSnapshot
+    dropped_endpoints: int
+
+
+class CardinalityGuard:
+    """Keeps the first ``limit`` endpoints and error series; later ones fold into ``__other__``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._endpoints: set[tuple[str, str]] = set()
+        self._folded: set[tuple[str, str]] = set()
+        self._errors: set[tuple[str, str, str]] = set()
+        self._warned_errors = False
+
+    @property
+    def dropped(self) -> int:
+        return len(self._folded)
+
+    def endpoint(self, method: str, name: str) -> str:
+        key = (method, name)
+        if key in self._endpoints:
+            return name
+        if len(self._endpoints) < self.limit and key not in self._folded:
+            self._endpoints.add(key)
+            return name
+        if not self._folded:
+            logger.warning(
+                "locust_prometheus: endpoint limit reached: more than %d endpoints, further ones "
+                "are exported as name=%r (raise --prometheus-max-endpoints, or group URLs with "
+                "Locust's name= argument)",
+                self.limit,
+                OTHER,
+            )
+        self._folded.add(key)
+        return OTHER
+
+    def error(self, method: str, name: str, text: str) -> str:
+        key = (method, name, text)
+        if key in self._errors:
+            return text
+        if len(self._errors) < self.limit:
+            self._errors.add(key)
+            return text
+        if not self._warned_errors:
+            self._warned_errors = True
+            logger.warning(
+                "locust_prometheus: error series limit reached: more than %d distinct errors, "
+                "further ones are exported as error=%r (check the errors' texts for ids)",
+                self.limit,
+                OTHER,
+            )
+        return OTHER
+
+
+def _merge(into: dict[tuple[str, str], list[Any]], key: tuple[str, str], e: EntrySnapshot) -> None:
+    acc = into.get(key)
+    if acc is None:
+        into[key] = [e.num_requests, e.num_none_requests, e.num_failures, e.total_response_time,
+                     e.max_response_time, e.total_content_length, dict(e.response_times)]  # fmt: skip
+        return
+    acc[0] += e.num_requests
+    acc[1] += e.num_none_requests
+    acc[2] += e.num_failures
+    acc[3] += e.total_response_time
+    acc[4] = max(acc[4], e.max_response_time)
+    acc[5] += e.total_content_length
+    rt = acc[6]
+    for k, v in e.response_times.items():
+        rt[k] = rt.get(k, 0) + v
+
+
+def _row(method: str, name: str, e: Sequence[Any], qs: Sequence[float]) -> EndpointRow:
+    n, none, failures, total_rt, max_rt, content, rt = e
+    return EndpointRow(
+        method, name, n, failures, content, total_rt / 1000.0, bucket_counts(rt),
+        percentiles(rt, n - none, qs), max_rt,
+    )  # fmt: skip
+
+
+def build_model(snapshot: RunSnapshot, guard: CardinalityGuard) -> Model:
+    qs = snapshot.percentiles
+    endpoints: list[EndpointRow] = []
+    folded: dict[tuple[str, str], list[Any]] = {}
+    for e in snapshot.entries:
+        name = guard.endpoint(e.method, e.name)
+        if name is OTHER:
+            _merge(folded, (e.method, OTHER), e)
+            continue
+        fields = (e.num_requests, e.num_none_requests, e.num_failures, e.total_response_time,
+                  e.max_response_time, e.total_content_length, e.response_times)  # fmt: skip
+        endpoints.append(_row(e.method, name, fields, qs))
+    endpoints.extend(_row(m, n, acc, qs) for (m, n), acc in folded.items())
+
+    counts: dict[tuple[str, str, str], int] = {}
+    for method, name, error, occurrences in snapshot.errors:
+        folded_name = guard.endpoint(method, name)
+        text = guard.error(method, folded_name, normalize_error(error))
+        key = (method, folded_name, text)
+        counts[key] = counts.get(key, 0) + occurrences
+    errors = [ErrorRow(m, n, t, c) for (m, n, t), c in counts.items()]
+
+    t = snapshot.total
+    return Model(
+        endpoints=endpoints,
+        errors=errors,
+        total_quantiles_ms=percentiles(t.response_times, t.num_requests - t.num_none_requests, qs),
+        total_max_ms=t.max_response_time,
+        snapshot=snapshot,
+        dropped_endpoints=guard.dropped,
+    )
+
+
+def iter_quantile_labels(qs: Iterable[float]) -> list[str]:
+    return [str(float(q)) for q in qs]
