@@ -40,8 +40,12 @@ BUCKET_BOUNDS_MS: tuple[int, ...] = (
 OTHER = "__other__"
 _MAX_ERROR_CHARS = 200
 
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
-_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b")
+_UUID = re.compile(
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+)
+_HEX = re.compile(
+    r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"
+)
 # Short standalone integers (HTTP status, errno) carry meaning and stay; ids and measurements go.
 _NUM = re.compile(r"(?<=/)\d+(?=/|\b)|\b\d+\.\d+\b|\b\d{4,}\b")
 
@@ -66,7 +70,9 @@ def normalize_error(error: object) -> str:
     return text
 
 
-def percentiles(response_times: dict[Any, int], num_requests: int, qs: Sequence[float]) -> list[Any]:
+def percentiles(
+    response_times: dict[Any, int], num_requests: int, qs: Sequence[float]
+) -> list[Any]:
     """Locust's ``calculate_response_time_percentile`` for all ``qs`` in one sorted pass.
 
     Locust walks the keys from the largest down and returns the first key at which
@@ -86,7 +92,9 @@ def percentiles(response_times: dict[Any, int], num_requests: int, qs: Sequence[
     return out
 
 
-def bucket_counts(response_times: dict[Any, int], bounds: Sequence[float] = BUCKET_BOUNDS_MS) -> list[int]:
+def bucket_counts(
+    response_times: dict[Any, int], bounds: Sequence[float] = BUCKET_BOUNDS_MS
+) -> list[int]:
     """Cumulative counts of response times (ms keys) ``<= bound`` for each bound."""
     keys = sorted(response_times)
     cumulative = [0, *accumulate(response_times[k] for k in keys)]

@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ConfigError", "ExporterConfig", "add_arguments", "config_from_options", "default_run_id"]
+__all__ = [
+    "ConfigError",
+    "ExporterConfig",
+    "add_arguments",
+    "config_from_options",
+    "default_run_id",
+]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Labels the exporter sets itself on locust_run_info or that the Pushgateway/Prometheus own.

@@ -70,7 +70,9 @@ def _entry(entry: Any) -> EntrySnapshot:
     )
 
 
-def take_snapshot(environment: Any, *, final: bool = False, end_time: float | None = None) -> RunSnapshot:
+def take_snapshot(
+    environment: Any, *, final: bool = False, end_time: float | None = None
+) -> RunSnapshot:
     """Copy what the exporter needs. Must run in the gevent loop and must not yield."""
     from locust import stats as locust_stats
     from locust.runners import MasterRunner
@@ -78,7 +80,9 @@ def take_snapshot(environment: Any, *, final: bool = False, end_time: float | No
     runner = environment.runner
     stats = runner.stats if runner is not None else environment.stats
     entries = [_entry(e) for e in list(stats.entries.values())]
-    errors = [(str(e.method or ""), str(e.name), e.error, e.occurrences) for e in stats.errors.values()]
+    errors = [
+        (str(e.method or ""), str(e.name), e.error, e.occurrences) for e in stats.errors.values()
+    ]
 
     user_names = [u.__name__ for u in (environment.user_classes or [])]
     users = dict.fromkeys(user_names, 0)
@@ -94,9 +98,13 @@ def take_snapshot(environment: Any, *, final: bool = False, end_time: float | No
                 if not final:
                     for cls, n in (node.user_classes_count or {}).items():
                         users[cls] = users.get(cls, 0) + n
-            loadgen.insert(0, ("master", float(runner.current_cpu_usage), int(runner.current_memory_usage)))
+            loadgen.insert(
+                0, ("master", float(runner.current_cpu_usage), int(runner.current_memory_usage))
+            )
         else:
-            loadgen.append(("local", float(runner.current_cpu_usage), int(runner.current_memory_usage)))
+            loadgen.append(
+                ("local", float(runner.current_cpu_usage), int(runner.current_memory_usage))
+            )
             if not final:
                 for cls, n in runner.user_classes_count.items():
                     users[cls] = n

@@ -210,6 +210,190 @@ def endpoint_table(sel: str = RUN, window: str = WINDOW) -> dict[str, str]:
     }
 
 
+# -- dashboards and rules ---------------------------------------------------------------------
+# Grafana panels, recording rules and alerts. Live expressions take a ``rate_window``
+# (``$__rate_interval`` in Grafana, a fixed duration in rules); per-run tables group by
+# ``run_id`` so one query returns a row per run.
+
+#: Labels that identify a run; recording rules and alerts aggregate by them.
+RUN_LABELS = "job, run_id"
+
+
+def error_ratio_window(sel: str = RUN, rate_window: str = "$__rate_interval", by: str = "") -> str:
+    """Live failures over requests in a sliding window (ratio)."""
+    return (
+        f"{failures_per_second(sel, rate_window, by)} / {requests_per_second(sel, rate_window, by)}"
+    )
+
+
+def peak_rps(
+    sel: str = RUN, window: str = WINDOW, rate_window: str = "$__rate_interval", step: str = ""
+) -> str:
+    """Highest live request rate during the window (a subquery over the sliding rate)."""
+    return f"max_over_time({requests_per_second(sel, rate_window)}[{window}:{step}])"
+
+
+def duration_heatmap(sel: str = RUN, rate_window: str = "$__rate_interval") -> str:
+    """Requests per histogram bucket and interval, for a heatmap (format heatmap, legend {{le}})."""
+    metric = _sel("locust_request_duration_seconds_bucket", sel)
+    return f"sum by (le) (increase({metric}[{rate_window}]))"
+
+
+def loadgen_cpu(sel: str = RUN) -> str:
+    """CPU percent of each load-generator process (label worker)."""
+    return f"max by (worker) ({_sel('locust_loadgen_cpu_percent', sel)})"
+
+
+def loadgen_memory(sel: str = RUN) -> str:
+    return f"max by (worker) ({_sel('locust_loadgen_memory_bytes', sel)})"
+
+
+def users_by_class(sel: str = RUN) -> str:
+    return f"sum by (user_class) ({_sel('locust_users', sel)})"
+
+
+def run_start_ms(sel: str = RUN) -> str:
+    """Run start in milliseconds: a Grafana annotation with "use value as timestamp"."""
+    return f"max({_sel('locust_run_start_timestamp_seconds', sel)}) * 1000"
+
+
+def run_end_ms(sel: str = RUN) -> str:
+    return f"max({_sel('locust_run_end_timestamp_seconds', sel)}) * 1000"
+
+
+def run_ids(sel: str = 'job="$job"', window: str = WINDOW) -> str:
+    """One series per run, valued by its start time; sort_desc lists the newest first."""
+    metric = _sel("locust_run_start_timestamp_seconds", sel)
+    return f"sort_desc(max by (run_id) (last_over_time({metric}[{window}])))"
+
+
+def runs_table(sel: str = 'job="$job"', window: str = WINDOW) -> dict[str, str]:
+    """One row per run (label run_id): the Runs dashboard's columns.
+
+    ``link_from``/``link_to`` are the run's own time range in milliseconds (a margin either side),
+    for the link to the run dashboard. ``verdict`` is the gate's result when it was pushed.
+    """
+    by = "run_id"
+
+    def last(metric: str, extra: str = "") -> str:
+        return f"max by ({by}) (last_over_time({_sel(metric, sel, extra)}[{window}]))"
+
+    start = last("locust_run_start_timestamp_seconds")
+    last_request = last("locust_run_last_request_timestamp_seconds")
+    requests = requests_total(sel, window, by)
+    duration = f"({last_request} - {start})"
+    peak_users = f"max_over_time(sum by ({by}) ({_sel('locust_users', sel)})[{window}:])"
+    verdict = f"max by ({by}) (last_over_time(promgate_verdict[{window}]))"
+    return {
+        "start": f"{start} * 1000",
+        "duration": duration,
+        "requests": requests,
+        "error_ratio": error_ratio(sel, window, by),
+        "p95": last("locust_run_response_time_quantile_seconds", 'quantile="0.95"'),
+        "peak_users": peak_users,
+        "rps": f"{requests} / {duration}",
+        # Only runs of the selected job: the gate's group has job="promgate".
+        "verdict": f"{verdict} and on ({by}) {start}",
+        "link_from": f"({start} - 30) * 1000",
+        "link_to": f"({last_request} + 60) * 1000",
+    }
+
+
+def compare_endpoints(sel_a: str, sel_b: str, window: str = WINDOW) -> dict[str, str]:
+    """Run A vs run B per endpoint (labels method, name): values and % change from A to B."""
+    by = "method, name"
+    pairs = {
+        "requests": (requests_total(sel_a, window, by), requests_total(sel_b, window, by)),
+        "error_ratio": (error_ratio(sel_a, window, by), error_ratio(sel_b, window, by)),
+        "avg": (avg_response_time(sel_a, window, by), avg_response_time(sel_b, window, by)),
+        "p95": (endpoint_quantile(0.95, sel_a, window), endpoint_quantile(0.95, sel_b, window)),
+        "p99": (endpoint_quantile(0.99, sel_a, window), endpoint_quantile(0.99, sel_b, window)),
+    }
+    out: dict[str, str] = {}
+    for key, (a, b) in pairs.items():
+        out[f"{key}_a"] = a
+        out[f"{key}_b"] = b
+        out[f"{key}_change"] = f"100 * (({b}) - ({a})) / ({a})"
+    return out
+
+
+# Server-side view of the system under test (http_requests_total / http_request_duration_seconds
+# with labels method, route, status, as examples/demo_api.py exposes them).
+SUT = 'job="$sut_job"'
+
+
+def http_requests_per_second(
+    sel: str = SUT, rate_window: str = "$__rate_interval", by: str = "method, route"
+) -> str:
+    return f"sum{_by(by)}(rate({_sel('http_requests_total', sel)}[{rate_window}]))"
+
+
+def http_error_ratio(
+    sel: str = SUT, rate_window: str = "$__rate_interval", by: str = "method, route"
+) -> str:
+    """Server-side 5xx responses over all responses, in a sliding window."""
+    errors = http_requests_per_second(_join(sel, 'status=~"5.."'), rate_window, by)
+    return f"{errors} / {http_requests_per_second(sel, rate_window, by)}"
+
+
+def http_quantile(
+    q: float | str, sel: str = SUT, rate_window: str = "$__rate_interval", by: str = ""
+) -> str:
+    inner = f"rate({_sel('http_request_duration_seconds_bucket', sel)}[{rate_window}])"
+    return f"histogram_quantile({_q(q)}, sum by (le{_comma(by)}) ({inner}))"
+
+
+# Recording rules: live per-run series that dashboards and alerts read instead of re-computing.
+REC_RPS = "job_run_id:locust_requests:rate1m"
+REC_FAILURES = "job_run_id:locust_request_failures:rate1m"
+REC_P95 = "job_run_id:locust_request_duration_seconds:p95_rate1m"
+REC_P99 = "job_run_id:locust_request_duration_seconds:p99_rate1m"
+REC_USERS = "job_run_id:locust_users:sum"
+REC_CPU = "job_run_id:locust_loadgen_cpu_percent:max"
+
+
+def recording_rules() -> dict[str, str]:
+    """Record name -> expression, over every run (no ``$`` placeholders)."""
+    return {
+        REC_RPS: requests_per_second("", "1m", RUN_LABELS),
+        REC_FAILURES: failures_per_second("", "1m", RUN_LABELS),
+        REC_P95: histogram_quantile_window(0.95, "", "1m", RUN_LABELS),
+        REC_P99: histogram_quantile_window(0.99, "", "1m", RUN_LABELS),
+        REC_USERS: f"sum by ({RUN_LABELS}) (locust_users)",
+        REC_CPU: f"max by ({RUN_LABELS}) (locust_loadgen_cpu_percent)",
+    }
+
+
+def alert_error_ratio(threshold: float) -> str:
+    return f"{REC_FAILURES} / {REC_RPS} > {threshold}"
+
+
+def alert_recorded_above(record: str, threshold: float) -> str:
+    return f"{record} > {threshold}"
+
+
+def alert_run_stalled(seconds: float) -> str:
+    """A run whose group stopped being pushed without its final push (no end timestamp).
+
+    ``push_time_seconds`` is the Pushgateway's own per-group timestamp; a finished run has
+    ``locust_run_end_timestamp_seconds``, and a deleted group has no series at all.
+    """
+    age = f"time() - max by ({RUN_LABELS}) (push_time_seconds)"
+    return (
+        f"({age} > {seconds:g})"
+        f" and on ({RUN_LABELS}) locust_run_start_timestamp_seconds"
+        f" unless on ({RUN_LABELS}) locust_run_end_timestamp_seconds"
+    )
+
+
+def alert_push_failures(window: str = "5m") -> str:
+    return f"sum by ({RUN_LABELS}) (increase(locust_exporter_push_failures_total[{window}])) > 0"
+
+
+def _join(*parts: str) -> str:
+    return ", ".join(part for part in parts if part)
+
+
 def _by(by: str) -> str:
     return f" by ({by}) " if by else ""
 

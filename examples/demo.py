@@ -1,0 +1,208 @@
+"""``make demo``: promgate's main job end to end on this machine, no Docker.
+
+Starts the local stack (real Prometheus + Pushgateway), the demo API, a Locust run with the
+exporter on while showing live progress read back from Prometheus, then ``promgate check`` with
+``examples/gate.yaml``, and writes the reports. Exits with the gate's exit code.
+
+    python examples/demo.py [--users 20] [--duration 60] [--workers 0] [--host URL] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from demo_api import State, serve  # noqa: E402
+from localstack import LocalStack, StackError, free_port  # noqa: E402
+from promgate import queries  # noqa: E402
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=int(os.environ.get("DEMO_USERS", 20)))
+    parser.add_argument(
+        "--duration", type=int, default=int(os.environ.get("DEMO_DURATION", 60)), help="seconds"
+    )
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("DEMO_WORKERS", 0)))
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("DEMO_HOST"),
+        help="system under test (default: start the demo API on 127.0.0.1)",
+    )
+    parser.add_argument("--error-rate", type=float, default=0.01, help="demo API's injected errors")
+    parser.add_argument("--latency-ms", type=float, default=8, help="demo API's base latency")
+    parser.add_argument("--config", type=Path, default=ROOT / "examples" / "gate.yaml")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "demo")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep Prometheus running after the gate, until Ctrl-C"
+    )
+    return parser.parse_args(argv)
+
+
+def _locust_cmd(
+    args: argparse.Namespace, host: str, pushgateway: str, run_id: str
+) -> list[list[str]]:
+    base = [sys.executable, "-m", "locust", "-f", str(ROOT / "examples" / "locustfile.py")]
+    exporter = [
+        "--prometheus-pushgateway",
+        pushgateway,
+        "--prometheus-run-id",
+        run_id,
+        "--prometheus-push-interval",
+        "2",
+        "--prometheus-testplan",
+        "demo",
+        "--prometheus-environment",
+        "local",
+    ]
+    master = [
+        *base,
+        "--host",
+        host,
+        "--headless",
+        "--only-summary",
+        "-u",
+        str(args.users),
+        "-r",
+        str(max(1, args.users // 5)),
+        "-t",
+        f"{args.duration}s",
+        "--stop-timeout",
+        "5",
+        "--html",
+        str(args.out / "locust.html"),
+        *exporter,
+    ]
+    if not args.workers:
+        return [master]
+    port = str(free_port())
+    cmds = [
+        [
+            *master,
+            "--master",
+            "--master-bind-host=127.0.0.1",
+            f"--master-bind-port={port}",
+            f"--expect-workers={args.workers}",
+        ]
+    ]
+    worker = [*base, "--worker", "--master-host=127.0.0.1", f"--master-port={port}"]
+    return cmds + [worker] * args.workers
+
+
+def _value(stack: LocalStack, expr: str) -> float | None:
+    try:
+        result = stack.query(expr)
+    except Exception:
+        return None  # live progress is best effort; the gate judges later
+    if not result:
+        return None
+    return float(result[0]["value"][1])  # type: ignore[index]
+
+
+def _progress(stack: LocalStack, run_id: str, started: float) -> str:
+    sel = f'job="locust", run_id="{run_id}"'
+    users = _value(stack, queries.users(sel))
+    rps = _value(stack, queries.requests_per_second(sel, "10s"))
+    fails = _value(stack, queries.failures_total(sel, "1h"))
+    p95 = _value(stack, queries.histogram_quantile_window(0.95, sel, "15s"))
+
+    def fmt(v: float | None, spec: str) -> str:
+        return "–" if v is None or v != v else format(v, spec)
+
+    return (
+        f"  {time.time() - started:5.0f}s  users {fmt(users, '.0f'):>4}  RPS {fmt(rps, '7.1f')}"
+        f"  failures {fmt(fails, '.0f'):>5}"
+        f"  p95 {fmt(None if p95 is None else p95 * 1000, '.0f')} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
+    run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    server = None
+    targets: dict[str, list[str]] = {}
+    host = args.host
+    if host is None:
+        state = State(args.latency_ms, args.latency_ms, args.error_rate, seed=None)
+        server = serve("127.0.0.1", 0, state)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        host = f"http://127.0.0.1:{server.server_address[1]}"
+        targets["demo_api"] = [f"127.0.0.1:{server.server_address[1]}"]
+    try:
+        stack = LocalStack(args.out / "stack", scrape_interval="1s", targets=targets).start()
+    except StackError as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    try:
+        print(f"promgate demo: run id {run_id}")
+        print(f"  Prometheus   {stack.prometheus_url}/graph")
+        print(f"  Pushgateway  {stack.pushgateway_url}")
+        print(f"  target       {host}")
+        print(f"Locust: {args.users} users for {args.duration}s, workers: {args.workers or 'none'}")
+        started = time.time()
+        logs = [open(args.out / f"locust-{i}.log", "w") for i in range(args.workers + 1)]  # noqa: SIM115
+        procs = [
+            subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=args.out)
+            for cmd, log in zip(
+                _locust_cmd(args, host, stack.pushgateway_url, run_id), logs, strict=True
+            )
+        ]
+        while procs[0].poll() is None:
+            print(_progress(stack, run_id, started), flush=True)
+            time.sleep(3)
+        for proc in procs[1:]:
+            proc.wait(timeout=30)
+        print(f"Locust exited with {procs[0].returncode}; its summary: {args.out / 'locust-0.log'}")
+        gate = [
+            str(Path(sys.executable).with_name("promgate")),
+            "check",
+            "--prometheus",
+            stack.prometheus_url,
+            "--run-id",
+            run_id,
+            "--config",
+            str(args.config),
+            "--json",
+            str(args.out / "result.json"),
+            "--junit",
+            str(args.out / "junit.xml"),
+            "--markdown",
+            str(args.out / "summary.md"),
+            "--html",
+            str(args.out / "report.html"),
+        ]
+        print("\n$ promgate check --run-id", run_id, "--config", args.config.relative_to(ROOT))
+        code = subprocess.call(gate)
+        print(f"\nReports in {args.out}: report.html, result.json, junit.xml, summary.md")
+        print(f'Watch it in Prometheus: {stack.prometheus_url}/graph (run_id="{run_id}")')
+        print("With docker compose (deploy/docker-compose.yml), Grafana shows it on :3000.")
+        print(f"promgate exit code: {code}")
+        if args.keep:
+            print("Prometheus stays up; Ctrl-C to stop.")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(1)
+        return code
+    finally:
+        stack.stop()
+        if server is not None:
+            server.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

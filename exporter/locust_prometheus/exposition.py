@@ -1,0 +1,213 @@
+"""The metrics of docs/metrics.md, in two encodings of the same model.
+
+``encode`` writes the Prometheus text format directly; it is the hot path of every push because
+prometheus_client's ``generate_latest`` costs ~10x more for 1,000 endpoints (see
+docs/performance.md and bench/bench_exporter_push.py). ``families`` yields prometheus_client metric
+families of the same samples, for registries and as the reference the tests compare ``encode`` to.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.utils import floatToGoString
+
+from .model import BUCKET_BOUNDS_MS, Model, iter_quantile_labels
+
+__all__ = ["HELP", "Health", "encode", "families"]
+
+#: name (as exposed) -> (type, help)
+HELP: dict[str, tuple[str, str]] = {
+    "locust_requests_total": ("counter", "Requests completed, success and failure (Locust's # reqs)."),
+    "locust_request_failures_total": ("counter", "Failed requests (Locust's # fails)."),
+    "locust_errors_total": ("counter", "Failures by normalized error text."),
+    "locust_request_duration_seconds": ("histogram", "Response time on Locust's rounding grid."),
+    "locust_response_bytes_total": ("counter", "Response bytes (Locust's total content length)."),
+    "locust_response_time_quantile_seconds": ("gauge", "Locust's whole-run response time percentile."),
+    "locust_response_time_max_seconds": ("gauge", "Locust's max response time for the endpoint."),
+    "locust_run_response_time_quantile_seconds": ("gauge", "Locust's whole-run percentile, all requests."),
+    "locust_run_response_time_max_seconds": ("gauge", "Locust's max response time, all requests."),
+    "locust_users": ("gauge", "Current users by user class; 0 in the final push."),
+    "locust_workers": ("gauge", "Workers by state (distributed mode)."),
+    "locust_run_start_timestamp_seconds": ("gauge", "When the run's statistics started."),
+    "locust_run_last_request_timestamp_seconds": ("gauge", "Time of the last request (0 before any)."),
+    "locust_run_end_timestamp_seconds": ("gauge", "When the run ended (final push only)."),
+    "locust_run_info": ("gauge", "Run description; value 1."),
+    "locust_loadgen_cpu_percent": ("gauge", "CPU use of each load-generator process."),
+    "locust_loadgen_memory_bytes": ("gauge", "Resident memory of each load-generator process."),
+    "locust_exporter_pushes_total": ("counter", "Pushes attempted before this one."),
+    "locust_exporter_push_failures_total": ("counter", "Pushes that failed after their retries."),
+    "locust_exporter_last_push_duration_seconds": ("gauge", "Wall time of the previous push."),
+    "locust_exporter_last_push_bytes": ("gauge", "Payload size of the previous push."),
+    "locust_exporter_dropped_endpoints_total": ("counter", "Endpoints folded into __other__."),
+}  # fmt: skip
+
+_LE = [floatToGoString(b / 1000.0) for b in BUCKET_BOUNDS_MS]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    pushes: int = 0
+    failures: int = 0
+    last_duration: float = 0.0
+    last_bytes: int = 0
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+@functools.lru_cache(maxsize=8192)
+def _endpoint_labels(method: str, name: str) -> str:
+    return f'method="{_escape(method)}",name="{_escape(name)}"'
+
+
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def _labels(pairs: Mapping[str, str]) -> str:
+    return ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items())
+
+
+def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
+    """The model in the Prometheus text format (0.0.4), one group per metric family."""
+    out: list[str] = []
+    w = out.append
+
+    def header(name: str) -> None:
+        kind, text = HELP[name]
+        w(f"# HELP {name} {text}\n# TYPE {name} {kind}\n")
+
+    eps = model.endpoints
+    labels = [_endpoint_labels(r.method, r.name) for r in eps]
+    for name, attr in (
+        ("locust_requests_total", "requests"),
+        ("locust_request_failures_total", "failures"),
+        ("locust_response_bytes_total", "content_bytes"),
+    ):
+        header(name)
+        for lab, r in zip(labels, eps):
+            w(f"{name}{{{lab}}} {getattr(r, attr)}\n")
+
+    header("locust_errors_total")
+    for e in model.errors:
+        w(f'locust_errors_total{{{_endpoint_labels(e.method, e.name)},error="{_escape(e.error)}"}} '
+          f"{e.count}\n")  # fmt: skip
+
+    h = "locust_request_duration_seconds"
+    header(h)
+    for lab, r in zip(labels, eps):
+        prefix = f'{h}_bucket{{{lab},le="'
+        for le, count in zip(_LE, r.buckets):
+            w(f'{prefix}{le}"}} {count}\n')
+        w(f'{prefix}+Inf"}} {r.requests}\n{h}_sum{{{lab}}} {_num(r.sum_seconds)}\n'
+          f"{h}_count{{{lab}}} {r.requests}\n")  # fmt: skip
+
+    qlabels = iter_quantile_labels(model.snapshot.percentiles)
+    q = "locust_response_time_quantile_seconds"
+    header(q)
+    for lab, r in zip(labels, eps):
+        for ql, v in zip(qlabels, r.quantiles_ms):
+            w(f'{q}{{{lab},quantile="{ql}"}} {_num(v / 1000.0)}\n')
+    header("locust_response_time_max_seconds")
+    for lab, r in zip(labels, eps):
+        w(f"locust_response_time_max_seconds{{{lab}}} {_num(r.max_ms / 1000.0)}\n")
+
+    for name, samples in _run_families(model, info, health):
+        header(name)
+        for labelset, value in samples:
+            lab = _labels(labelset)
+            w(f"{name}{{{lab}}} {_num(value)}\n" if lab else f"{name} {_num(value)}\n")
+    return "".join(out).encode("utf-8")
+
+
+def _run_families(
+    model: Model, info: Mapping[str, str], health: Health
+) -> list[tuple[str, list[tuple[dict[str, str], float]]]]:
+    s = model.snapshot
+    qlabels = iter_quantile_labels(s.percentiles)
+    fams: list[tuple[str, list[tuple[dict[str, str], float]]]] = [
+        ("locust_run_response_time_quantile_seconds",
+         [({"quantile": ql}, v / 1000.0) for ql, v in zip(qlabels, model.total_quantiles_ms)]),
+        ("locust_run_response_time_max_seconds", [({}, model.total_max_ms / 1000.0)]),
+        ("locust_users", [({"user_class": k}, v) for k, v in s.users.items()]),
+        ("locust_run_start_timestamp_seconds", [({}, s.start_time)]),
+        ("locust_run_last_request_timestamp_seconds", [({}, s.last_request_timestamp)]),
+        ("locust_run_info", [(dict(info), 1)]),
+        ("locust_loadgen_cpu_percent", [({"worker": w}, cpu) for w, cpu, _ in s.loadgen]),
+        ("locust_loadgen_memory_bytes", [({"worker": w}, mem) for w, _, mem in s.loadgen]),
+        ("locust_exporter_pushes_total", [({}, health.pushes)]),
+        ("locust_exporter_push_failures_total", [({}, health.failures)]),
+        ("locust_exporter_last_push_duration_seconds", [({}, health.last_duration)]),
+        ("locust_exporter_last_push_bytes", [({}, health.last_bytes)]),
+        ("locust_exporter_dropped_endpoints_total", [({}, model.dropped_endpoints)]),
+    ]  # fmt: skip
+    if s.workers is not None:
+        fams.append(("locust_workers", [({"state": k}, v) for k, v in s.workers.items()]))
+    if s.end_time is not None:
+        fams.append(("locust_run_end_timestamp_seconds", [({}, s.end_time)]))
+    return fams
+
+
+def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[Metric]:
+    """The same samples as ``encode`` as prometheus_client metric families."""
+    endpoint_labels = ["method", "name"]
+    eps = model.endpoints
+    for name, attr in (
+        ("locust_requests", "requests"),
+        ("locust_request_failures", "failures"),
+        ("locust_response_bytes", "content_bytes"),
+    ):
+        c = CounterMetricFamily(name, HELP[name + "_total"][1], labels=endpoint_labels)
+        for r in eps:
+            c.add_metric([r.method, r.name], getattr(r, attr))
+        yield c
+    c = CounterMetricFamily(
+        "locust_errors", HELP["locust_errors_total"][1], labels=[*endpoint_labels, "error"]
+    )
+    for e in model.errors:
+        c.add_metric([e.method, e.name, e.error], e.count)
+    yield c
+    h = HistogramMetricFamily(
+        "locust_request_duration_seconds",
+        HELP["locust_request_duration_seconds"][1],
+        labels=endpoint_labels,
+    )
+    for r in eps:
+        buckets = [*zip(_LE, (float(b) for b in r.buckets)), ("+Inf", float(r.requests))]
+        h.add_metric([r.method, r.name], buckets, r.sum_seconds)
+    yield h
+    qlabels = iter_quantile_labels(model.snapshot.percentiles)
+    g = GaugeMetricFamily(
+        "locust_response_time_quantile_seconds",
+        HELP["locust_response_time_quantile_seconds"][1],
+        labels=[*endpoint_labels, "quantile"],
+    )
+    for r in eps:
+        for ql, v in zip(qlabels, r.quantiles_ms):
+            g.add_metric([r.method, r.name, ql], v / 1000.0)
+    yield g
+    g = GaugeMetricFamily(
+        "locust_response_time_max_seconds",
+        HELP["locust_response_time_max_seconds"][1],
+        labels=endpoint_labels,
+    )
+    for r in eps:
+        g.add_metric([r.method, r.name], r.max_ms / 1000.0)
+    yield g
+    for name, samples in _run_families(model, info, health):
+        kind, text = HELP[name]
+        keys = list(samples[0][0]) if samples else []
+        fam: Metric
+        if kind == "counter":
+            fam = CounterMetricFamily(name.removesuffix("_total"), text, labels=keys)
+        else:
+            fam = GaugeMetricFamily(name, text, labels=keys)
+        for labelset, value in samples:
+            fam.add_metric([labelset[k] for k in keys], value)
+        yield fam

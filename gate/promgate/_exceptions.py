@@ -1,0 +1,98 @@
+"""Every error promgate raises, in one place, with the exit code the CLI maps it to.
+
+    PromgateError                      base; ``exit_code`` 1
+    ├── UsageError                     bad command line                        exit 2
+    │   └── ConfigError                bad config file (file, line, key)       exit 2
+    │       └── QuerySyntaxError       PromQL that does not parse              exit 2
+    ├── PrometheusError                the server could not answer             exit 3
+    │   ├── PrometheusUnavailable      unreachable, 5xx, not Prometheus        exit 3
+    │   └── QueryError                 a query failed on the server            exit 3
+    └── RunError                       the judged run is not usable            exit 1
+        ├── RunNotFound                no series for the run id
+        └── RunNotFinished             no end timestamp within --wait-timeout
+
+Messages are one line: ``what failed: detail (hint)``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "PrometheusError",
+    "PrometheusUnavailable",
+    "PromgateError",
+    "QueryError",
+    "QuerySyntaxError",
+    "RunError",
+    "RunNotFinished",
+    "RunNotFound",
+    "UsageError",
+]
+
+
+class PromgateError(Exception):
+    """Base of every promgate error."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        # Reports and CI logs show one line per error; a stray newline would split it.
+        super().__init__(" ".join(message.split("\n")))
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class UsageError(PromgateError):
+    """The command line is wrong (unknown option value, missing file, ...)."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """The config file is wrong; names the file, line and key when known."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, key: str = ""
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        where = ""
+        if file is not None:
+            where = f"{file}:{line}: " if line is not None else f"{file}: "
+        what = f"{key}: " if key else ""
+        super().__init__(f"{where}{what}{message}")
+
+
+class QuerySyntaxError(ConfigError):
+    """A (templated) PromQL expression does not parse."""
+
+
+class PrometheusError(PromgateError):
+    """Prometheus could not answer; never confused with a failed threshold."""
+
+    exit_code = 3
+
+
+class PrometheusUnavailable(PrometheusError):
+    """Unreachable, timing out, answering 5xx after retries, or not a Prometheus API."""
+
+
+class QueryError(PrometheusError):
+    """Prometheus rejected or failed a query at execution time."""
+
+
+class RunError(PromgateError):
+    """The run to judge cannot be judged (unknown, or not finished)."""
+
+    exit_code = 1
+
+
+class RunNotFound(RunError):
+    pass
+
+
+class RunNotFinished(RunError):
+    pass
