@@ -128,6 +128,25 @@ def _progress(stack: LocalStack, run_id: str, started: float) -> str:
     )
 
 
+def _print_totals(stack: LocalStack, run_id: str) -> None:
+    """The run's totals per endpoint, read back from Prometheus (what the gate will judge)."""
+    sel = f'job="locust", run_id="{run_id}"'
+    table = queries.endpoint_table(sel, "1h")
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for column in ("requests", "failures", "p95"):
+        for item in stack.query(table[column]):
+            labels = item["metric"]
+            key = (labels.get("method", ""), labels.get("name", ""))  # type: ignore[union-attr]
+            rows.setdefault(key, {})[column] = float(item["value"][1])  # type: ignore[index]
+    print("\nTotals in Prometheus:")
+    print(f"  {'method':<7} {'name':<22} {'requests':>9} {'failures':>9} {'p95 ms':>7}")
+    for (method, name), row in sorted(rows.items()):
+        print(
+            f"  {method:<7} {name:<22} {row.get('requests', 0):>9.0f}"
+            f" {row.get('failures', 0):>9.0f} {row.get('p95', float('nan')) * 1000:>7.0f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.out.exists():
@@ -168,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         for proc in procs[1:]:
             proc.wait(timeout=30)
         print(f"Locust exited with {procs[0].returncode}; its summary: {args.out / 'locust-0.log'}")
+        stack.wait_for_scrape()
+        _print_totals(stack, run_id)
         gate = [
             str(Path(sys.executable).with_name("promgate")),
             "check",

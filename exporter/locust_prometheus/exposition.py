@@ -22,19 +22,19 @@ __all__ = ["HELP", "Health", "encode", "families"]
 
 #: name (as exposed) -> (type, help)
 HELP: dict[str, tuple[str, str]] = {
-    "locust_requests_total": ("counter", "Requests completed, success and failure (Locust's # reqs)."),
+    "locust_requests_total": ("counter", "Requests completed (Locust's # reqs)."),
     "locust_request_failures_total": ("counter", "Failed requests (Locust's # fails)."),
     "locust_errors_total": ("counter", "Failures by normalized error text."),
     "locust_request_duration_seconds": ("histogram", "Response time on Locust's rounding grid."),
     "locust_response_bytes_total": ("counter", "Response bytes (Locust's total content length)."),
-    "locust_response_time_quantile_seconds": ("gauge", "Locust's whole-run response time percentile."),
+    "locust_response_time_quantile_seconds": ("gauge", "Locust's whole-run percentile."),
     "locust_response_time_max_seconds": ("gauge", "Locust's max response time for the endpoint."),
-    "locust_run_response_time_quantile_seconds": ("gauge", "Locust's whole-run percentile, all requests."),
+    "locust_run_response_time_quantile_seconds": ("gauge", "Whole-run percentile, all requests."),
     "locust_run_response_time_max_seconds": ("gauge", "Locust's max response time, all requests."),
     "locust_users": ("gauge", "Current users by user class; 0 in the final push."),
     "locust_workers": ("gauge", "Workers by state (distributed mode)."),
     "locust_run_start_timestamp_seconds": ("gauge", "When the run's statistics started."),
-    "locust_run_last_request_timestamp_seconds": ("gauge", "Time of the last request (0 before any)."),
+    "locust_run_last_request_timestamp_seconds": ("gauge", "Time of the last request."),
     "locust_run_end_timestamp_seconds": ("gauge", "When the run ended (final push only)."),
     "locust_run_info": ("gauge", "Run description; value 1."),
     "locust_loadgen_cpu_percent": ("gauge", "CPU use of each load-generator process."),
@@ -46,7 +46,7 @@ HELP: dict[str, tuple[str, str]] = {
     "locust_exporter_dropped_endpoints_total": ("counter", "Endpoints folded into __other__."),
 }  # fmt: skip
 
-_LE = [floatToGoString(b / 1000.0) for b in BUCKET_BOUNDS_MS]
+_LE: list[str] = [floatToGoString(b / 1000.0) for b in BUCKET_BOUNDS_MS]  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
         ("locust_response_bytes_total", "content_bytes"),
     ):
         header(name)
-        for lab, r in zip(labels, eps):
+        for lab, r in zip(labels, eps, strict=True):
             w(f"{name}{{{lab}}} {getattr(r, attr)}\n")
 
     header("locust_errors_total")
@@ -101,9 +101,9 @@ def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
 
     h = "locust_request_duration_seconds"
     header(h)
-    for lab, r in zip(labels, eps):
+    for lab, r in zip(labels, eps, strict=True):
         prefix = f'{h}_bucket{{{lab},le="'
-        for le, count in zip(_LE, r.buckets):
+        for le, count in zip(_LE, r.buckets, strict=True):
             w(f'{prefix}{le}"}} {count}\n')
         w(f'{prefix}+Inf"}} {r.requests}\n{h}_sum{{{lab}}} {_num(r.sum_seconds)}\n'
           f"{h}_count{{{lab}}} {r.requests}\n")  # fmt: skip
@@ -111,11 +111,11 @@ def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
     qlabels = iter_quantile_labels(model.snapshot.percentiles)
     q = "locust_response_time_quantile_seconds"
     header(q)
-    for lab, r in zip(labels, eps):
-        for ql, v in zip(qlabels, r.quantiles_ms):
+    for lab, r in zip(labels, eps, strict=True):
+        for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
             w(f'{q}{{{lab},quantile="{ql}"}} {_num(v / 1000.0)}\n')
     header("locust_response_time_max_seconds")
-    for lab, r in zip(labels, eps):
+    for lab, r in zip(labels, eps, strict=True):
         w(f"locust_response_time_max_seconds{{{lab}}} {_num(r.max_ms / 1000.0)}\n")
 
     for name, samples in _run_families(model, info, health):
@@ -131,9 +131,10 @@ def _run_families(
 ) -> list[tuple[str, list[tuple[dict[str, str], float]]]]:
     s = model.snapshot
     qlabels = iter_quantile_labels(s.percentiles)
+    totals = model.total_quantiles_ms
     fams: list[tuple[str, list[tuple[dict[str, str], float]]]] = [
         ("locust_run_response_time_quantile_seconds",
-         [({"quantile": ql}, v / 1000.0) for ql, v in zip(qlabels, model.total_quantiles_ms)]),
+         [({"quantile": ql}, v / 1000.0) for ql, v in zip(qlabels, totals, strict=True)]),
         ("locust_run_response_time_max_seconds", [({}, model.total_max_ms / 1000.0)]),
         ("locust_users", [({"user_class": k}, v) for k, v in s.users.items()]),
         ("locust_run_start_timestamp_seconds", [({}, s.start_time)]),
@@ -179,7 +180,10 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
         labels=endpoint_labels,
     )
     for r in eps:
-        buckets = [*zip(_LE, (float(b) for b in r.buckets)), ("+Inf", float(r.requests))]
+        buckets = [
+            *zip(_LE, (float(b) for b in r.buckets), strict=True),
+            ("+Inf", float(r.requests)),
+        ]
         h.add_metric([r.method, r.name], buckets, r.sum_seconds)
     yield h
     qlabels = iter_quantile_labels(model.snapshot.percentiles)
@@ -189,7 +193,7 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
         labels=[*endpoint_labels, "quantile"],
     )
     for r in eps:
-        for ql, v in zip(qlabels, r.quantiles_ms):
+        for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
             g.add_metric([r.method, r.name, ql], v / 1000.0)
     yield g
     g = GaugeMetricFamily(

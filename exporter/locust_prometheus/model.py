@@ -23,8 +23,8 @@ __all__ = [
     "EndpointRow",
     "ErrorRow",
     "Model",
-    "build_model",
     "bucket_counts",
+    "build_model",
     "normalize_error",
     "percentiles",
 ]
@@ -185,8 +185,9 @@ class CardinalityGuard:
 def _merge(into: dict[tuple[str, str], list[Any]], key: tuple[str, str], e: EntrySnapshot) -> None:
     acc = into.get(key)
     if acc is None:
-        into[key] = [e.num_requests, e.num_none_requests, e.num_failures, e.total_response_time,
-                     e.max_response_time, e.total_content_length, dict(e.response_times)]  # fmt: skip
+        into[key] = [e.num_requests, e.num_none_requests, e.num_failures,
+                     e.total_response_time, e.max_response_time, e.total_content_length,
+                     dict(e.response_times)]  # fmt: skip
         return
     acc[0] += e.num_requests
     acc[1] += e.num_none_requests

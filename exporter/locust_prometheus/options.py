@@ -183,14 +183,19 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         pushgateway = f"http://{pushgateway}"
     if pushgateway and not pushgateway.startswith(("http://", "https://")):
         raise ConfigError(
-            f"invalid --prometheus-pushgateway {pushgateway!r}: unsupported scheme (use http or https)"
+            f"invalid --prometheus-pushgateway {pushgateway!r}: unsupported scheme "
+            "(use http:// or https://)"
         )
     interval = float(get("prometheus_push_interval", 5.0))
     if interval <= 0:
-        raise ConfigError(f"invalid --prometheus-push-interval {interval}: must be > 0 seconds")
+        raise ConfigError(
+            f"invalid --prometheus-push-interval {interval}: must be > 0 (seconds, e.g. 5)"
+        )
     timeout = float(get("prometheus_push_timeout", 5.0))
     if timeout <= 0:
-        raise ConfigError(f"invalid --prometheus-push-timeout {timeout}: must be > 0 seconds")
+        raise ConfigError(
+            f"invalid --prometheus-push-timeout {timeout}: must be > 0 (seconds, e.g. 5)"
+        )
     linger = float(get("prometheus_linger", 30.0))
     if linger < 0:
         raise ConfigError(
@@ -199,7 +204,9 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         )
     max_endpoints = int(get("prometheus_max_endpoints", 1000))
     if max_endpoints < 1:
-        raise ConfigError(f"invalid --prometheus-max-endpoints {max_endpoints}: must be >= 1")
+        raise ConfigError(
+            f"invalid --prometheus-max-endpoints {max_endpoints}: must be >= 1 (default 1000)"
+        )
     job = str(get("prometheus_job", "locust"))
     if not job:
         raise ConfigError("invalid --prometheus-job '': must not be empty (default: locust)")

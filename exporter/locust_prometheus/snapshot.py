@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EntrySnapshot", "RunSnapshot", "take_snapshot", "WORKER_STATES"]
+__all__ = ["WORKER_STATES", "EntrySnapshot", "RunSnapshot", "take_snapshot"]
 
 #: The worker states of the contract, and the Locust states that map onto them.
 WORKER_STATES = ("ready", "spawning", "running", "stopped", "missing")

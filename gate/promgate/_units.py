@@ -90,7 +90,9 @@ def parse_quantity(text: str, unit: Unit) -> float:
         dimension, scale = _SUFFIXES[suffix.lower()]
     except KeyError:
         known = ", ".join(sorted(_SUFFIXES))
-        raise ConfigError(f"unknown unit suffix {suffix!r} in {text!r} (use one of: {known})") from None
+        raise ConfigError(
+            f"unknown unit suffix {suffix!r} in {text!r} (use one of: {known})"
+        ) from None
     if dimension != unit.dimension:
         raise ConfigError(
             f"{text!r} is a {dimension} but the check's unit is {unit.name} (a {unit.dimension})"

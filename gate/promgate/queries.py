@@ -13,19 +13,40 @@ happened before the first scrape.
 from __future__ import annotations
 
 __all__ = [
+    "ANY_RUN",
+    "REC_CPU",
+    "REC_FAILURES",
+    "REC_P95",
+    "REC_P99",
+    "REC_RPS",
+    "REC_USERS",
     "RUN",
+    "RUN_LABELS",
+    "SUT",
     "WINDOW",
+    "alert_error_ratio",
+    "alert_push_failures",
+    "alert_recorded_above",
+    "alert_run_stalled",
     "avg_response_time",
+    "compare_endpoints",
+    "duration_heatmap",
     "endpoint_quantile",
     "endpoint_table",
     "error_ratio",
+    "error_ratio_window",
     "errors_by_error",
     "failures_per_second",
     "failures_total",
     "histogram_quantile_run",
     "histogram_quantile_window",
+    "http_error_ratio",
+    "http_quantile",
+    "http_requests_per_second",
+    "loadgen_cpu",
     "loadgen_cpu_avg",
     "loadgen_cpu_max",
+    "loadgen_memory",
     "loadgen_memory_max",
     "locust_quantile",
     "locust_rps",
@@ -33,13 +54,20 @@ __all__ = [
     "max_users",
     "node_cpu_percent",
     "node_memory_percent",
+    "peak_rps",
+    "recording_rules",
     "requests_per_second",
     "requests_total",
     "response_bytes_total",
     "run_duration_seconds",
     "run_end",
+    "run_end_ms",
+    "run_ids",
     "run_start",
+    "run_start_ms",
+    "runs_table",
     "users",
+    "users_by_class",
     "workers",
 ]
 
@@ -217,6 +245,8 @@ def endpoint_table(sel: str = RUN, window: str = WINDOW) -> dict[str, str]:
 
 #: Labels that identify a run; recording rules and alerts aggregate by them.
 RUN_LABELS = "job, run_id"
+#: Matchers of every run's series (rules see all runs at once).
+ANY_RUN = 'run_id!=""'
 
 
 def error_ratio_window(sel: str = RUN, rate_window: str = "$__rate_interval", by: str = "") -> str:
@@ -282,7 +312,8 @@ def runs_table(sel: str = 'job="$job"', window: str = WINDOW) -> dict[str, str]:
     last_request = last("locust_run_last_request_timestamp_seconds")
     requests = requests_total(sel, window, by)
     duration = f"({last_request} - {start})"
-    peak_users = f"max_over_time(sum by ({by}) ({_sel('locust_users', sel)})[{window}:])"
+    # The recorded per-run sum (deploy/prometheus/rules): a subquery over days is too heavy.
+    peak_users = f"max by ({by}) (max_over_time({_sel(REC_USERS, sel)}[{window}]))"
     verdict = f"max by ({by}) (last_over_time(promgate_verdict[{window}]))"
     return {
         "start": f"{start} * 1000",
@@ -355,12 +386,12 @@ REC_CPU = "job_run_id:locust_loadgen_cpu_percent:max"
 def recording_rules() -> dict[str, str]:
     """Record name -> expression, over every run (no ``$`` placeholders)."""
     return {
-        REC_RPS: requests_per_second("", "1m", RUN_LABELS),
-        REC_FAILURES: failures_per_second("", "1m", RUN_LABELS),
-        REC_P95: histogram_quantile_window(0.95, "", "1m", RUN_LABELS),
-        REC_P99: histogram_quantile_window(0.99, "", "1m", RUN_LABELS),
-        REC_USERS: f"sum by ({RUN_LABELS}) (locust_users)",
-        REC_CPU: f"max by ({RUN_LABELS}) (locust_loadgen_cpu_percent)",
+        REC_RPS: requests_per_second(ANY_RUN, "1m", RUN_LABELS),
+        REC_FAILURES: failures_per_second(ANY_RUN, "1m", RUN_LABELS),
+        REC_P95: histogram_quantile_window(0.95, ANY_RUN, "1m", RUN_LABELS),
+        REC_P99: histogram_quantile_window(0.99, ANY_RUN, "1m", RUN_LABELS),
+        REC_USERS: f"sum by ({RUN_LABELS}) ({_sel('locust_users', ANY_RUN)})",
+        REC_CPU: f"max by ({RUN_LABELS}) ({_sel('locust_loadgen_cpu_percent', ANY_RUN)})",
     }
 
 

@@ -1,0 +1,194 @@
+"""HTTP to the Pushgateway: group URL, auth/TLS handlers, retries, and log rate limiting.
+
+Handlers have prometheus_client's signature ``handler(url, method, timeout, headers, data)``
+returning a callable that sends, so ``prometheus_client.exposition.basic_auth_handler`` and
+friends can be injected as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from .options import ExporterConfig
+
+__all__ = ["FailureLog", "Handler", "Pusher", "group_url", "make_handler"]
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Handler(Protocol):
+    def __call__(
+        self,
+        url: str,
+        method: str,
+        timeout: float | None,
+        headers: list[tuple[str, str]],
+        data: bytes,
+    ) -> Callable[[], None]: ...
+
+
+def _b64(value: str) -> str:
+    # The Pushgateway spells the empty value "=" (base64 of nothing, padded).
+    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii") or "="
+
+
+def group_url(gateway: str, job: str, run_id: str) -> str:
+    """The group's URL; values always base64-encoded so any text (slashes, empty) is safe."""
+    return f"{gateway.rstrip('/')}/metrics/job@base64/{_b64(job)}/run_id@base64/{_b64(run_id)}"
+
+
+def _ssl_context(config: ExporterConfig) -> ssl.SSLContext | None:
+    if not (config.cert_file or config.ca_file or config.insecure_skip_verify):
+        return None
+    context = ssl.create_default_context(cafile=config.ca_file or None)
+    if config.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if config.cert_file:
+        context.load_cert_chain(certfile=config.cert_file, keyfile=config.key_file or None)
+    return context
+
+
+def make_handler(config: ExporterConfig) -> Handler:
+    """A handler with the configured auth and TLS; the bearer token file is read per request
+    so a rotated token is picked up."""
+    context = _ssl_context(config)
+    opener = urllib.request.build_opener(
+        *([urllib.request.HTTPSHandler(context=context)] if context else [])
+    )
+    basic = None
+    if config.basic_auth_user:
+        raw = f"{config.basic_auth_user}:{config.basic_auth_password}".encode()
+        basic = "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
+    ) -> Callable[[], None]:
+        def send() -> None:
+            request = urllib.request.Request(url, data=data or None, method=method)
+            for key, value in headers:
+                request.add_header(key, value)
+            if basic:
+                request.add_header("Authorization", basic)
+            if config.bearer_token_file:
+                with open(config.bearer_token_file, encoding="utf-8") as fh:
+                    request.add_header("Authorization", f"Bearer {fh.read().strip()}")
+            with opener.open(request, timeout=timeout) as response:
+                response.read()
+
+        return send
+
+    return handler
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500 or exc.code in (408, 429)
+    return isinstance(exc, (OSError, TimeoutError))
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the log: the HTTP status and the Pushgateway's own message if any."""
+    if isinstance(exc, urllib.error.HTTPError):
+        try:
+            body = exc.read().decode("utf-8", "replace").strip().replace("\n", " ")[:300]
+        except Exception:
+            body = ""
+        return f"HTTP {exc.code} {exc.reason}" + (f": {body}" if body else "")
+    if isinstance(exc, urllib.error.URLError):
+        return f"{exc.reason}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Pusher:
+    """PUT and DELETE of one group, with bounded retries."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        handler: Handler,
+        timeout: float,
+        gzip: bool = False,
+        attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = url
+        self.handler = handler
+        self.timeout = timeout
+        self.gzip = gzip
+        self.attempts = attempts
+        self._sleep = sleep
+
+    def _call(
+        self, method: str, data: bytes, headers: Sequence[tuple[str, str]], budget: float
+    ) -> None:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(budget),
+            wait=wait_exponential(multiplier=0.25, min=0.25, max=2.0),
+            retry=retry_if_exception(_retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                # The handler may append auth headers: give each attempt its own list.
+                self.handler(self.url, method, self.timeout, list(headers), data)()
+
+    def put(self, payload: bytes, *, budget: float) -> None:
+        """Replace the whole group with ``payload`` (already gzipped when ``gzip``)."""
+        headers = [("Content-Type", CONTENT_TYPE)]
+        if self.gzip:
+            headers.append(("Content-Encoding", "gzip"))
+        self._call("PUT", payload, headers, budget)
+
+    def delete(self, *, budget: float) -> None:
+        self._call("DELETE", b"", [], budget)
+
+
+class FailureLog:
+    """Logs the first failure, then at most one summary per ``every`` seconds, and the recovery."""
+
+    def __init__(
+        self, what: str, every: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.what = what
+        self.every = every
+        self.clock = clock
+        self.failures = 0
+        self._suppressed = 0
+        self._last_logged = 0.0
+
+    def failed(self, exc: BaseException, hint: str) -> None:
+        self.failures += 1
+        now = self.clock()
+        if self.failures == 1 or now - self._last_logged >= self.every:
+            extra = f"; {self._suppressed} more failures not logged" if self._suppressed else ""
+            logger.warning("%s failed: %s (%s%s)", self.what, describe(exc), hint, extra)
+            self._last_logged = now
+            self._suppressed = 0
+        else:
+            self._suppressed += 1
+
+    def succeeded(self) -> None:
+        if self.failures:
+            logger.info("%s recovered after %d failed attempt(s)", self.what, self.failures)
+        self.failures = 0
+        self._suppressed = 0

@@ -1,0 +1,246 @@
+"""Inline SVG line charts for the HTML report: no JavaScript, no external assets.
+
+A chart is drawn from already-fetched points so the renderer never touches the network and the
+file works offline as a CI artifact. Every text that reaches the SVG is escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+
+__all__ = [
+    "PALETTE",
+    "Chart",
+    "Line",
+    "Threshold",
+    "format_value",
+    "off_scale",
+    "render_chart",
+]
+
+#: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies and in print.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_SEVERITY_COLOUR = {"warning": "#B25E00", "critical": "#C62828"}
+# A threshold far above the data would flatten the lines into the x axis; beyond this factor of
+# the data's maximum it is noted at the top edge instead of stretching the scale.
+_THRESHOLD_STRETCH = 3.0
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    #: (unix seconds, value); NaN values break the line (a gap in the data).
+    points: Sequence[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    label: str
+    value: float
+    severity: str = "warning"  # "warning" | "critical"
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    #: "s" (seconds), "/s", "%" or "" (a count)
+    unit: str
+    lines: Sequence[Line]
+    thresholds: Sequence[Threshold] = field(default_factory=tuple)
+    #: the whole width of the report (the chart people look at first)
+    wide: bool = False
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value as a person reads it: 45 ms, 1.23 s, 12.5/s, 4.50 %, 1,234."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if unit == "s":
+        if abs(value) < 1:
+            ms = value * 1000
+            return f"{ms:.0f} ms" if abs(ms) >= 10 or ms == 0 else f"{ms:.1f} ms"
+        return f"{value:.2f} s"
+    if unit == "%":
+        return f"{value:.2f} %"
+    if unit == "/s":
+        return f"{value:,.1f}/s"
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def off_scale(chart: Chart) -> list[Threshold]:
+    """Thresholds too far above the data to draw without flattening the lines."""
+    data_max = max(_finite([v for line in chart.lines for _, v in line.points]), default=0.0)
+    if data_max <= 0:
+        return []
+    return [th for th in chart.thresholds if th.value > data_max * _THRESHOLD_STRETCH]
+
+
+def _tick(value: float, unit: str) -> str:
+    """An axis label: as short as the step allows (``2.5/s``, not ``2.5000/s``)."""
+    if unit == "s":
+        return format_value(value, unit)
+    text = f"{value:,.6g}"
+    return {"%": f"{text} %", "/s": f"{text}/s"}.get(unit, text)
+
+
+def _nice_step(span: float, target: int = 5) -> float:
+    """A 1-2-5 step giving about ``target`` ticks over ``span``."""
+    raw = span / max(target, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 2.5, 5, 10):
+        if raw <= mult * mag:
+            return mult * mag
+    return 10 * mag
+
+
+def _time_step(span: float) -> float:
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200):
+        if span / step <= 8:
+            return float(step)
+    return 86400.0
+
+
+def _elapsed(seconds: float) -> str:
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if not (math.isnan(v) or math.isinf(v))]
+
+
+def render_chart(
+    chart: Chart, start: float, end: float, width: int = 560, height: int = 230
+) -> str:
+    """One chart as an ``<svg>`` element (x: time since ``start``; y: from 0)."""
+    left, right, top, bottom = 62, 14, 14, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    span = max(end - start, 1.0)
+    data = _finite([v for line in chart.lines for _, v in line.points])
+    above = off_scale(chart)
+    y_max = max([*data, *(th.value for th in chart.thresholds if th not in above)], default=0.0)
+    y_max = y_max * 1.08 if y_max > 0 else 1.0
+    y_step = _nice_step(y_max)
+    y_max = math.ceil(y_max / y_step - 1e-9) * y_step
+
+    def x(t: float) -> float:
+        return left + (min(max(t, start), end) - start) / span * plot_w
+
+    def y(v: float) -> float:
+        return top + plot_h - (min(max(v, 0.0), y_max) / y_max) * plot_h
+
+    label = escape(f"{chart.title} over the run", quote=True)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(chart.title)}</title>",
+    ]
+    ticks = round(y_max / y_step)
+    for i in range(ticks + 1):
+        v = i * y_step
+        yy = y(v)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" class="tick">'
+            f"{escape(_tick(v, chart.unit))}</text>"
+        )
+    t_step = _time_step(span)
+    t = 0.0
+    while t <= span + 1e-9:
+        xx = x(start + t)
+        parts.append(
+            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+            f'class="axis"/><text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" '
+            f'class="tick">{_elapsed(t)}</text>'
+        )
+        t += t_step
+    parts.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        'class="axis"/>'
+    )
+    labels: list[str] = []
+    used: list[float] = []
+
+    def place(preferred: Sequence[float]) -> float:
+        # Labels of nearby thresholds would print over each other: take the first free slot.
+        for cand in [*preferred, *(preferred[-1] + 13 * k for k in range(1, 6))]:
+            if all(abs(cand - u) >= 12 for u in used):
+                used.append(cand)
+                return cand
+        used.append(preferred[0])
+        return preferred[0]
+
+    for th in chart.thresholds:
+        colour = _SEVERITY_COLOUR.get(th.severity, _SEVERITY_COLOUR["warning"])
+        text = escape(f"{th.label} {format_value(th.value, chart.unit)}")
+        if th in above:
+            continue
+        else:
+            yy = y(th.value)
+            dash = "6 4" if th.severity == "warning" else "2 3"
+            parts.append(
+                f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
+                f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>'
+            )
+            ty = place([yy - 4, yy + 13] if yy - 4 > top + 8 else [yy + 13])
+        # A white halo keeps the label readable where a data line crosses it.
+        labels.append(
+            f'<text x="{left + plot_w - 4}" y="{ty:.1f}" text-anchor="end" class="thlabel" '
+            f'fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke">{text}</text>'
+        )
+    for i, line in enumerate(chart.lines):
+        colour = PALETTE[i % len(PALETTE)]
+        for segment in _segments(line.points):
+            if len(segment) == 1:
+                tx, tv = segment[0]
+                parts.append(f'<circle cx="{x(tx):.1f}" cy="{y(tv):.1f}" r="2.5" fill="{colour}"/>')
+                continue
+            path = " ".join(f"{x(tx):.1f},{y(tv):.1f}" for tx, tv in segment)
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" '
+                'stroke-linejoin="round" stroke-linecap="round"/>'
+            )
+    if above:
+        # One note for all of them: the legend lists each threshold with its value.
+        one = above[0]
+        note = (
+            f"{one.label} {format_value(one.value, chart.unit)} ↑ above the chart"
+            if len(above) == 1
+            else f"↑ {len(above)} thresholds above the chart (see legend)"
+        )
+        labels.append(
+            f'<text x="{left + plot_w - 4}" y="{place([top + 11]):.1f}" text-anchor="end" '
+            f'class="thlabel" fill="{_SEVERITY_COLOUR["warning"]}" stroke="#fff" '
+            f'stroke-width="3" paint-order="stroke">{escape(note)}</text>'
+        )
+    parts.extend(labels)
+    if not data:
+        parts.append(
+            f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h / 2:.0f}" text-anchor="middle" '
+            'class="nodata">no data in this window</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _segments(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Split at NaN / infinite values so a gap in the data shows as a gap, not a straight line."""
+    out: list[list[tuple[float, float]]] = [[]]
+    for t, v in sorted(points):
+        if math.isnan(v) or math.isinf(v):
+            if out[-1]:
+                out.append([])
+            continue
+        out[-1].append((t, v))
+    return [seg for seg in out if seg]

@@ -1,0 +1,161 @@
+"""Compatibility with the seed's ``performance_thresholds.json`` and ``check_regression.py``.
+
+The thresholds file is read unchanged: each known metric becomes a check on a preset, with the
+file's ``warning``/``critical`` numbers as bounds in the file's ``unit``. ``requests_per_second``
+is a lower bound (below critical is critical), every other metric an upper bound.
+``--analysis-json`` writes the shape the seed's ``check_regression.py`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._conditions import Condition
+from ._config import CheckSpec, GateConfig
+from ._exceptions import ConfigError
+from ._model import GateResult
+from ._presets import PRESETS
+from ._units import get_unit
+
+__all__ = ["SEED_METRICS", "analysis_document", "load_thresholds", "parse_thresholds"]
+
+#: seed metric -> (preset, bound: ">" upper / "<" lower, no_data)
+SEED_METRICS: dict[str, tuple[str, str, str]] = {
+    "response_time_p95": ("p95", ">", "fail"),
+    "response_time_p99": ("p99", ">", "fail"),
+    "error_rate": ("error_rate", ">", "fail"),
+    "requests_per_second": ("rps", "<", "fail"),
+    # The seed reports host CPU and memory only when it has them; so does the gate.
+    "cpu_usage": ("host_cpu", ">", "skip"),
+    "memory_usage": ("host_memory", ">", "skip"),
+}
+_SEED_UNITS = {
+    "seconds": "seconds",
+    "ms": "ms",
+    "percent": "percent",
+    "rps": "rps",
+    "ratio": "ratio",
+    "bytes": "bytes",
+    "count": "count",
+}
+
+
+def load_thresholds(path: str | Path) -> GateConfig:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read thresholds: {exc}", file=str(path)) from None
+    return parse_thresholds(text, str(path))
+
+
+def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", file=source) from None
+    if not isinstance(doc, dict) or not doc:
+        raise ConfigError("expected an object of metrics like response_time_p95", file=source)
+    lines = _key_lines(text)
+    checks = []
+    for name, spec in doc.items():
+        line = lines.get(name)
+        if name not in SEED_METRICS:
+            raise ConfigError(
+                f"unknown metric (known: {', '.join(SEED_METRICS)})",
+                file=source,
+                line=line,
+                key=name,
+            )
+        if not isinstance(spec, dict):
+            raise ConfigError(
+                "expected an object with warning, critical, unit", file=source, line=line, key=name
+            )
+        preset_name, bound, no_data = SEED_METRICS[name]
+        preset = PRESETS[preset_name]
+        unit_name = spec.get("unit", preset.unit)
+        if not isinstance(unit_name, str) or unit_name not in _SEED_UNITS:
+            raise ConfigError(
+                f"unknown unit {unit_name!r} (use one of: {', '.join(_SEED_UNITS)})",
+                file=source,
+                line=line,
+                key=f"{name}.unit",
+            )
+        unit = get_unit(_SEED_UNITS[unit_name])
+        native = get_unit(preset.unit)
+        if unit.dimension != native.dimension:
+            raise ConfigError(
+                f"unit {unit_name} does not fit {name} ({preset.unit})",
+                file=source,
+                line=line,
+                key=f"{name}.unit",
+            )
+        levels: dict[str, tuple[Condition, ...]] = {"warning": (), "critical": ()}
+        for level in levels:
+            if level not in spec:
+                continue
+            value = spec[level]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise ConfigError(
+                    "expected a number", file=source, line=line, key=f"{name}.{level}"
+                )
+            levels[level] = (Condition(f"{bound} {value:g}", bound, float(value)),)
+        if not levels["warning"] and not levels["critical"]:
+            raise ConfigError("set warning or critical", file=source, line=line, key=name)
+        checks.append(
+            CheckSpec(
+                name=name,
+                query=preset.query,
+                unit=unit,
+                query_unit=native,
+                warning=levels["warning"],
+                critical=levels["critical"],
+                description=preset.description,
+                preset=preset_name,
+                reduce="max",
+                no_data=no_data,
+                baseline_missing="warn",
+                line=line,
+            )
+        )
+    return GateConfig(source, tuple(checks))
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line of each top-level key; JSON has no marks, so find ``"key":`` at depth one."""
+    lines: dict[str, int] = {}
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if depth == 1 and stripped.startswith('"'):
+            key = stripped[1:].split('"', 1)[0]
+            lines.setdefault(key, number)
+        depth += line.count("{") - line.count("}")
+    return lines
+
+
+def analysis_document(result: GateResult) -> dict[str, Any]:
+    """The seed's analysis shape: seconds, percent, rps; host usage only when known."""
+    summary: Mapping[str, float | None] = result.summary
+    out: dict[str, Any] = {}
+    for key, source in (
+        ("response_time_p95", "p95"),
+        ("response_time_p99", "p99"),
+        ("error_rate", "error_rate_percent"),
+        ("requests_per_second", "rps"),
+        ("cpu_usage_avg", "cpu_usage_avg"),
+        ("memory_usage_avg", "memory_usage_avg"),
+    ):
+        value = summary.get(source)
+        if value is not None and math.isfinite(value):
+            out[key] = value
+    return out

@@ -1,0 +1,86 @@
+"""``promgate``: the command line. ``run(argv) -> int`` is what tests call; ``main`` exits.
+
+Subcommands live in their own modules; ``COMMANDS`` lists, per subcommand, the module, the
+function that adds its parser to the subparsers, and the function that runs it
+(``handler(args) -> int``, raising ``PromgateError``). A new subcommand is one module plus one
+line here.
+
+Exit codes: 0 pass (warnings allowed), 1 fail (a critical condition, no data, unknown or
+unfinished run), 2 usage or config error, 3 Prometheus unreachable or failing, 4 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from ._exceptions import PromgateError
+from ._version import __version__
+
+__all__ = ["COMMANDS", "build_parser", "main", "run"]
+
+#: (module, parser builder, handler), in ``--help`` order.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("promgate._cmd_check", "add_check_parser", "run_check"),
+    ("promgate._cmd_lint", "add_lint_parser", "run_lint"),
+    ("promgate._report", "add_report_parser", "run_report"),
+    ("promgate._runs", "add_runs_parser", "run_runs"),
+]
+EXIT_INTERNAL = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line, exit 2, like every other usage error.
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="promgate",
+        description="Judge a Locust run from Prometheus against thresholds and a baseline.",
+        epilog="exit codes: 0 pass, 1 fail, 2 usage/config error, 3 Prometheus error",
+    )
+    parser.add_argument("--version", action="version", version=f"promgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module_name, builder, handler in COMMANDS:
+        module = importlib.import_module(module_name)
+        command = getattr(module, builder)(sub)
+        command.set_defaults(handler=getattr(module, handler))
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run promgate with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        code: int = args.handler(args)
+        return code
+    except PromgateError as exc:
+        print(f"promgate: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("promgate: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("PROMGATE_DEBUG"):
+            raise
+        name = type(exc).__name__
+        print(
+            f"promgate: internal error: {name}: {' '.join(str(exc).split())} "
+            "(a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,270 @@
+"""The "Locust run" dashboard: one run, live and whole-run, per endpoint, and its load generator."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge, heatmap
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import table as tb
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import heatmap as hm
+from promgate import queries as q
+
+from dashgen import sut
+from dashgen.common import (
+    DATASOURCE,
+    ERROR_RATIO,
+    LOADGEN_CPU_PERCENT,
+    P95_SECONDS,
+    P99_SECONDS,
+    QUANTILES,
+    RUN_DASHBOARD_UID,
+    RUNS_DASHBOARD_UID,
+    merged_table,
+    override,
+    query_variable,
+    run_variable,
+    stat_panel,
+    target,
+    timeseries_panel,
+)
+from dashgen.common import (
+    annotation as prom_annotation,
+)
+
+RUN = q.RUN
+#: Per-endpoint panels follow the endpoint picker; run-wide figures ignore it.
+EP = f'{q.RUN}, name=~"$endpoint"'
+ENDPOINT_LEGEND = "{{method}} {{name}}"
+
+
+def variables() -> list[db.QueryVariable | db.CustomVariable]:
+    quantile = (
+        db.CustomVariable("quantile")
+        .label("quantile")
+        .values(",".join(QUANTILES))
+        .options([dm.VariableOption(selected=v == "0.95", text=v, value=v) for v in QUANTILES])
+        .current(dm.VariableOption(selected=True, text="0.95", value="0.95"))
+    )
+    return [
+        query_variable("job", "job", "label_values(locust_run_start_timestamp_seconds, job)"),
+        run_variable("run_id", "run", q.run_ids('job="$job"', "$__range")),
+        query_variable(
+            "endpoint",
+            "endpoint",
+            f"label_values(locust_requests_total{{{RUN}}}, name)",
+            multi=True,
+        ),
+        quantile,
+        *sut.variables(),
+    ]
+
+
+def summary_row() -> list[object]:
+    rng = "$__range"
+    return [
+        db.Row("Whole run (the time range should cover the run)"),
+        stat_panel("Requests", q.requests_total(RUN, rng), "short", desc="Locust's # reqs"),
+        stat_panel("Failures", q.failures_total(RUN, rng), "short", desc="Locust's # fails"),
+        stat_panel("Error rate", q.error_ratio(RUN, rng), "percentunit", ERROR_RATIO),
+        stat_panel(
+            "p95 (Locust)",
+            q.locust_quantile(0.95, RUN, rng),
+            "s",
+            P95_SECONDS,
+            desc="Locust's own whole-run 95th percentile, as its summary prints it.",
+        ),
+        stat_panel("p99 (Locust)", q.locust_quantile(0.99, RUN, rng), "s", P99_SECONDS),
+        stat_panel(
+            "Average RPS",
+            q.locust_rps(RUN, rng),
+            "reqps",
+            desc="Requests over (last request - start), as Locust computes it.",
+        ),
+        stat_panel("Peak RPS", q.peak_rps(RUN, rng, "$__rate_interval", "$__interval"), "reqps"),
+        stat_panel("Peak users", q.max_users(RUN, rng, "$__interval"), "short"),
+    ]
+
+
+def live_row() -> list[object]:
+    win = "$__rate_interval"
+    return [
+        db.Row("Live"),
+        timeseries_panel(
+            "Users",
+            [
+                target(q.users_by_class(RUN), "{{user_class}}", "A"),
+                target(q.users(RUN), "total", "B"),
+            ],
+            "short",
+        ),
+        timeseries_panel(
+            "Requests and failures per second",
+            [
+                target(q.requests_per_second(RUN, win), "requests/s", "A"),
+                target(q.failures_per_second(RUN, win), "failures/s", "B"),
+            ],
+            "reqps",
+        ),
+        timeseries_panel(
+            "Requests per second by endpoint",
+            [target(q.requests_per_second(EP, win, "method, name"), ENDPOINT_LEGEND)],
+            "reqps",
+        ),
+        timeseries_panel(
+            "Error rate (sliding window)",
+            [
+                target(q.error_ratio_window(RUN, win), "all", "A"),
+                target(q.error_ratio_window(EP, win, "method, name"), ENDPOINT_LEGEND, "B"),
+            ],
+            "percentunit",
+            ERROR_RATIO,
+        ),
+        timeseries_panel(
+            "Latency p95 (sliding window)",
+            [
+                target(q.histogram_quantile_window(0.95, RUN, win), "all", "A"),
+                target(
+                    q.histogram_quantile_window(0.95, EP, win, "method, name"), ENDPOINT_LEGEND, "B"
+                ),
+            ],
+            "s",
+            P95_SECONDS,
+        ),
+        timeseries_panel(
+            "Latency p99 (sliding window)",
+            [
+                target(q.histogram_quantile_window(0.99, RUN, win), "all", "A"),
+                target(
+                    q.histogram_quantile_window(0.99, EP, win, "method, name"), ENDPOINT_LEGEND, "B"
+                ),
+            ],
+            "s",
+            P99_SECONDS,
+        ),
+        timeseries_panel(
+            "Latency quantiles, all requests",
+            [
+                target(q.histogram_quantile_window(0.5, RUN, win), "p50", "A"),
+                target(q.histogram_quantile_window(0.95, RUN, win), "p95", "B"),
+                target(q.histogram_quantile_window(0.99, RUN, win), "p99", "C"),
+                target(q.histogram_quantile_window("$quantile", RUN, win), "$quantile", "D"),
+                target(q.locust_quantile("$quantile", RUN, win), "Locust's $quantile so far", "E"),
+            ],
+            "s",
+            desc="Sliding-window quantiles from the histogram; E: Locust's cumulative percentile.",
+        ),
+        heatmap.Panel()
+        .title("Latency heatmap")
+        .description("Requests per response-time bucket and interval (buckets on Locust's grid).")
+        .datasource(DATASOURCE)
+        .with_target(target(q.duration_heatmap(EP, win), "{{le}}", fmt="heatmap"))
+        .height(8)
+        .span(12)
+        .calculate(False)
+        .unit("s")
+        .color(
+            heatmap.HeatmapColorOptions()
+            .mode(hm.HeatmapColorMode.SCHEME)
+            .scheme("Oranges")
+            .fill("dark-orange")
+        )
+        .cell_values(heatmap.CellValues().unit("short")),
+        timeseries_panel(
+            "Load-generator CPU",
+            [target(q.loadgen_cpu(RUN), "{{worker}}")],
+            "percent",
+            LOADGEN_CPU_PERCENT,
+            desc="Above 90 % Locust measures its own queueing: add workers.",
+            span=8,
+        ),
+        timeseries_panel(
+            "Load-generator memory",
+            [target(q.loadgen_memory(RUN), "{{worker}}")],
+            "bytes",
+            span=8,
+        ),
+        timeseries_panel("Workers", [target(q.workers(RUN), "{{state}}")], "short", span=8),
+    ]
+
+
+def endpoints_row() -> list[object]:
+    rng = "$__range"
+    names = {
+        "requests": "Requests",
+        "failures": "Failures",
+        "error_ratio": "Fail %",
+        "avg": "Avg",
+        "p50": "p50",
+        "p95": "p95",
+        "p99": "p99",
+        "rps": "RPS",
+    }
+    endpoints = merged_table("Endpoints (Locust's summary)", q.endpoint_table(EP, rng), names)
+    endpoints = endpoints.overrides(
+        [
+            override("Fail %", unit="percentunit"),
+            *(override(col, unit="s") for col in ("Avg", "p50", "p95", "p99")),
+            override("RPS", unit="reqps", decimals=2),
+        ]
+    )
+    errors = (
+        tb.Panel()
+        .title("Failures by error")
+        .datasource(DATASOURCE)
+        .with_target(target(q.errors_by_error(EP, rng), instant=True, fmt="table"))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="organize",
+                options={"excludeByName": {"Time": True}, "renameByName": {"Value": "Failures"}},
+            )
+        )
+        .height(9)
+        .span(12)
+    )
+    by_quantile = (
+        bargauge.Panel()
+        .title("Locust's $quantile by endpoint (whole run)")
+        .datasource(DATASOURCE)
+        .with_target(
+            target(q.endpoint_quantile("$quantile", EP, rng), ENDPOINT_LEGEND, instant=True)
+        )
+        .unit("s")
+        .orientation(cm.VizOrientation.HORIZONTAL)
+        .display_mode(cm.BarGaugeDisplayMode.GRADIENT)
+        .height(9)
+        .span(12)
+    )
+    return [db.Row("Endpoints (whole run)"), endpoints, errors, by_quantile]
+
+
+def run_annotations() -> list[db.AnnotationQuery]:
+    return [
+        prom_annotation("Run start", q.run_start_ms(RUN), "green"),
+        prom_annotation("Run end", q.run_end_ms(RUN), "red"),
+    ]
+
+
+def build() -> db.Dashboard:
+    dash = (
+        db.Dashboard("Locust run")
+        .uid(RUN_DASHBOARD_UID)
+        .description("One Locust run exported by promgate: live, whole run, per endpoint.")
+        .tags(["promgate", "locust", "load-testing"])
+        .time("now-30m", "now")
+        .refresh("5s")
+        .timezone("browser")
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .variables(variables())  # type: ignore[arg-type]
+        .annotations(run_annotations())  # type: ignore[arg-type]
+        .link(
+            db.DashboardLink("All runs")
+            .type(dm.DashboardLinkType.LINK)
+            .url(f"/d/{RUNS_DASHBOARD_UID}")
+            .icon("dashboard")
+            .keep_time(True)
+        )
+    )
+    for item in [*summary_row(), *live_row(), *endpoints_row()]:
+        dash = dash.with_row(item) if isinstance(item, db.Row) else dash.with_panel(item)  # type: ignore[arg-type]
+    return dash.with_row(sut.row())

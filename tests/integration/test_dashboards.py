@@ -1,0 +1,147 @@
+"""Every dashboard query, with Grafana's variables filled in, returns data from a real run.
+
+No Grafana server: the targets, variable queries and annotations of the generated JSON run against
+the session's Prometheus holding ``completed_run`` (a finished local Locust run, group kept).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from support import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "grafana"))
+
+pytest.importorskip("grafana_foundation_sdk")
+
+from dashgen import lint  # noqa: E402
+from promgate import queries  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
+# May be empty for this run, and why: the run is local (no workers); no gate pushed a verdict.
+MAY_BE_EMPTY = {"locust_workers", "promgate_verdict"}
+
+
+def _values(completed_run: Any) -> tuple[dict[str, str], float, float]:
+    stack = completed_run.stack
+    sel = f'run_id="{completed_run.run_id}"'
+    (start,) = stack.query(f"max(locust_run_start_timestamp_seconds{{{sel}}})")
+    (job,) = stack.query(f"group by (job) (locust_run_start_timestamp_seconds{{{sel}}})")
+    start_ts = float(start["value"][1])
+    # Evaluate after the scrape that saw the final push (the end timestamp), as the gate does.
+    scraped = wait_until(
+        lambda: stack.query(f"timestamp(locust_run_end_timestamp_seconds{{{sel}}})"),
+        15,
+        "the final push in Prometheus",
+    )
+    now = max(time.time(), float(scraped[0]["value"][1]) + 0.5)  # type: ignore[index]
+    values = {
+        "job": str(job["metric"]["job"]),
+        "run_id": completed_run.run_id,
+        "run_a": completed_run.run_id,
+        "run_b": completed_run.run_id,
+        "endpoint": ".*",  # "All"
+        "quantile": "0.95",
+        "sut_job": "demo_api",
+        # Grafana with the local stack's 1 s scrape interval as the datasource's timeInterval.
+        "__rate_interval": "4s",
+        "__interval": "1s",
+        "__range": f"{math.ceil(now - start_ts) + 30}s",
+    }
+    return values, start_ts - 5, now
+
+
+def _query_range(stack: Any, expr: str, start: float, end: float) -> list[dict[str, Any]]:
+    resp = requests.get(
+        f"{stack.prometheus_url}/api/v1/query_range",
+        params={"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "1"},
+        timeout=30,
+    )
+    body = resp.json()
+    assert body.get("status") == "success", (body.get("error"), expr)
+    return list(body["data"]["result"])
+
+
+def _has_data(result: list[dict[str, Any]]) -> bool:
+    for series in result:
+        points = series.get("values") or [series.get("value")]
+        if any(p and p[1] not in ("NaN", "+Inf", "-Inf") for p in points):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
+def test_every_query_returns_data(completed_run: Any, path: Path) -> None:
+    model = json.loads(path.read_text())
+    values, start, end = _values(completed_run)
+    empty = []
+    checked = 0
+    for where, template, instant in lint.expressions(model):
+        expr = lint.substitute(template, values)
+        assert "$" not in expr, (where, expr)
+        if instant:
+            result = completed_run.stack.query(expr, at=end)
+        else:
+            result = _query_range(completed_run.stack, expr, start, end + 2)  # past the last scrape
+        checked += 1
+        if not _has_data(result) and not any(m in expr for m in MAY_BE_EMPTY):
+            empty.append(f"{where}: {expr}")
+    assert checked >= 10
+    assert not empty, "queries without data:\n" + "\n".join(empty)
+
+
+def _panel(name: str, title: str) -> dict[str, Any]:
+    model = json.loads((ROOT / "grafana" / "dashboards" / name).read_text())
+    return next(p for p in lint.panels(model) if p["title"] == title)
+
+
+def _stat(completed_run: Any, title: str) -> float:
+    values, _, end = _values(completed_run)
+    expr = lint.substitute(_panel("locust-run.json", title)["targets"][0]["expr"], values)
+    (sample,) = completed_run.stack.query(expr, at=end)
+    return float(sample["value"][1])
+
+
+def test_stats_equal_the_ground_truth_and_locusts_percentile(completed_run: Any) -> None:
+    """Requests and failures as the demo API counted them; p95 is Locust's own percentile, close
+    to the histogram's and to Locust's CSV (written a little before the last requests finish)."""
+    truth = completed_run.truth
+    assert _stat(completed_run, "Requests") == sum(reqs for reqs, _ in truth.values())
+    assert _stat(completed_run, "Failures") == sum(fails for _, fails in truth.values())
+    p95 = _stat(completed_run, "p95 (Locust)")
+    values, _, end = _values(completed_run)
+    (hist,) = completed_run.stack.query(
+        lint.substitute(queries.histogram_quantile_run(0.95, window="$__range"), values), at=end
+    )
+    # The histogram interpolates inside its (grid-aligned, but not 1 ms wide) buckets.
+    assert float(hist["value"][1]) == pytest.approx(p95, rel=0.1, abs=0.002)
+    (agg,) = [r for r in completed_run.run.stats_rows() if r["Name"] == "Aggregated"]
+    assert p95 == pytest.approx(float(agg["95%"]) / 1000, rel=0.2)
+    assert _stat(completed_run, "Peak users") == 8
+
+
+def test_runs_table_links_cover_the_run(completed_run: Any) -> None:
+    values, start, end = _values(completed_run)
+    targets = {
+        t["refId"]: t["expr"]
+        for t in _panel("locust-runs.json", "Runs (in the time range)")["targets"]
+    }
+
+    def value(ref: str) -> float:
+        result = completed_run.stack.query(lint.substitute(targets[ref], values), at=end)
+        (row,) = [r for r in result if r["metric"]["run_id"] == completed_run.run_id]
+        return float(row["value"][1])
+
+    assert value("link_from") / 1000 < value("start") / 1000 <= start + 5
+    assert value("link_to") / 1000 > value("start") / 1000 + value("duration")
+    assert value("peak_users") == 8

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import argparse
+import gzip
+from typing import Any
+
+import pytest
+from locust import User, constant, task
+from locust.env import Environment
+from locust.stats import PERCENTILES_TO_REPORT
+from locust_prometheus import PrometheusExporter
+from locust_prometheus.exposition import Health, encode, families
+from locust_prometheus.model import CardinalityGuard, build_model
+from locust_prometheus.options import ExporterConfig
+from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
+
+NASTY = ['a"b', "back\\slash", "new\nline", "/x/y", "ünï©ødé ☃", "", "{id}"]
+
+
+class U(User):
+    wait_time = constant(1)
+
+    @task
+    def t(self) -> None:  # pragma: no cover - never run
+        pass
+
+
+def _env() -> Environment:
+    env = Environment(user_classes=[U], host="http://sut")
+    env.create_local_runner()
+    stats = env.runner.stats  # type: ignore[union-attr]
+    for i, name in enumerate(NASTY):
+        for rt in (1, 7, 55, 99.6, 240, 1234, 20_000):
+            stats.log_request("GET", name, rt + i, 100)
+        stats.log_error("GET", name, f"HTTPError('500 for {name} id {1000 + i}')")
+    stats.log_request("POST", "/students", 12, 5)
+    return env
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def _exporter(env: Environment) -> PrometheusExporter:
+    exp = PrometheusExporter(
+        ExporterConfig(run_id="r", labels={"team": "qa"}, testplan="tp"), handler=None
+    )
+    exp.environment = env
+    exp.info = exp._run_info(env)
+    return exp
+
+
+def test_lean_encoder_equals_prometheus_client() -> None:
+    env = _env()
+    exp = _exporter(env)
+    health = Health(pushes=3, failures=1, last_duration=0.25, last_bytes=1234)
+    snap = exp.snapshot()
+    lean = encode(build_model(snap, CardinalityGuard(1000)), exp.info, health).decode()
+    model = build_model(snap, CardinalityGuard(1000))
+
+    class C(Collector):
+        def collect(self) -> Any:
+            return families(model, exp.info, health)
+
+    reference = generate_latest(C()).decode()
+    assert _samples(lean) == _samples(reference)
+
+
+def test_values_match_locust_stats() -> None:
+    env = _env()
+    exp = _exporter(env)
+    got = _samples(exp.render().decode())
+    stats = env.runner.stats  # type: ignore[union-attr]
+    for name in NASTY:
+        lab = (("method", "GET"), ("name", name))
+        entry = stats.get(name, "GET")
+        assert got[("locust_requests_total", lab)] == entry.num_requests
+        assert got[("locust_request_failures_total", lab)] == 1
+        assert got[("locust_response_bytes_total", lab)] == 700
+        assert got[("locust_request_duration_seconds_count", lab)] == entry.num_requests
+        assert got[("locust_request_duration_seconds_sum", lab)] == pytest.approx(
+            entry.total_response_time / 1000
+        )
+        for q in PERCENTILES_TO_REPORT:
+            key = ("locust_response_time_quantile_seconds", (*lab, ("quantile", str(float(q)))))
+            assert got[key] == entry.get_response_time_percentile(q) / 1000
+        assert got[("locust_response_time_max_seconds", lab)] == entry.max_response_time / 1000
+    for q in PERCENTILES_TO_REPORT:
+        key = ("locust_run_response_time_quantile_seconds", (("quantile", str(float(q))),))
+        assert got[key] == stats.total.get_response_time_percentile(q) / 1000
+    assert got[("locust_run_start_timestamp_seconds", ())] == stats.start_time
+    assert got[("locust_run_last_request_timestamp_seconds", ())] == stats.last_request_timestamp
+    assert got[("locust_users", (("user_class", "U"),))] == 0
+    info = next(k for k in got if k[0] == "locust_run_info")
+    assert dict(info[1])["team"] == "qa" and dict(info[1])["testplan"] == "tp"
+    assert dict(info[1])["host"] == "http://sut"
+    assert ("locust_run_end_timestamp_seconds", ()) not in got
+    errs = [k for k in got if k[0] == "locust_errors_total"]
+    assert len(errs) == len(NASTY) and all("<n>" in dict(k[1])["error"] for k in errs)
+
+
+def test_final_render_has_end_time_and_zero_users() -> None:
+    env = _env()
+    exp = _exporter(env)
+    exp.end_time = 1234.5
+    got = _samples(exp.render(final=True).decode())
+    assert got[("locust_run_end_timestamp_seconds", ())] == 1234.5
+    assert got[("locust_users", (("user_class", "U"),))] == 0
+
+
+def test_gzip_render_roundtrips() -> None:
+    exp = _exporter(_env())
+    assert gzip.decompress(exp.render(compress=True)) == exp.render()
+
+
+def test_collector_for_a_registry() -> None:
+    exp = _exporter(_env())
+    text = generate_latest(exp.collector()).decode()
+    assert _samples(text) == _samples(exp.render().decode())
+
+
+def test_options_show_in_locust_parser() -> None:
+    from locust.argument_parser import get_parser
+
+    parser = get_parser()  # fires init_command_line_parser: importing the plugin registered it
+    opts = parser.parse_args(["--prometheus-label", "a=b", "--prometheus-label", "c=d"])
+    assert opts.prometheus_label == ["a=b", "c=d"]
+    assert opts.prometheus_job == "locust" and opts.prometheus_push_interval == 5.0
+    assert isinstance(opts, argparse.Namespace)
+    secret = [a for a in parser._actions if a.dest == "prometheus_basic_auth_password"]
+    assert secret and secret[0].is_secret and not secret[0].include_in_web_ui  # type: ignore[attr-defined]
+    assert "--prometheus-pushgateway" in parser.format_help()

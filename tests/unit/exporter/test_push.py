@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import base64
+import logging
+import urllib.error
+from typing import Any
+
+import pytest
+from locust import User, constant, task
+from locust.env import Environment
+from locust_prometheus import PrometheusExporter
+from locust_prometheus.options import ExporterConfig
+from locust_prometheus.push import FailureLog, Pusher, group_url
+
+
+class U(User):
+    wait_time = constant(1)
+
+    @task
+    def t(self) -> None:  # pragma: no cover
+        pass
+
+
+@pytest.mark.parametrize("value", ["plain", "a/b", "", "sp ace", 'q"\\\n', "ünï"])
+def test_group_url_roundtrips_any_value(value: str) -> None:
+    url = group_url("http://gw:9091/", "locust", value)
+    prefix = "http://gw:9091/metrics/job@base64/"
+    assert url.startswith(prefix)
+    encoded = url.rsplit("/run_id@base64/", 1)[1]
+    assert "/" not in encoded
+    assert (base64.urlsafe_b64decode(encoded).decode() if encoded != "=" else "") == value
+
+
+class Recorder:
+    def __init__(self, failures: list[BaseException | None]) -> None:
+        self.failures = failures
+        self.calls: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+
+    def __call__(
+        self, url: str, method: str, timeout: float | None, headers: Any, data: bytes
+    ) -> Any:
+        def send() -> None:
+            self.calls.append((url, method, headers, data))
+            exc = self.failures.pop(0) if self.failures else None
+            if exc is not None:
+                raise exc
+
+        return send
+
+
+def test_retries_then_succeeds() -> None:
+    rec = Recorder([ConnectionRefusedError(111, "refused"), None])
+    Pusher("http://x/metrics", handler=rec, timeout=1, sleep=lambda s: None).put(b"x", budget=5)
+    assert [c[1] for c in rec.calls] == ["PUT", "PUT"]
+
+
+def test_client_errors_are_not_retried() -> None:
+    err = urllib.error.HTTPError("http://x", 400, "Bad Request", {}, None)  # type: ignore[arg-type]
+    rec = Recorder([err])
+    with pytest.raises(urllib.error.HTTPError):
+        Pusher("http://x", handler=rec, timeout=1, sleep=lambda s: None).put(b"x", budget=5)
+    assert len(rec.calls) == 1
+
+
+def test_failure_log_is_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    log = FailureLog("push", every=60, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO):
+        for i in range(100):
+            now[0] = i * 1.0
+            log.failed(OSError("down"), "hint")
+        log.succeeded()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2  # first, then one after 60 s
+    assert "59 more failures" in warnings[1].getMessage()
+    assert any("recovered after 100" in r.getMessage() for r in caplog.records)
+
+
+def _exporter(handler: Recorder, **kw: Any) -> tuple[PrometheusExporter, Environment]:
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    cfg = ExporterConfig(pushgateway="http://gw", run_id="r/1", linger=0, **kw)
+    exp = PrometheusExporter(cfg, handler=handler)
+    exp.register(env)
+    env.runner.stats.log_request("GET", "/", 5, 1)  # type: ignore[union-attr]
+    return exp, env
+
+
+def test_lifecycle_push_final_delete() -> None:
+    rec = Recorder([])
+    exp, env = _exporter(rec, push_interval=60)
+    env.events.test_start.fire(environment=env)
+    exp._loop.join(timeout=0.5)  # type: ignore[union-attr]
+    env.events.test_stop.fire(environment=env)
+    env.events.quit.fire(exit_code=0)
+    methods = [c[1] for c in rec.calls]
+    assert methods == ["PUT", "PUT", "PUT", "DELETE"]
+    final = rec.calls[2][3].decode()
+    assert "locust_run_end_timestamp_seconds " in final
+    assert 'locust_requests_total{method="GET",name="/"} 1' in final
+    assert "locust_exporter_pushes_total 2" in final
+    assert rec.calls[0][0].endswith("/run_id@base64/ci8x")
+
+
+def test_keep_skips_delete_and_failures_never_escape(caplog: pytest.LogCaptureFixture) -> None:
+    rec = Recorder([OSError("down")] * 20)
+    exp, env = _exporter(rec, keep=True, push_timeout=0.1)
+    exp.pusher.attempts = 2  # type: ignore[union-attr]
+    exp.pusher._sleep = lambda s: None  # type: ignore[union-attr]
+    env.events.test_stop.fire(environment=env)
+    env.events.quit.fire(exit_code=0)
+    assert "DELETE" not in [c[1] for c in rec.calls]
+    assert exp.health.failures == 2
+    assert not any("Uncaught" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,303 @@
+"""Exit codes and reports of ``promgate check`` via ``run(argv)`` against a fake Prometheus."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import promql_parser
+import pytest
+from conftest import FakePrometheus, error, value, vector
+
+from promgate.cli import run
+
+ROOT = Path(__file__).resolve().parents[3]
+CHECKS = """
+checks:
+  - name: p95
+    preset: p95
+    warning: "> 1s"
+    critical: "> 2s"
+  - name: errors
+    preset: error_rate
+    unit: percent
+    critical: "> 5%"
+"""
+Writer = Callable[[str], Path]
+
+
+def check(fake: FakePrometheus, config: Path, *extra: str) -> int:
+    return run(["check", "--prometheus", fake.url, "--run-id", "run-1", "--config", str(config),
+                "--wait-timeout", "2", *extra])
+
+
+def _one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("promgate: error")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_pass_writes_every_report(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_prom.on('quantile="0.95"', value(0.3)).on("locust_request_failures_total", value(0.01))
+    out = tmp_path / "out"
+    code = check(fake_prom, write_config(CHECKS), "--json", str(out / "r.json"),
+                 "--junit", str(out / "j.xml"), "--markdown", str(out / "c.md"))
+    stdout = capsys.readouterr().out
+    assert code == 0, stdout
+    assert "PASS" in stdout and "p95" in stdout and "\033[" not in stdout  # no colour off a TTY
+    doc = json.loads((out / "r.json").read_text())
+    assert doc["verdict"] == "pass" and doc["exit_code"] == 0 and doc["schema"] == 1
+    assert doc["run"]["run_id"] == "run-1" and doc["run"]["window"].endswith("s")
+    assert doc["run"]["eval_time"] > doc["run"]["end"]  # after the final scrape, not at the end
+    p95 = doc["checks"][0]
+    assert p95["value"] == 0.3 and p95["critical"] == ["> 2s"]
+    promql_parser.parse(p95["query"])
+    assert 'run_id="run-1"' in p95["query"] and "$" not in p95["query"]
+    junit = ET.parse(out / "j.xml").getroot()
+    assert junit.get("tests") == "2" and junit.get("failures") == "0"
+    md = (out / "c.md").read_text()
+    import re
+
+    assert re.search(r"95th percentile: (\d+\.?\d*)s", md).group(1) == "0.30"  # type: ignore[union-attr]
+    assert re.search(r"Error rate: (\d+\.?\d*)%", md)
+
+
+def test_critical_fails_with_exit_1(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_prom.on('quantile="0.95"', value(2.5))
+    assert check(fake_prom, write_config(CHECKS)) == 1
+    assert "critical" in capsys.readouterr().out
+
+
+def test_warning_passes_unless_strict(fake_prom: FakePrometheus, write_config: Writer) -> None:
+    fake_prom.on('quantile="0.95"', value(1.5))
+    cfg = write_config(CHECKS)
+    assert check(fake_prom, cfg) == 0
+    assert check(fake_prom, cfg, "--strict") == 1
+
+
+@pytest.mark.parametrize("reply", [vector(), value("NaN"), value("+Inf"), value("-Inf")])
+def test_no_data_fails(fake_prom: FakePrometheus, write_config: Writer, reply: object,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    fake_prom.on('quantile="0.95"', reply)  # type: ignore[arg-type]
+    assert check(fake_prom, write_config(CHECKS)) == 1
+    assert "no data" in capsys.readouterr().out
+
+
+def test_several_series_reported_with_labels(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    fake_prom.on("locust_response_time_quantile_seconds",
+                 vector(({"method": "GET", "name": "/a"}, 0.1), ({"method": "GET", "name": "/b"}, 3)))
+    cfg = write_config("checks:\n  - name: ep\n    preset: endpoint_p95\n    critical: '> 2s'\n")
+    assert check(fake_prom, cfg, "--json", str(tmp_path / "r.json"),
+                 "--junit", str(tmp_path / "j.xml")) == 1
+    doc = json.loads((tmp_path / "r.json").read_text())
+    series = doc["checks"][0]["series"]
+    assert [(x["labels"]["name"], x["verdict"]) for x in series] == [("/a", "pass"), ("/b", "fail")]
+    names = [c.get("name") for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase")]
+    assert names == ["ep{method=GET,name=/a}", "ep{method=GET,name=/b}"]
+
+
+def test_5xx_after_retries_exits_3(fake_prom: FakePrometheus, write_config: Writer,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    fake_prom.status_override = 503
+    assert check(fake_prom, write_config(CHECKS)) == 3
+    assert "after 2 attempts" in _one_line_error(capsys.readouterr().err)
+    assert fake_prom.hits == 2  # retried, bounded
+
+
+def test_5xx_then_recovery_is_retried(fake_prom: FakePrometheus, write_config: Writer) -> None:
+    calls = {"n": 0}
+
+    def flaky(_q: str) -> tuple[int, dict[str, object]]:
+        calls["n"] += 1
+        return error(503, "unavailable", "busy") if calls["n"] == 1 else value(0.2)
+
+    fake_prom.on('quantile="0.95"', flaky)
+    assert check(fake_prom, write_config(CHECKS)) == 0
+    assert calls["n"] >= 2
+
+
+def test_wrong_url_exits_3(write_config: Writer, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    code = run(["check", "--prometheus", f"http://127.0.0.1:{port}", "--run-id", "r",
+                "--config", str(write_config(CHECKS))])
+    assert code == 3
+    assert "unreachable" in _one_line_error(capsys.readouterr().err)
+
+
+def test_not_prometheus_exits_3(fake_prom: FakePrometheus, write_config: Writer,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["check", "--prometheus", fake_prom.url + "/wrong/prefix", "--run-id", "run-1",
+                "--config", str(write_config(CHECKS))])
+    assert code == 3
+    assert "not a Prometheus API" in _one_line_error(capsys.readouterr().err)
+
+
+def test_server_rejects_query_exits_2(fake_prom: FakePrometheus, write_config: Writer,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    fake_prom.on('quantile="0.95"', error(400, "bad_data", "1:5: parse error: unexpected"))
+    assert check(fake_prom, write_config(CHECKS)) == 2
+    assert "rejected the query" in _one_line_error(capsys.readouterr().err)
+
+
+def test_bad_promql_exits_2_before_any_request(fake_prom: FakePrometheus, write_config: Writer,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config("checks:\n  - name: b\n    query: sum(rate(x[5m])\n    critical: '>1'\n")
+    assert check(fake_prom, cfg) == 2
+    line = _one_line_error(capsys.readouterr().err)
+    assert f"{cfg}:" in line and "checks.b.query" in line and "bad PromQL" in line
+    assert fake_prom.hits == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [("checks: [\n", "invalid YAML"),
+     ("checks:\n  - name: a\n    preset: p96\n    critical: '>1'\n", "unknown preset"),
+     ("checks:\n  - name: a\n    preset: p95\n    critical: '> 5 parsecs'\n", "unknown unit suffix")],
+)
+def test_config_errors_exit_2(fake_prom: FakePrometheus, write_config: Writer, body: str,
+                              needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(fake_prom, write_config(body)) == 2
+    assert needle in _one_line_error(capsys.readouterr().err)
+
+
+def test_unknown_run_exits_1(fake_prom: FakePrometheus, write_config: Writer,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["check", "--prometheus", fake_prom.url, "--run-id", "nope", "--config",
+                str(write_config(CHECKS)), "--wait-timeout", "0"])
+    assert code == 1
+    assert "unknown run" in _one_line_error(capsys.readouterr().err)
+
+
+def test_unfinished_run_waits_then_exits_1(fake_prom: FakePrometheus, write_config: Writer,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    fake_prom.runs = {"run-1": None}
+    code = run(["check", "--prometheus", fake_prom.url, "--run-id", "run-1", "--config",
+                str(write_config(CHECKS)), "--wait-timeout", "0.3"])
+    assert code == 1
+    assert "run not finished" in _one_line_error(capsys.readouterr().err)
+
+
+def test_latest_and_env_vars(fake_prom: FakePrometheus, write_config: Writer,
+                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake_prom.on('quantile="0.95"', value(0.3))
+    monkeypatch.setenv("PROMGATE_PROMETHEUS_URL", fake_prom.url)
+    monkeypatch.setenv("LOCUST_PROMETHEUS_RUN_ID", "latest")
+    assert run(["check", "--config", str(write_config(CHECKS)), "--json",
+                str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["run"]["run_id"] == "run-1"
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], write_config: Writer,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PROMGATE_RUN_ID", "LOCUST_PROMETHEUS_RUN_ID", "PROMGATE_PROMETHEUS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert run(["check", "--prometheus", "http://x"]) == 2  # neither --config nor --thresholds
+    assert run(["check", "--prometheus", "http://x", "--config", "x.yaml"]) == 2  # no run id
+    assert run(["check", "--run-id", "r", "--config", str(write_config(CHECKS)), "--var",
+                "novalue"]) == 2
+    assert run(["bogus"]) == 2
+    assert run(["--version"]) == 0
+    assert "promgate" in capsys.readouterr().out
+
+
+def test_github_annotations_and_step_summary(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    fake_prom.on('quantile="0.95"', value(2.5)).on("locust_request_failures_total", value(0.0))
+    assert check(fake_prom, write_config(CHECKS)) == 1
+    out = capsys.readouterr().out
+    assert "::error title=promgate p95::p95: critical" in out
+    assert "95th percentile: 2.50s" in summary.read_text()
+
+
+def test_template_variables_and_var(fake_prom: FakePrometheus, write_config: Writer) -> None:
+    cfg = write_config(
+        "vars: {env: staging}\nchecks:\n  - name: c\n"
+        "    query: x{env=\"$env\", region=\"$region\", run_id=\"$run_id\"} @ $run_end > $run_start\n"
+        "    critical: '> 1'\n    no_data: pass\n"
+    )
+    assert check(fake_prom, cfg, "--var", "region=eu \"1\"") == 0
+    sent = next(q for q in fake_prom.queries if q.startswith("x{"))
+    parsed = promql_parser.parse(sent)
+    matchers = {m.name: m.value for m in parsed.lhs.matchers.matchers}
+    assert matchers == {"env": "staging", "region": 'eu "1"', "run_id": "run-1"}
+
+
+def test_baseline_file_relative(fake_prom: FakePrometheus, write_config: Writer,
+                                tmp_path: Path) -> None:
+    cfg = write_config("checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n"
+                       "    baseline_missing: fail\n")
+    fake_prom.on('quantile="0.5"', value(0.100))
+    base = tmp_path / "base.json"
+    assert check(fake_prom, cfg, "--json", str(base)) == 1  # no baseline: policy fail
+    assert check(fake_prom, cfg, "--baseline-file", str(base)) == 0  # same median
+    fake_prom.on('quantile="0.5"', value(0.150))
+    assert check(fake_prom, cfg, "--baseline-file", str(base)) == 1  # 50 % slower
+    doc = json.loads(base.read_text())
+    doc["checks"][0]["value"] = None
+    base.write_text(json.dumps(doc))
+    assert check(fake_prom, cfg, "--baseline-file", str(base)) == 1  # baseline without a value
+
+
+def test_baseline_run(fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path) -> None:
+    fake_prom.runs = {"run-1": 1_700_000_060.0, "run-0": 1_700_000_060.0}
+    fake_prom.on('quantile="0.5"', lambda q: value(0.2 if 'run_id="run-1"' in q else 0.1))
+    cfg = write_config("checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n")
+    assert check(fake_prom, cfg, "--baseline-run", "run-0", "--json", str(tmp_path / "r.json")) == 1
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["baseline"]["run"]["run_id"] == "run-0"
+    assert doc["checks"][0]["baseline"] == 0.1
+    assert check(fake_prom, cfg, "--baseline-run", "run-1") == 0
+
+
+def test_seed_thresholds_and_check_regression_agree(
+    fake_prom: FakePrometheus, tmp_path: Path
+) -> None:
+    thresholds = ROOT / "examples" / "performance_thresholds.json"
+    seed = ROOT / "examples" / "check_regression.py"
+    for p95, expect in ((0.4, 0), (6.0, 1)):
+        fake_prom.on('quantile="0.95"', value(p95)).on("node_", vector())
+        fake_prom.on("locust_request_failures_total", value(0.01))
+        fake_prom.default = value(100.0)
+        analysis = tmp_path / f"a{p95}.json"
+        code = run(["check", "--prometheus", fake_prom.url, "--run-id", "run-1", "--thresholds",
+                    str(thresholds), "--analysis-json", str(analysis)])
+        assert code == expect
+        doc = json.loads(analysis.read_text())
+        assert doc["response_time_p95"] == p95
+        assert "cpu_usage_avg" not in doc and "memory_usage_avg" not in doc  # no node_exporter
+        seed_run = subprocess.run([sys.executable, str(seed), "--analysis", str(analysis),
+                                   "--thresholds", str(thresholds)], capture_output=True)
+        assert seed_run.returncode == expect, seed_run.stdout
+
+
+def test_internal_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, write_config: Writer,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import promgate._cmd_check as cmd
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("kaboom\nsecond line")
+
+    monkeypatch.setattr(cmd, "load_config", boom)
+    assert run(["check", "--prometheus", "http://x", "--run-id", "r", "--config", "x"]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "kaboom second line" in err

@@ -1,0 +1,196 @@
+"""Gathering the report's data from a stand-in Prometheus client and a gate result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from promgate import queries
+from promgate._exceptions import PrometheusUnavailable, UsageError
+from promgate._html import render_html
+from promgate._html_data import collect_report, window_from_result
+from promgate._prometheus import Sample
+from promgate._report import run_report
+from promgate._run import RunWindow, run_selector
+from promgate._templating import render
+
+WINDOW = RunWindow("r<1>", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 75)
+VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}
+
+
+class FakeClient:
+    """Answers the canonical queries of one run; records the range queries asked."""
+
+    def __init__(self, fail_ranges: bool = False) -> None:
+        self.instant: dict[str, list[Sample]] = {}
+        self.ranges: list[tuple[str, dict[str, str]]] = []
+        self.fail_ranges = fail_ranges
+        self.at: list[float | None] = []
+
+    def answer(self, template: str, *samples: Sample) -> None:
+        self.instant[render(template, VARS)] = list(samples)
+
+    def query(self, expr: str, at: float | None = None) -> list[Sample]:
+        self.at.append(at)
+        return self.instant.get(expr, [])
+
+    def _get(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
+        assert path == "/api/v1/query_range"
+        if self.fail_ranges:
+            raise PrometheusUnavailable("Prometheus unreachable at http://x: refused")
+        self.ranges.append((expr, params))
+        values = [[1000 + i * 10, str(i)] for i in range(7)] + [[1070, "NaN"]]
+        return {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}
+
+
+def ep(method: str, name: str, value: float) -> Sample:
+    return Sample({"method": method, "name": name}, value)
+
+
+def fake() -> FakeClient:
+    c = FakeClient()
+    c.answer(queries.requests_total(), Sample({}, 300))
+    c.answer(queries.failures_total(), Sample({}, 6))
+    c.answer(queries.error_ratio(), Sample({}, 0.02))
+    c.answer(queries.locust_quantile(0.95), Sample({}, 0.25))
+    c.answer(queries.locust_quantile(0.5), Sample({}, math.nan))  # NaN is no data
+    table = queries.endpoint_table()
+    c.answer(table["requests"], ep("GET", "/a", 200), ep("POST", "<b>", 100))
+    c.answer(table["failures"], ep("GET", "/a", 6), ep("POST", "<b>", 0))
+    c.answer(table["p95"], ep("GET", "/a", 0.3))
+    c.answer(
+        queries.errors_by_error(),
+        Sample({"method": "GET", "name": "/a", "error": "500 <oops>"}, 6),
+        Sample({"method": "GET", "name": "/a", "error": "stale"}, 0),
+    )
+    return c
+
+
+def result_doc(**check: Any) -> dict[str, Any]:
+    base = {
+        "name": "p95", "preset": "p95", "unit": "ms", "query": "q", "warning": ["> 200"],
+        "critical": ["> +50%"], "value": 250.0, "baseline": 200.0, "verdict": "warning",
+        "reason": "warning: 250ms > 200", "series": [{"labels": {}, "thresholds": {}}],
+    }  # fmt: skip
+    base.update(check)
+    return {
+        "verdict": "warning",
+        "run": {**WINDOW.to_dict()},
+        "baseline": {"source": "run", "run": {"run_id": "base-1"}},
+        "checks": [base],
+        "notes": ["gate note"],
+    }
+
+
+def test_summary_tables_and_window() -> None:
+    client = fake()
+    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    assert data.summary.requests == 300 and data.summary.p95 == 0.25
+    assert data.summary.p50 is None
+    assert set(client.at) == {WINDOW.eval_time}  # judged where the gate judges
+    rows = {(r.method, r.name): r for r in data.endpoints}
+    assert rows[("GET", "/a")].failures == 6 and rows[("GET", "/a")].p95 == 0.3
+    assert rows[("POST", "<b>")].p95 is None
+    assert [(e.error, e.count) for e in data.errors] == [("500 <oops>", 6)]
+    assert data.verdict == "unknown" and not data.checks
+
+
+def test_charts_use_the_run_window_and_a_rate_window_of_scrapes() -> None:
+    client = fake()
+    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    assert [c.title for c in data.charts][:4] == [
+        "Users", "Requests per second", "Failures per second", "Error rate"
+    ]  # fmt: skip
+    sel = run_selector(WINDOW.run_id, WINDOW.job)
+    exprs = [e for e, _ in client.ranges]
+    assert queries.users(sel) in exprs
+    assert queries.requests_per_second(sel, "4s") in exprs  # 4 scrapes of 1 s
+    assert all(p["start"] == "1000.000" and p["end"] == "1060.000" for _, p in client.ranges)
+    error = data.charts[3].lines[0].points
+    assert error[1] == (1010.0, 100.0)  # a ratio drawn as percent
+
+
+def test_gate_result_checks_and_thresholds() -> None:
+    data = collect_report(fake(), WINDOW, result_doc())  # type: ignore[arg-type]
+    (check,) = data.checks
+    assert check.value == pytest.approx(0.25) and check.unit == "s"
+    assert check.warning == "> 200 ms"
+    assert check.critical == "> 300 ms (> +50%)"  # relative: resolved against the baseline
+    assert check.delta_pct == pytest.approx(25.0)
+    latency = data.charts[-1]
+    assert [(t.label, round(t.value, 3)) for t in latency.thresholds] == [
+        ("warning p95", 0.2), ("critical p95", 0.3)
+    ]  # fmt: skip
+    assert data.baseline_run_id == "base-1" and data.verdict == "warning"
+    assert data.notes[0] == "gate note"
+
+
+def test_skipped_check_without_value_is_no_data() -> None:
+    doc = result_doc(verdict="skip", value=None, baseline=None, series=[])
+    (check,) = collect_report(fake(), WINDOW, doc).checks  # type: ignore[arg-type]
+    assert check.verdict == "no_data" and check.critical == "> +50%"  # no baseline to resolve
+
+
+def test_per_endpoint_checks_draw_no_line() -> None:
+    doc = result_doc(series=[{"labels": {"name": "/a"}}, {"labels": {"name": "/b"}}])
+    data = collect_report(fake(), WINDOW, doc)  # type: ignore[arg-type]
+    assert not data.charts[-1].thresholds
+
+
+def test_chart_failures_become_notes_not_crashes() -> None:
+    client = fake()
+    client.fail_ranges = True
+    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    assert any("chart query failed: Prometheus unreachable" in n for n in data.notes)
+    assert "chart query failed" in render_html(data)
+
+
+def test_window_from_result_rejects_other_documents() -> None:
+    assert window_from_result({"run": WINDOW.to_dict()}) == WINDOW
+    with pytest.raises(UsageError, match="bad gate result: run window missing"):
+        window_from_result({"run": {"run_id": "x"}})
+
+
+def args(tmp_path: Path, **kw: Any) -> argparse.Namespace:
+    base = {"prometheus": "http://127.0.0.1:1", "run_id": None, "job": "locust",
+            "result": None, "html": str(tmp_path / "out" / "r.html"), "lookback": "7d",
+            "wait_timeout": 0.0}  # fmt: skip
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_report_from_result_file_writes_html(tmp_path: Path) -> None:
+    res = tmp_path / "result.json"
+    res.write_text(json.dumps(result_doc()))
+    assert run_report(args(tmp_path, result=str(res)), fake()) == 0  # type: ignore[arg-type]
+    html = (tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+    assert "WARNING" in html and "r&lt;1&gt;" in html
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name != "r.html"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ("{nope", {}, "not JSON"),
+        ("[]", {}, "no 'run' object"),
+        (None, {}, "cannot read gate result"),
+        ("RESULT", {"run_id": "other"}, "differs from the run"),
+    ],
+)
+def test_report_usage_errors(
+    tmp_path: Path, content: str | None, extra: dict[str, str], message: str
+) -> None:
+    res = tmp_path / "result.json"
+    if content is not None:
+        res.write_text(json.dumps(result_doc()) if content == "RESULT" else content)
+    with pytest.raises(UsageError, match=message):
+        run_report(args(tmp_path, result=str(res), **extra), fake())  # type: ignore[arg-type]
+
+
+def test_report_needs_a_run(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no run given"):
+        run_report(args(tmp_path), fake())  # type: ignore[arg-type]
