@@ -30,6 +30,7 @@ bench: setup
 
 dashboards: setup
 	$(PY) grafana/generate.py
+	$(PY) deploy/prometheus/generate_rules.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 from localstack import LocalStack
-from support import DemoApi, LocustRun, new_run_id, start_locust
+from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
 
 
 @dataclass(frozen=True)
@@ -80,5 +80,7 @@ def completed_run(stack: LocalStack, demo_api: DemoApi) -> CompletedRun:
     assert run.returncode in (0, 1), run.output  # 1: Locust's code when requests failed
     truth = demo_api.totals()
     demo_api.configure(latency_ms=2, jitter_ms=3, error_rate=0.0, routes={})
-    stack.wait_for_scrape()
+    # The final push carries the end timestamp: wait until a query can see it.
+    end = f'locust_run_end_timestamp_seconds{{run_id="{run.run_id}"}}'
+    wait_until(lambda: stack.query(end), 30, f"the final push of {run.run_id} in Prometheus")
     return CompletedRun(run=run, truth=truth, stack=stack)
