@@ -1,0 +1,27 @@
+"""``python -m locust_prometheus --help``: the exporter's options.
+
+Locust 2.x prints ``locust --help`` before it imports the locustfile, so plugin options cannot
+appear there; they are accepted on the command line, as ``LOCUST_PROMETHEUS_*`` and in locust.conf.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import configargparse  # type: ignore[import-untyped]
+
+from .options import add_arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = configargparse.ArgumentParser(
+        prog="locust -f locustfile.py",
+        description="Options added by `import locust_prometheus` (see docs/exporter.md).",
+    )
+    add_arguments(parser)
+    parser.parse_args(argv if argv is not None else sys.argv[1:] or ["--help"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
