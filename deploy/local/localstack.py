@@ -159,7 +159,17 @@ class LocalStack:
             raise StackError(
                 f"local stack: Prometheus did not start: {exc} (see {log.name})"
             ) from exc
+        # Prometheus hands new targets to its scrapers in batches every 5 s: until then nothing
+        # is scraped, and a run started at once would lose its first seconds.
+        wait_until(self._pushgateway_scraped, 30, "Prometheus's first scrape of the Pushgateway")
         return self
+
+    def _pushgateway_scraped(self) -> bool:
+        resp = requests.get(f"{self.prometheus_url}/api/v1/targets", timeout=5).json()
+        return any(
+            t["labels"].get("job") == "pushgateway" and t["health"] == "up"
+            for t in resp["data"]["activeTargets"]
+        )
 
     def _prometheus_ready(self) -> bool:
         if self._prometheus is not None and self._prometheus.poll() is not None:
