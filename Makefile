@@ -26,7 +26,7 @@ test: lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: setup
-	$(PY) -m bench
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 dashboards: setup
 	$(PY) grafana/generate.py
