@@ -7,7 +7,6 @@ later, per run, by ``_templating``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from ._conditions import Condition, parse_condition
 from ._exceptions import ConfigError
 from ._presets import PRESETS
 from ._units import Unit, get_unit
+from ._yamldoc import YamlDoc, join_key
 
 __all__ = [
     "NO_DATA_POLICIES",
@@ -35,7 +35,6 @@ __all__ = [
 REDUCERS = ("each", "max", "min", "avg", "sum")
 NO_DATA_POLICIES = ("fail", "warn", "pass", "skip")
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
-_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True)
@@ -89,93 +88,6 @@ class GateConfig:
     lookback: str = "7d"
 
 
-class _Doc:
-    """A composed YAML node tree with typed access that reports file:line:key on errors."""
-
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
-        self.source = source
-        self.env = env
-        self._loader = yaml.SafeLoader("")
-
-    def fail(self, node: yaml.Node | None, key: str, message: str) -> ConfigError:
-        line = node.start_mark.line + 1 if node is not None else None
-        return ConfigError(message, file=self.source, line=line, key=key)
-
-    def mapping(self, node: yaml.Node, key: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, key, "expected a mapping")
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for knode, vnode in node.value:
-            if not isinstance(knode, yaml.ScalarNode):
-                raise self.fail(knode, key, "keys must be plain strings")
-            name = str(knode.value)
-            if name in out:
-                raise self.fail(knode, _join(key, name), "duplicate key")
-            out[name] = (knode, vnode)
-        return out
-
-    def value(self, node: yaml.Node, key: str, *, interpolate: bool = True) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            val = self._loader.construct_object(node, deep=True)
-            if isinstance(val, str) and interpolate and "$" in val:
-                val = self.interpolate(val, node, key)
-                if node.style is None and val.strip():
-                    # An unquoted ${VAR} may carry a number or boolean: type it as YAML would.
-                    val = _retype(val)
-            return val
-        if isinstance(node, yaml.SequenceNode):
-            return [
-                self.value(n, f"{key}[{i}]", interpolate=interpolate)
-                for i, n in enumerate(node.value)
-            ]
-        return {
-            k: self.value(v, _join(key, k), interpolate=interpolate)
-            for k, (_, v) in self.mapping(node, key).items()
-        }
-
-    def interpolate(self, text: str, node: yaml.Node, key: str) -> str:
-        def sub(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group(1), match.group(2)
-            if name in self.env and (self.env[name] != "" or default is None):
-                return self.env[name]
-            if default is not None:
-                return default
-            raise self.fail(
-                node, key, f"environment variable {name} is not set (use ${{{name}:-default}})"
-            )
-
-        return _ENV.sub(sub, text)
-
-    def typed(self, node: yaml.Node, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-        val = self.value(node, key)
-        if isinstance(val, bool) and kind is not bool and bool not in _tuple(kind):
-            raise self.fail(node, key, f"expected {what}, got a boolean")
-        if kind in (float, (int, float)) and isinstance(val, str):
-            with contextlib.suppress(ValueError):
-                val = float(val)
-        if not isinstance(val, kind):
-            raise self.fail(node, key, f"expected {what}, got {type(val).__name__}")
-        return val
-
-
-def _retype(text: str) -> Any:
-    try:
-        val = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return val if isinstance(val, (int, float, bool)) else text
-
-
-def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _join(parent: str, key: str) -> str:
-    return f"{parent}.{key}" if parent else key
-
-
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> GateConfig:
     """Read and validate a gate config file."""
     try:
@@ -188,7 +100,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> GateC
 def parse_config(
     text: str, source: str = "<config>", env: Mapping[str, str] | None = None
 ) -> GateConfig:
-    doc = _Doc(source, os.environ if env is None else env)
+    doc = YamlDoc(source, os.environ if env is None else env)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -257,20 +169,20 @@ def parse_config(
 
 
 def _opt_str(
-    doc: _Doc, m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, prefix: str = ""
+    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, prefix: str = ""
 ) -> str | None:
     if key not in m:
         return None
-    val = doc.value(m[key][1], _join(prefix, key))
+    val = doc.value(m[key][1], join_key(prefix, key))
     if val is None:
         return None
     if isinstance(val, (dict, list)):
-        raise doc.fail(m[key][1], _join(prefix, key), "expected a string")
+        raise doc.fail(m[key][1], join_key(prefix, key), "expected a string")
     return str(val)
 
 
 def _policy(
-    doc: _Doc,
+    doc: YamlDoc,
     m: dict[str, tuple[yaml.Node, yaml.Node]],
     key: str,
     default: str | None,
@@ -281,12 +193,12 @@ def _policy(
         return default
     if val not in NO_DATA_POLICIES:
         raise doc.fail(
-            m[key][1], _join(prefix, key), f"expected one of {', '.join(NO_DATA_POLICIES)}"
+            m[key][1], join_key(prefix, key), f"expected one of {', '.join(NO_DATA_POLICIES)}"
         )
     return val
 
 
-def _prometheus(doc: _Doc, node: yaml.Node) -> PrometheusSettings:
+def _prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
     m = doc.mapping(node, "prometheus")
     kwargs: dict[str, Any] = {}
     strings = ("url", "bearer_token", "bearer_token_file", "ca_file", "cert_file", "key_file")
@@ -354,7 +266,9 @@ _CHECK_KEYS = (
 )
 
 
-def _check(doc: _Doc, node: yaml.Node, where: str, defaults: Mapping[str, str | None]) -> CheckSpec:
+def _check(
+    doc: YamlDoc, node: yaml.Node, where: str, defaults: Mapping[str, str | None]
+) -> CheckSpec:
     m = doc.mapping(node, where)
     for name, (knode, _) in m.items():
         if name not in _CHECK_KEYS:

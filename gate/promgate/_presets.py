@@ -110,3 +110,15 @@ _LIST += [
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _LIST}
+
+
+def presets_markdown() -> str:
+    """The presets table of docs/gate.md (a unit test keeps the page equal to this)."""
+    lines = [
+        "| preset | unit | no data | meaning | PromQL (from `queries.py`) |",
+        "|---|---|---|---|---|",
+    ]
+    for p in PRESETS.values():
+        query = p.query.replace("|", "\\|")
+        lines.append(f"| `{p.name}` | {p.unit} | {p.no_data} | {p.description} | `{query}` |")
+    return "\n".join(lines) + "\n"

@@ -22,8 +22,10 @@ from ._templating import escape_string
 
 __all__ = ["RunWindow", "find_latest_run", "resolve_run", "run_selector"]
 
+#: Once the final scrape is this old (s), the interval no longer matters: everything is in.
+OLD_RUN = 60.0
 #: Used when a run has too few samples to measure the scrape interval from.
-DEFAULT_SCRAPE_INTERVAL = 15.0
+FALLBACK_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,16 @@ def resolve_run(
     if first_end is None:  # clock skew beyond 10 minutes: look at everything up to now
         reach = max(1, math.ceil(now - min(start, end))) + 60
         first_end, interval = _scrapes(client, sel, reach, now)
+    # A run shorter than two scrapes has no interval to measure yet: wait for the next scrape
+    # rather than guess (bounded; an old run's data is complete whatever the interval).
+    while interval is None:
+        now = clock()
+        if now >= deadline or first_end is None or now - first_end > OLD_RUN:
+            interval = FALLBACK_INTERVAL
+            break
+        sleep(0.25)
+        reach = max(1, math.ceil(now - min(start, end))) + 60
+        first_end, interval = _scrapes(client, sel, reach, now)
     final_scrape = first_end if first_end is not None else now
     eval_time = final_scrape + max(1.0, interval)
     if eval_time > clock():
@@ -159,7 +171,7 @@ def _value(client: PrometheusClient, expr: str) -> float | None:
 
 def _scrapes(
     client: PrometheusClient, sel: str, reach: int, at: float
-) -> tuple[float | None, float]:
+) -> tuple[float | None, float | None]:
     """(first scrape that saw the end, median scrape interval) from the raw samples."""
     expr = f'{{__name__=~"locust_run_(start|end)_timestamp_seconds", {sel}}}[{reach}s]'
     first_end: float | None = None
@@ -169,8 +181,7 @@ def _scrapes(
         if series.labels.get("__name__") == "locust_run_end_timestamp_seconds" and stamps:
             first_end = stamps[0] if first_end is None else min(first_end, stamps[0])
         steps.extend(b - a for a, b in itertools.pairwise(stamps) if b > a)
-    interval = statistics.median(steps) if steps else DEFAULT_SCRAPE_INTERVAL
-    return first_end, interval
+    return first_end, (statistics.median(steps) if steps else None)
 
 
 def _num(value: float) -> str:

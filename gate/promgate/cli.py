@@ -66,6 +66,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return code
     except PromgateError as exc:
         print(f"promgate: error: {exc.message}", file=sys.stderr)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            # Also an annotation on the run's summary page, where CI readers look first.
+            text = exc.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::error title=promgate::{text}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("promgate: interrupted", file=sys.stderr)

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import promql_parser
 import pytest
-from conftest import FakePrometheus, error, value, vector
-
+from gate_fakeprom import FakePrometheus, error, value, vector
 from promgate.cli import run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,8 +31,20 @@ Writer = Callable[[str], Path]
 
 
 def check(fake: FakePrometheus, config: Path, *extra: str) -> int:
-    return run(["check", "--prometheus", fake.url, "--run-id", "run-1", "--config", str(config),
-                "--wait-timeout", "2", *extra])
+    return run(
+        [
+            "check",
+            "--prometheus",
+            fake.url,
+            "--run-id",
+            "run-1",
+            "--config",
+            str(config),
+            "--wait-timeout",
+            "2",
+            *extra,
+        ]
+    )
 
 
 def _one_line_error(err: str) -> str:
@@ -44,13 +55,23 @@ def _one_line_error(err: str) -> str:
 
 
 def test_pass_writes_every_report(
-    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path,
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_prom.on('quantile="0.95"', value(0.3)).on("locust_request_failures_total", value(0.01))
     out = tmp_path / "out"
-    code = check(fake_prom, write_config(CHECKS), "--json", str(out / "r.json"),
-                 "--junit", str(out / "j.xml"), "--markdown", str(out / "c.md"))
+    code = check(
+        fake_prom,
+        write_config(CHECKS),
+        "--json",
+        str(out / "r.json"),
+        "--junit",
+        str(out / "j.xml"),
+        "--markdown",
+        str(out / "c.md"),
+    )
     stdout = capsys.readouterr().out
     assert code == 0, stdout
     assert "PASS" in stdout and "p95" in stdout and "\033[" not in stdout  # no colour off a TTY
@@ -87,8 +108,12 @@ def test_warning_passes_unless_strict(fake_prom: FakePrometheus, write_config: W
 
 
 @pytest.mark.parametrize("reply", [vector(), value("NaN"), value("+Inf"), value("-Inf")])
-def test_no_data_fails(fake_prom: FakePrometheus, write_config: Writer, reply: object,
-                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_data_fails(
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    reply: object,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     fake_prom.on('quantile="0.95"', reply)  # type: ignore[arg-type]
     assert check(fake_prom, write_config(CHECKS)) == 1
     assert "no data" in capsys.readouterr().out
@@ -97,11 +122,17 @@ def test_no_data_fails(fake_prom: FakePrometheus, write_config: Writer, reply: o
 def test_several_series_reported_with_labels(
     fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
 ) -> None:
-    fake_prom.on("locust_response_time_quantile_seconds",
-                 vector(({"method": "GET", "name": "/a"}, 0.1), ({"method": "GET", "name": "/b"}, 3)))
+    fake_prom.on(
+        "locust_response_time_quantile_seconds",
+        vector(({"method": "GET", "name": "/a"}, 0.1), ({"method": "GET", "name": "/b"}, 3)),
+    )
     cfg = write_config("checks:\n  - name: ep\n    preset: endpoint_p95\n    critical: '> 2s'\n")
-    assert check(fake_prom, cfg, "--json", str(tmp_path / "r.json"),
-                 "--junit", str(tmp_path / "j.xml")) == 1
+    assert (
+        check(
+            fake_prom, cfg, "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "j.xml")
+        )
+        == 1
+    )
     doc = json.loads((tmp_path / "r.json").read_text())
     series = doc["checks"][0]["series"]
     assert [(x["labels"]["name"], x["verdict"]) for x in series] == [("/a", "pass"), ("/b", "fail")]
@@ -109,8 +140,9 @@ def test_several_series_reported_with_labels(
     assert names == ["ep{method=GET,name=/a}", "ep{method=GET,name=/b}"]
 
 
-def test_5xx_after_retries_exits_3(fake_prom: FakePrometheus, write_config: Writer,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_5xx_after_retries_exits_3(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_prom.status_override = 503
     assert check(fake_prom, write_config(CHECKS)) == 3
     assert "after 2 attempts" in _one_line_error(capsys.readouterr().err)
@@ -133,29 +165,50 @@ def test_wrong_url_exits_3(write_config: Writer, capsys: pytest.CaptureFixture[s
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
-    code = run(["check", "--prometheus", f"http://127.0.0.1:{port}", "--run-id", "r",
-                "--config", str(write_config(CHECKS))])
+    code = run(
+        [
+            "check",
+            "--prometheus",
+            f"http://127.0.0.1:{port}",
+            "--run-id",
+            "r",
+            "--config",
+            str(write_config(CHECKS)),
+        ]
+    )
     assert code == 3
     assert "unreachable" in _one_line_error(capsys.readouterr().err)
 
 
-def test_not_prometheus_exits_3(fake_prom: FakePrometheus, write_config: Writer,
-                                capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["check", "--prometheus", fake_prom.url + "/wrong/prefix", "--run-id", "run-1",
-                "--config", str(write_config(CHECKS))])
+def test_not_prometheus_exits_3(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        [
+            "check",
+            "--prometheus",
+            fake_prom.url + "/wrong/prefix",
+            "--run-id",
+            "run-1",
+            "--config",
+            str(write_config(CHECKS)),
+        ]
+    )
     assert code == 3
     assert "not a Prometheus API" in _one_line_error(capsys.readouterr().err)
 
 
-def test_server_rejects_query_exits_2(fake_prom: FakePrometheus, write_config: Writer,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_server_rejects_query_exits_2(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_prom.on('quantile="0.95"', error(400, "bad_data", "1:5: parse error: unexpected"))
     assert check(fake_prom, write_config(CHECKS)) == 2
     assert "rejected the query" in _one_line_error(capsys.readouterr().err)
 
 
-def test_bad_promql_exits_2_before_any_request(fake_prom: FakePrometheus, write_config: Writer,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_promql_exits_2_before_any_request(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_config("checks:\n  - name: b\n    query: sum(rate(x[5m])\n    critical: '>1'\n")
     assert check(fake_prom, cfg) == 2
     line = _one_line_error(capsys.readouterr().err)
@@ -165,59 +218,102 @@ def test_bad_promql_exits_2_before_any_request(fake_prom: FakePrometheus, write_
 
 @pytest.mark.parametrize(
     ("body", "needle"),
-    [("checks: [\n", "invalid YAML"),
-     ("checks:\n  - name: a\n    preset: p96\n    critical: '>1'\n", "unknown preset"),
-     ("checks:\n  - name: a\n    preset: p95\n    critical: '> 5 parsecs'\n", "unknown unit suffix")],
+    [
+        ("checks: [\n", "invalid YAML"),
+        ("checks:\n  - name: a\n    preset: p96\n    critical: '>1'\n", "unknown preset"),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '> 5 parsecs'\n",
+            "unknown unit suffix",
+        ),
+    ],
 )
-def test_config_errors_exit_2(fake_prom: FakePrometheus, write_config: Writer, body: str,
-                              needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_errors_exit_2(
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    body: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert check(fake_prom, write_config(body)) == 2
     assert needle in _one_line_error(capsys.readouterr().err)
 
 
-def test_unknown_run_exits_1(fake_prom: FakePrometheus, write_config: Writer,
-                             capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["check", "--prometheus", fake_prom.url, "--run-id", "nope", "--config",
-                str(write_config(CHECKS)), "--wait-timeout", "0"])
+def test_unknown_run_exits_1(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        [
+            "check",
+            "--prometheus",
+            fake_prom.url,
+            "--run-id",
+            "nope",
+            "--config",
+            str(write_config(CHECKS)),
+            "--wait-timeout",
+            "0",
+        ]
+    )
     assert code == 1
     assert "unknown run" in _one_line_error(capsys.readouterr().err)
 
 
-def test_unfinished_run_waits_then_exits_1(fake_prom: FakePrometheus, write_config: Writer,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_unfinished_run_waits_then_exits_1(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_prom.runs = {"run-1": None}
-    code = run(["check", "--prometheus", fake_prom.url, "--run-id", "run-1", "--config",
-                str(write_config(CHECKS)), "--wait-timeout", "0.3"])
+    code = run(
+        [
+            "check",
+            "--prometheus",
+            fake_prom.url,
+            "--run-id",
+            "run-1",
+            "--config",
+            str(write_config(CHECKS)),
+            "--wait-timeout",
+            "0.3",
+        ]
+    )
     assert code == 1
     assert "run not finished" in _one_line_error(capsys.readouterr().err)
 
 
-def test_latest_and_env_vars(fake_prom: FakePrometheus, write_config: Writer,
-                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_latest_and_env_vars(
+    fake_prom: FakePrometheus, write_config: Writer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake_prom.on('quantile="0.95"', value(0.3))
     monkeypatch.setenv("PROMGATE_PROMETHEUS_URL", fake_prom.url)
     monkeypatch.setenv("LOCUST_PROMETHEUS_RUN_ID", "latest")
-    assert run(["check", "--config", str(write_config(CHECKS)), "--json",
-                str(tmp_path / "r.json")]) == 0
+    assert (
+        run(["check", "--config", str(write_config(CHECKS)), "--json", str(tmp_path / "r.json")])
+        == 0
+    )
     assert json.loads((tmp_path / "r.json").read_text())["run"]["run_id"] == "run-1"
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], write_config: Writer,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], write_config: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("PROMGATE_RUN_ID", "LOCUST_PROMETHEUS_RUN_ID", "PROMGATE_PROMETHEUS_URL"):
         monkeypatch.delenv(name, raising=False)
     assert run(["check", "--prometheus", "http://x"]) == 2  # neither --config nor --thresholds
     assert run(["check", "--prometheus", "http://x", "--config", "x.yaml"]) == 2  # no run id
-    assert run(["check", "--run-id", "r", "--config", str(write_config(CHECKS)), "--var",
-                "novalue"]) == 2
+    assert (
+        run(["check", "--run-id", "r", "--config", str(write_config(CHECKS)), "--var", "novalue"])
+        == 2
+    )
     assert run(["bogus"]) == 2
     assert run(["--version"]) == 0
     assert "promgate" in capsys.readouterr().out
 
 
 def test_github_annotations_and_step_summary(
-    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
@@ -232,20 +328,23 @@ def test_github_annotations_and_step_summary(
 def test_template_variables_and_var(fake_prom: FakePrometheus, write_config: Writer) -> None:
     cfg = write_config(
         "vars: {env: staging}\nchecks:\n  - name: c\n"
-        "    query: x{env=\"$env\", region=\"$region\", run_id=\"$run_id\"} @ $run_end > $run_start\n"
+        '    query: x{env="$env", region="$region", run_id="$run_id"} @ $run_end > $run_start\n'
         "    critical: '> 1'\n    no_data: pass\n"
     )
-    assert check(fake_prom, cfg, "--var", "region=eu \"1\"") == 0
+    assert check(fake_prom, cfg, "--var", 'region=eu "1"') == 0
     sent = next(q for q in fake_prom.queries if q.startswith("x{"))
     parsed = promql_parser.parse(sent)
     matchers = {m.name: m.value for m in parsed.lhs.matchers.matchers}
     assert matchers == {"env": "staging", "region": 'eu "1"', "run_id": "run-1"}
 
 
-def test_baseline_file_relative(fake_prom: FakePrometheus, write_config: Writer,
-                                tmp_path: Path) -> None:
-    cfg = write_config("checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n"
-                       "    baseline_missing: fail\n")
+def test_baseline_file_relative(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    cfg = write_config(
+        "checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n"
+        "    baseline_missing: fail\n"
+    )
     fake_prom.on('quantile="0.5"', value(0.100))
     base = tmp_path / "base.json"
     assert check(fake_prom, cfg, "--json", str(base)) == 1  # no baseline: policy fail
@@ -276,22 +375,44 @@ def test_seed_thresholds_and_check_regression_agree(
     seed = ROOT / "examples" / "check_regression.py"
     for p95, expect in ((0.4, 0), (6.0, 1)):
         fake_prom.on('quantile="0.95"', value(p95)).on("node_", vector())
+        fake_prom.on('quantile="0.99"', value(0.5))
         fake_prom.on("locust_request_failures_total", value(0.01))
         fake_prom.default = value(100.0)
         analysis = tmp_path / f"a{p95}.json"
-        code = run(["check", "--prometheus", fake_prom.url, "--run-id", "run-1", "--thresholds",
-                    str(thresholds), "--analysis-json", str(analysis)])
+        code = run(
+            [
+                "check",
+                "--prometheus",
+                fake_prom.url,
+                "--run-id",
+                "run-1",
+                "--thresholds",
+                str(thresholds),
+                "--analysis-json",
+                str(analysis),
+            ]
+        )
         assert code == expect
         doc = json.loads(analysis.read_text())
         assert doc["response_time_p95"] == p95
         assert "cpu_usage_avg" not in doc and "memory_usage_avg" not in doc  # no node_exporter
-        seed_run = subprocess.run([sys.executable, str(seed), "--analysis", str(analysis),
-                                   "--thresholds", str(thresholds)], capture_output=True)
+        seed_run = subprocess.run(
+            [
+                sys.executable,
+                str(seed),
+                "--analysis",
+                str(analysis),
+                "--thresholds",
+                str(thresholds),
+            ],
+            capture_output=True,
+        )
         assert seed_run.returncode == expect, seed_run.stdout
 
 
-def test_internal_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, write_config: Writer,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_internal_errors_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
     import promgate._cmd_check as cmd
 
     def boom(*_a: object, **_k: object) -> None:
@@ -301,3 +422,92 @@ def test_internal_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, write_con
     assert run(["check", "--prometheus", "http://x", "--run-id", "r", "--config", "x"]) == 4
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "kaboom second line" in err
+
+
+def test_errors_are_annotations_in_github_actions(
+    write_config: Writer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert (
+        run(
+            [
+                "check",
+                "--prometheus",
+                "http://x",
+                "--run-id",
+                "r",
+                "--config",
+                str(write_config("checks: [\n")),
+            ]
+        )
+        == 2
+    )
+    assert capsys.readouterr().out.startswith("::error title=promgate::")
+
+
+def test_waits_for_the_final_push_then_judges(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    fake_prom.runs = {"run-1": None}
+    fake_prom.on('quantile="0.95"', value(0.3))
+
+    # The run ends (its end timestamp appears) only after the gate has polled for it.
+    def finish() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            "locust_run_end_timestamp_seconds" in q for q in fake_prom.queries
+        ):
+            time.sleep(0.01)
+        fake_prom.runs["run-1"] = 1_700_000_060.0
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    code = check(
+        fake_prom, write_config(CHECKS), "--wait-timeout", "20", "--json", str(tmp_path / "r.json")
+    )
+    thread.join()
+    assert code == 0
+    ends = [
+        q
+        for q in fake_prom.queries
+        if "locust_run_end_timestamp_seconds" in q and "__name__" not in q
+    ]
+    assert len(ends) >= 2  # polled until the end appeared
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["run"]["final_scrape"] == 1_700_000_061.0  # first sample of the end series
+    assert doc["run"]["eval_time"] == 1_700_000_062.0  # one scrape interval later
+
+
+def test_auth_and_tls_settings_reach_the_session(tmp_path: Path) -> None:
+    from promgate import PrometheusSettings
+    from promgate._prometheus import build_session
+
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    session = build_session(
+        PrometheusSettings(
+            bearer_token_file=str(token),
+            headers={"X-Scope-OrgID": "t"},
+            ca_file="/etc/ca.pem",
+            cert_file="c.pem",
+            key_file="k.pem",
+        )
+    )
+    assert session.headers["Authorization"] == "Bearer s3cret"
+    assert session.headers["X-Scope-OrgID"] == "t"
+    assert session.verify == "/etc/ca.pem" and session.cert == ("c.pem", "k.pem")
+    basic = build_session(PrometheusSettings(username="u", password="p", insecure_skip_verify=True))
+    assert basic.auth == ("u", "p") and basic.verify is False
+
+
+def test_push_failure_exits_3(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert check(fake_prom, write_config(CHECKS), "--push-results", f"http://127.0.0.1:{port}") == 3
+    assert "pushing results" in _one_line_error(capsys.readouterr().err)

@@ -5,7 +5,6 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from promgate import ConfigError, parse_condition
 from promgate._units import UNITS, format_value, parse_quantity
 
@@ -61,8 +60,21 @@ def test_nan_never_triggers_or_passes() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", ">", "2s", "> abc", "> 5%%", "> 2 parsecs", "> 5%", "=> 2", "> nan", "> inf", "> +",
-     "> +x%", "> 1e999"],
+    [
+        "",
+        ">",
+        "2s",
+        "> abc",
+        "> 5%%",
+        "> 2 parsecs",
+        "> 5%",
+        "=> 2",
+        "> nan",
+        "> inf",
+        "> +",
+        "> +x%",
+        "> 1e999",
+    ],
 )
 def test_bad_conditions_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -80,7 +92,7 @@ def test_units_convert_and_format() -> None:
     assert parse_quantity("1.5s", MS) == 1500.0
     assert parse_quantity("250", MS) == 250.0
     assert parse_quantity("1KiB", UNITS["bytes"]) == 1024.0
-    with pytest.raises(ConfigError, match="dimension|time"):
+    with pytest.raises(ConfigError, match=r"dimension|time"):
         parse_quantity("5%", S)
     assert format_value(None, S) == "no data"
     assert format_value(1.234, S) == "1.234s"

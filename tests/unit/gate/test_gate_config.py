@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from promgate import ConfigError, PRESETS, load_config, parse_config, queries
+from promgate import PRESETS, ConfigError, load_config, parse_config, queries
 from promgate.cli import run
 
 GOOD = """\
@@ -61,26 +60,50 @@ def test_missing_env_var_names_file_line_key() -> None:
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ("checks:\n  - name: a\n    preset: nope\n    critical: '> 1'\n", "x.yaml:3: checks.a.preset"),
-        ("checks:\n  - name: a\n    preset: p95\n    critical: '> 5%'\n", "x.yaml:4: checks.a.critical"),
+        (
+            "checks:\n  - name: a\n    preset: nope\n    critical: '> 1'\n",
+            "x.yaml:3: checks.a.preset",
+        ),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '> 5%'\n",
+            "x.yaml:4: checks.a.critical",
+        ),
         ("checks:\n  - name: a\n    preset: p95\n", "x.yaml:2: checks.a"),
-        ("checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    colour: red\n",
-         "x.yaml:5: checks[0].colour"),
-        ("checks:\n  - name: a\n    query: up\n    preset: p95\n    critical: '>1'\n", "x.yaml:2: checks.a"),
-        ("checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    reduce: last\n",
-         "x.yaml:5: checks.a.reduce"),
-        ("checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    unit: furlongs\n",
-         "x.yaml:5: checks.a.unit"),
-        ("checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    no_data: maybe\n",
-         "x.yaml:5: checks.a.no_data"),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    colour: red\n",
+            "x.yaml:5: checks[0].colour",
+        ),
+        (
+            "checks:\n  - name: a\n    query: up\n    preset: p95\n    critical: '>1'\n",
+            "x.yaml:2: checks.a",
+        ),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    reduce: last\n",
+            "x.yaml:5: checks.a.reduce",
+        ),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    unit: furlongs\n",
+            "x.yaml:5: checks.a.unit",
+        ),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    no_data: maybe\n",
+            "x.yaml:5: checks.a.no_data",
+        ),
         ("checks: [\n", "x.yaml:2: invalid YAML"),
         ("prometheus:\n  timeout: soon\nchecks: []\n", "x.yaml:2: prometheus.timeout"),
         ("prometheus:\n  retries: 0\nchecks: []\n", "x.yaml:2: prometheus.retries"),
         ("checks: []\n", "x.yaml:1: checks"),
+        (
+            "checks:\n  - name: a\n    preset: !!python/object:os.system p95\n",
+            "x.yaml:3: checks.a.preset: invalid value",
+        ),
         ("nope: 1\n", "x.yaml:1: nope"),
         ("- a\n", "x.yaml:1: expected a mapping"),
-        ("checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n  - name: a\n    preset: p99\n"
-         "    critical: '>1'\n", "x.yaml:5: name: duplicate check name"),
+        (
+            "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n"
+            "  - name: a\n    preset: p99\n    critical: '>1'\n",
+            "x.yaml:5: name: duplicate check name",
+        ),
     ],
 )
 def test_errors_name_file_line_and_key(text: str, where: str) -> None:
@@ -99,16 +122,22 @@ def test_empty_and_unreadable(tmp_path: Path) -> None:
 
 
 def test_unquoted_env_values_are_typed() -> None:
-    text = "prometheus:\n  insecure_skip_verify: ${SKIP}\n  retries: ${N}\nchecks:\n" \
-           "  - name: a\n    preset: p95\n    critical: '>1'\n"
+    text = (
+        "prometheus:\n  insecure_skip_verify: ${SKIP}\n  retries: ${N}\nchecks:\n"
+        "  - name: a\n    preset: p95\n    critical: '>1'\n"
+    )
     cfg = parse_config(text, "x.yaml", env={"SKIP": "true", "N": "2"})
     assert cfg.prometheus.insecure_skip_verify is True and cfg.prometheus.retries == 2
 
 
-def test_lint_reports_bad_promql_with_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_reports_bad_promql_with_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "g.yaml"
-    path.write_text("checks:\n  - name: ok\n    preset: p95\n    critical: '>1'\n"
-                    "  - name: broken\n    query: sum(rate(x[5m])\n    critical: '>1'\n")
+    path.write_text(
+        "checks:\n  - name: ok\n    preset: p95\n    critical: '>1'\n"
+        "  - name: broken\n    query: sum(rate(x[5m])\n    critical: '>1'\n"
+    )
     assert run(["lint", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"{path}:5: checks.broken.query: bad PromQL"), err
@@ -132,19 +161,44 @@ def test_every_preset_lints() -> None:
 
 
 _yaml_ish = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
-              st.sampled_from(["p95", "> 2s", "each", "${X}", "$run_id", "[", "{", "&a", "*a"])),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=12),
+        st.sampled_from(["p95", "> 2s", "each", "${X}", "$run_id", "[", "{", "&a", "*a"]),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.sampled_from(["checks", "name", "preset", "query", "critical",
-                                         "warning", "unit", "reduce", "prometheus", "url",
-                                         "no_data", "x"]), children, max_size=5),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "checks",
+                    "name",
+                    "preset",
+                    "query",
+                    "critical",
+                    "warning",
+                    "unit",
+                    "reduce",
+                    "prometheus",
+                    "url",
+                    "no_data",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        ),
     ),
     max_leaves=20,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.one_of(st.text(max_size=200), _yaml_ish.map(repr)))
 def test_fuzz_lint_never_tracebacks(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.yaml"
@@ -162,3 +216,12 @@ def test_fuzz_structured_config_only_config_errors(doc: object) -> None:
         parse_config(text, "f.yaml", env={"X": "1"})
     except ConfigError as exc:
         assert "\n" not in exc.message
+
+
+def test_docs_presets_table_is_current() -> None:
+    from promgate._presets import presets_markdown
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "gate.md").read_text()
+    block = doc.split("<!-- presets:begin")[1].split("-->\n", 1)[1]
+    block = block.split("<!-- presets:end -->")[0]
+    assert block == presets_markdown(), "regenerate the presets table in docs/gate.md"

@@ -3,15 +3,16 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from promgate import Sample, Verdict, parse_config
 from promgate._judge import judge_check, reduce_values
-from promgate._model import GateResult
+from promgate._model import CheckResult, GateResult
 
 
 def _spec(extra: str = "", critical: str = "> 2s", warning: str = "> 1s"):  # type: ignore[no-untyped-def]
-    text = (f"checks:\n  - name: c\n    query: up\n    unit: seconds\n"
-            f"    critical: '{critical}'\n    warning: '{warning}'\n{extra}")
+    text = (
+        f"checks:\n  - name: c\n    query: up\n    unit: seconds\n"
+        f"    critical: '{critical}'\n    warning: '{warning}'\n{extra}"
+    )
     return parse_config(text, "t.yaml", env={}).checks[0]
 
 
@@ -28,15 +29,23 @@ def test_reducers() -> None:
     assert reduce_values([], "sum") is None
 
 
-@pytest.mark.parametrize(("value", "verdict"), [(0.5, Verdict.PASS), (1.5, Verdict.WARN),
-                                                 (2.5, Verdict.FAIL)])
+@pytest.mark.parametrize(
+    ("value", "verdict"), [(0.5, Verdict.PASS), (1.5, Verdict.WARN), (2.5, Verdict.FAIL)]
+)
 def test_levels(value: float, verdict: Verdict) -> None:
     assert judge_check(_spec(), "up", [s(value)], None).verdict is verdict
 
 
 @pytest.mark.parametrize("samples", [[], [s(math.nan)], [s(math.inf)], [s(-math.inf)]])
-@pytest.mark.parametrize(("policy", "verdict"), [("fail", Verdict.FAIL), ("warn", Verdict.WARN),
-                                                 ("pass", Verdict.PASS), ("skip", Verdict.SKIP)])
+@pytest.mark.parametrize(
+    ("policy", "verdict"),
+    [
+        ("fail", Verdict.FAIL),
+        ("warn", Verdict.WARN),
+        ("pass", Verdict.PASS),
+        ("skip", Verdict.SKIP),
+    ],
+)
 def test_no_data_policies(samples: list[Sample], policy: str, verdict: Verdict) -> None:
     result = judge_check(_spec(f"    no_data: {policy}\n"), "up", samples, None)
     assert result.verdict is verdict
@@ -58,10 +67,15 @@ def test_each_nan_series_gets_no_data_policy() -> None:
     assert result.series[1].value is None
 
 
-@pytest.mark.parametrize(("how", "value", "verdict"), [("max", 3.0, Verdict.FAIL),
-                                                        ("min", 0.5, Verdict.PASS),
-                                                        ("avg", 5.0 / 3, Verdict.WARN),
-                                                        ("sum", 5.0, Verdict.FAIL)])
+@pytest.mark.parametrize(
+    ("how", "value", "verdict"),
+    [
+        ("max", 3.0, Verdict.FAIL),
+        ("min", 0.5, Verdict.PASS),
+        ("avg", 5.0 / 3, Verdict.WARN),
+        ("sum", 5.0, Verdict.FAIL),
+    ],
+)
 def test_explicit_reduce(how: str, value: float, verdict: Verdict) -> None:
     samples = [s(0.5, name="/a"), s(3.0, name="/b"), s(1.5, name="/c"), s(math.nan, name="/d")]
     result = judge_check(_spec(f"    reduce: {how}\n"), "up", samples, None)
@@ -70,8 +84,11 @@ def test_explicit_reduce(how: str, value: float, verdict: Verdict) -> None:
 
 
 def test_unit_conversion_ms_check_of_seconds_query() -> None:
-    spec = parse_config("checks:\n  - name: c\n    preset: p95\n    unit: ms\n    critical: '> 2s'\n",
-                        "t.yaml", env={}).checks[0]
+    spec = parse_config(
+        "checks:\n  - name: c\n    preset: p95\n    unit: ms\n    critical: '> 2s'\n",
+        "t.yaml",
+        env={},
+    ).checks[0]
     result = judge_check(spec, "q", [s(2.5)], None)
     assert result.value == pytest.approx(2500.0) and result.verdict is Verdict.FAIL
 
@@ -81,13 +98,21 @@ def test_relative_against_baseline() -> None:
     assert judge_check(spec, "q", [s(1.3)], [s(1.0)]).verdict is Verdict.FAIL
     assert judge_check(spec, "q", [s(1.15)], [s(1.0)]).verdict is Verdict.WARN
     assert judge_check(spec, "q", [s(1.0)], [s(1.0)]).verdict is Verdict.PASS
-    each = judge_check(spec, "q", [s(1.3, name="/a"), s(1.0, name="/b")],
-                       [s(1.0, name="/b"), s(1.0, name="/a")])
+    each = judge_check(
+        spec, "q", [s(1.3, name="/a"), s(1.0, name="/b")], [s(1.0, name="/b"), s(1.0, name="/a")]
+    )
     assert [x.verdict for x in each.series] == [Verdict.FAIL, Verdict.PASS]
 
 
-@pytest.mark.parametrize(("policy", "verdict"), [("warn", Verdict.WARN), ("fail", Verdict.FAIL),
-                                                 ("pass", Verdict.PASS), ("skip", Verdict.SKIP)])
+@pytest.mark.parametrize(
+    ("policy", "verdict"),
+    [
+        ("warn", Verdict.WARN),
+        ("fail", Verdict.FAIL),
+        ("pass", Verdict.PASS),
+        ("skip", Verdict.SKIP),
+    ],
+)
 def test_baseline_missing_policy_is_explicit(policy: str, verdict: Verdict) -> None:
     spec = _spec(f"    baseline_missing: {policy}\n", critical="> +20%", warning="> +10%")
     for baseline in (None, [], [s(math.nan)]):
@@ -106,8 +131,10 @@ def test_overall_verdict_never_passes_on_nothing() -> None:
     skipped = judge_check(_spec("    no_data: skip\n"), "q", [], None)
     passed = judge_check(_spec(), "q", [s(0.1)], None)
     warned = judge_check(_spec(), "q", [s(1.5)], None)
-    mk = lambda checks, strict=False: GateResult("0", 0.0, "u", {"run_id": "r"}, checks, {},
-                                                 strict=strict)  # noqa: E731
+
+    def mk(checks: list[CheckResult], strict: bool = False) -> GateResult:
+        return GateResult("0", 0.0, "u", {"run_id": "r"}, checks, {}, strict=strict)
+
     assert mk([skipped]).verdict is Verdict.FAIL
     assert mk([skipped, passed]).verdict is Verdict.PASS
     assert mk([passed, warned]).exit_code == 0

@@ -4,7 +4,6 @@ import promql_parser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from promgate import ConfigError
 from promgate._templating import escape_string, render, variables_in
 
