@@ -66,6 +66,9 @@ def _locust_cmd(
         "demo",
         "--prometheus-environment",
         "local",
+        # The stack scrapes every second: a short linger is enough before the group is deleted.
+        "--prometheus-linger",
+        "3",
     ]
     master = [
         *base,

@@ -23,7 +23,7 @@ from ._run import RunWindow, run_selector
 from ._templating import render
 from ._units import get_unit
 
-__all__ = ["collect_report", "query_range", "window_from_result"]
+__all__ = ["collect_report", "window_from_result"]
 
 #: At most this many points per chart line: enough detail, a small file.
 MAX_POINTS = 300
@@ -38,22 +38,6 @@ _DISPLAY = {
     "bytes": (1.0, ""),
 }
 _LATENCY_PRESETS = ("p50", "p90", "p95", "p99", "avg_response_time", "max_response_time")
-
-
-def query_range(
-    client: PrometheusClient, expr: str, start: float, end: float, step: float
-) -> list[Series]:
-    """``/api/v1/query_range`` through the gate's client (its retries and error mapping).
-
-    The client has no public range query yet; going through its request path keeps one HTTP
-    client with one set of error messages.
-    """
-    params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-    data = client._get("/api/v1/query_range", params, expr)
-    return [
-        Series(dict(r.get("metric", {})), [(float(t), _float(v)) for t, v in r.get("values", [])])
-        for r in data.get("result", [])
-    ]
 
 
 def window_from_result(result: Mapping[str, Any]) -> RunWindow:
@@ -87,7 +71,7 @@ def collect_report(
 ) -> ReportData:
     """Everything the HTML report shows, for one run."""
     notes: list[str] = []
-    fetch_range = range_query or (lambda e, s, t, st: query_range(client, e, s, t, st))
+    fetch_range = range_query or client.query_range
     variables = {"job": window.job, "run_id": window.run_id, "window": window.duration}
     sel = run_selector(window.run_id, window.job)
 
@@ -317,10 +301,3 @@ def _charts(
             wide=True,
         ),
     ]
-
-
-def _float(text: object) -> float:
-    try:
-        return float(str(text))
-    except ValueError:
-        return math.nan

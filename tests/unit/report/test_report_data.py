@@ -13,7 +13,7 @@ from promgate import queries
 from promgate._exceptions import PrometheusUnavailable, UsageError
 from promgate._html import render_html
 from promgate._html_data import collect_report, window_from_result
-from promgate._prometheus import Sample
+from promgate._prometheus import Sample, Series
 from promgate._report import run_report
 from promgate._run import RunWindow, run_selector
 from promgate._templating import render
@@ -38,13 +38,13 @@ class FakeClient:
         self.at.append(at)
         return self.instant.get(expr, [])
 
-    def _get(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
-        assert path == "/api/v1/query_range"
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         if self.fail_ranges:
             raise PrometheusUnavailable("Prometheus unreachable at http://x: refused")
+        params = {"start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
         self.ranges.append((expr, params))
-        values = [[1000 + i * 10, str(i)] for i in range(7)] + [[1070, "NaN"]]
-        return {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}
+        points = [(1000.0 + i * 10, float(i)) for i in range(7)] + [(1070.0, math.nan)]
+        return [Series({}, points)]
 
 
 def ep(method: str, name: str, value: float) -> Sample:
