@@ -6,11 +6,11 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from ._config import GateConfig, load_config
 from ._exceptions import UsageError
+from ._files import write_report
 from ._gate import Gate
 from ._model import GateResult
 from ._prometheus import PrometheusClient, build_session
@@ -152,25 +152,16 @@ def run_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _write(path: str, text: str) -> None:
-    try:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def _write_reports(args: argparse.Namespace, result: GateResult, client: PrometheusClient) -> None:
     doc = result.to_dict()
     if args.json:
-        _write(args.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        write_report(args.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if args.junit:
-        _write(args.junit, render_junit(result))
+        write_report(args.junit, render_junit(result))
     if args.markdown:
-        _write(args.markdown, render_markdown(result))
+        write_report(args.markdown, render_markdown(result))
     if args.analysis_json:
-        _write(args.analysis_json, json.dumps(analysis_document(result), indent=2) + "\n")
+        write_report(args.analysis_json, json.dumps(analysis_document(result), indent=2) + "\n")
     if args.html:
         # The HTML report is its own module; the gate hands it the JSON document.
         from ._report import write_html_report

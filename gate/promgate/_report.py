@@ -11,12 +11,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ._exceptions import UsageError
+from ._files import write_report
 from ._html import render_html
 from ._html_data import collect_report, window_from_result
 from ._prometheus import PrometheusClient
@@ -26,7 +26,6 @@ __all__ = [
     "add_report_parser",
     "prometheus_url",
     "run_report",
-    "write_html",
     "write_html_report",
 ]
 
@@ -91,7 +90,7 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
         )
     else:
         raise UsageError("report: no run given (pass --run-id, or --result from check --json)")
-    write_html(args.html, render_html(collect_report(client, window, result)))
+    write_report(args.html, render_html(collect_report(client, window, result)))
     print(f"promgate: HTML report written to {args.html}", file=sys.stderr)
     return 0
 
@@ -112,20 +111,7 @@ def write_html_report(
     ``result`` is the gate's JSON document (``GateResult.to_dict()``).
     """
     window = window_from_result(result)
-    write_html(path, render_html(collect_report(client, window, result)))
-
-
-def write_html(path: str | Path, html: str) -> None:
-    """Write atomically: a CI step never picks up half a report."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write HTML report {target}: {exc.strerror or exc}") from None
+    write_report(path, render_html(collect_report(client, window, result)))
 
 
 def _load_result(path: str) -> dict[str, Any]:
