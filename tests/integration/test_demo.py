@@ -1,0 +1,44 @@
+"""``make demo`` end to end, shortened: the stack, the demo API, a live Locust run, the gate."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from support import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    demo = [sys.executable, str(ROOT / "examples" / "demo.py")]
+    args = ["--duration", "8", "--users", "4", "--out", str(out)]
+    proc = subprocess.run(demo + args, capture_output=True, text=True, timeout=240)
+    stdout = proc.stdout
+    result = json.loads((out / "result.json").read_text())
+    assert proc.returncode == result["exit_code"], stdout + proc.stderr
+    run_id = result["run"]["run_id"]
+    assert f"run id {run_id}" in stdout
+    assert re.search(r"Prometheus\s+http://127\.0\.0\.1:\d+/graph", stdout)
+
+    # Live progress read back from Prometheus while Locust ran: users and a request rate.
+    live = re.findall(r"users\s+(\d+)\s+RPS\s+([\d.]+)", stdout)
+    assert any(int(users) == 4 and float(rps) > 0 for users, rps in live), stdout
+
+    # The totals printed from Prometheus add up to what the gate judged.
+    totals = re.findall(r"^\s+(GET|POST)\s+\S+\s+(\d+)\s+(\d+)", stdout, flags=re.M)
+    assert totals, stdout
+    assert sum(int(reqs) for _, reqs, _ in totals) == result["summary"]["requests"]
+    assert sum(int(fails) for _, _, fails in totals) == result["summary"]["failures"]
+
+    # Every report exists and is well-formed.
+    ET.parse(out / "junit.xml")
+    assert "95th percentile:" in (out / "summary.md").read_text()
+    html = (out / "report.html").read_text()
+    assert run_id in html and "<script" not in html
