@@ -9,7 +9,6 @@ from ``promgate.queries``. The JSON is committed; a test fails when it differs f
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -22,6 +21,7 @@ sys.path.insert(0, str(HERE))  # dashgen/, also when imported by the tests
 from dashgen import lint, locust_run, runs  # noqa: E402
 from grafana_foundation_sdk.builders.dashboard import Dashboard  # noqa: E402
 from grafana_foundation_sdk.cog.encoder import JSONEncoder  # noqa: E402
+from promgate._files import generator_main  # noqa: E402
 
 DASHBOARDS_DIR = HERE / "dashboards"
 BUILDERS: dict[str, Callable[[], Dashboard]] = {
@@ -64,23 +64,7 @@ def render() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the JSON is stale")
-    args = parser.parse_args(argv)
-    stale = []
-    for name, text in render().items():
-        path = DASHBOARDS_DIR / name
-        if path.exists() and path.read_text() == text:
-            continue
-        if args.check:
-            stale.append(name)
-        else:
-            path.write_text(text)
-            print(f"wrote {path}")
-    if stale:
-        print(f"stale: {', '.join(stale)}; run `make dashboards`", file=sys.stderr)
-        return 1
-    return 0
+    return generator_main(__doc__, render, DASHBOARDS_DIR, "run `make dashboards`", argv)
 
 
 if __name__ == "__main__":

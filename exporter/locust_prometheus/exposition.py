@@ -187,20 +187,12 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
         h.add_metric([r.method, r.name], buckets, r.sum_seconds)
     yield h
     qlabels = iter_quantile_labels(model.snapshot.percentiles)
-    g = GaugeMetricFamily(
-        "locust_response_time_quantile_seconds",
-        HELP["locust_response_time_quantile_seconds"][1],
-        labels=[*endpoint_labels, "quantile"],
-    )
+    g = _gauge("locust_response_time_quantile_seconds", [*endpoint_labels, "quantile"])
     for r in eps:
         for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
             g.add_metric([r.method, r.name, ql], v / 1000.0)
     yield g
-    g = GaugeMetricFamily(
-        "locust_response_time_max_seconds",
-        HELP["locust_response_time_max_seconds"][1],
-        labels=endpoint_labels,
-    )
+    g = _gauge("locust_response_time_max_seconds", endpoint_labels)
     for r in eps:
         g.add_metric([r.method, r.name], r.max_ms / 1000.0)
     yield g
@@ -211,7 +203,11 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
         if kind == "counter":
             fam = CounterMetricFamily(name.removesuffix("_total"), text, labels=keys)
         else:
-            fam = GaugeMetricFamily(name, text, labels=keys)
+            fam = _gauge(name, keys)
         for labelset, value in samples:
             fam.add_metric([labelset[k] for k in keys], value)
         yield fam
+
+
+def _gauge(name: str, labels: list[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, HELP[name][1], labels=labels)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import gevent
@@ -15,7 +16,7 @@ from . import __about__
 from .exposition import Health, encode, families
 from .model import CardinalityGuard, build_model
 from .options import ConfigError, ExporterConfig
-from .push import FailureLog, Handler, Pusher, group_url, make_handler
+from .push import FailureLog, Handler, Pusher, describe, group_url, make_handler
 from .snapshot import RunSnapshot, take_snapshot
 
 __all__ = ["PrometheusExporter"]
@@ -25,6 +26,15 @@ logger = logging.getLogger(__name__)
 #: Cap on each shutdown push (final PUT, DELETE), so a dead Pushgateway cannot hold up exit
 #: for more than about this plus ``--prometheus-linger``.
 FINAL_PUSH_BUDGET = 10.0
+
+
+@contextlib.contextmanager
+def _attempt_deadline(seconds: float) -> Iterator[None]:
+    """Bound one whole HTTP attempt. The socket timeout bounds each read only, and a server
+    that answers a byte at a time would hold the push, and Locust's exit, for ever. The
+    TimeoutError is raised in the pushing greenlet and retried like a socket timeout."""
+    with gevent.Timeout(seconds, TimeoutError(f"no complete answer within {seconds:g}s")):
+        yield
 
 
 class PrometheusExporter:
@@ -45,6 +55,7 @@ class PrometheusExporter:
                 timeout=config.push_timeout,
                 gzip=config.gzip,
                 sleep=gevent.sleep,
+                deadline=_attempt_deadline,
             )
         self.health = Health()
         self.failure_log = FailureLog(
@@ -153,9 +164,10 @@ class PrometheusExporter:
             try:
                 data = self.render(final=final, compress=self.config.gzip)
                 size = len(data)
-                self.pusher.put(
-                    data, budget=budget or max(self.config.push_interval, self.config.push_timeout)
-                )
+                if budget is None:
+                    budget = max(self.config.push_interval, self.config.push_timeout)
+                # budget 0 is meaningful (one attempt only), so no `budget or default` here.
+                self.pusher.put(data, budget=budget)
             except Exception as exc:
                 self._account(started, size, failed=True)
                 self.failure_log.failed(
@@ -186,7 +198,7 @@ class PrometheusExporter:
             logger.warning(
                 "locust_prometheus: delete of the group failed: %s (it stays in the Pushgateway; "
                 "delete run_id %s by hand or let it be replaced)",
-                exc,
+                describe(exc),
                 self.config.run_id,
             )
             return False

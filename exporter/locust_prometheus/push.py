@@ -8,12 +8,14 @@ friends can be injected as they are.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import ssl
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from tenacity import (
@@ -24,9 +26,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from .options import ExporterConfig
+from .options import ConfigError, ExporterConfig
 
-__all__ = ["FailureLog", "Handler", "Pusher", "group_url", "make_handler"]
+__all__ = ["Deadline", "FailureLog", "Handler", "Pusher", "describe", "group_url", "make_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,15 @@ class Handler(Protocol):
     ) -> Callable[[], None]: ...
 
 
+#: ``deadline(seconds)`` bounds a whole attempt. Socket timeouts bound each read or write only,
+#: so a server that trickles a byte now and then would otherwise hold a push forever.
+Deadline = Callable[[float], AbstractContextManager[object]]
+
+
+def _no_deadline(seconds: float) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
 def _b64(value: str) -> str:
     # The Pushgateway spells the empty value "=" (base64 of nothing, padded).
     return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii") or "="
@@ -55,14 +66,29 @@ def group_url(gateway: str, job: str, run_id: str) -> str:
 
 
 def _ssl_context(config: ExporterConfig) -> ssl.SSLContext | None:
+    """The TLS context, or ConfigError (exit code 2 before any load) if a file is unusable:
+    a typo in a path must not surface as a traceback, nor as push failures during the run."""
     if not (config.cert_file or config.ca_file or config.insecure_skip_verify):
         return None
-    context = ssl.create_default_context(cafile=config.ca_file or None)
+    try:
+        context = ssl.create_default_context(cafile=config.ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot load --prometheus-ca-file {config.ca_file!r}: {exc} "
+            "(give a readable PEM file of CA certificates)"
+        ) from exc
     if config.insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if config.cert_file:
-        context.load_cert_chain(certfile=config.cert_file, keyfile=config.key_file or None)
+        try:
+            context.load_cert_chain(certfile=config.cert_file, keyfile=config.key_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot load --prometheus-cert-file {config.cert_file!r} with "
+                f"--prometheus-key-file {config.key_file!r}: {exc} "
+                "(give readable PEM files; the key must belong to the certificate)"
+            ) from exc
     return context
 
 
@@ -98,23 +124,68 @@ def make_handler(config: ExporterConfig) -> Handler:
     return handler
 
 
+# TLS alerts by which the server rejects our client certificate (OpenSSL's reason codes).
+_CLIENT_CERT_ALERTS = frozenset(
+    {"SSLV3_ALERT_BAD_CERTIFICATE", "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+     "SSLV3_ALERT_CERTIFICATE_UNKNOWN", "TLSV1_ALERT_UNKNOWN_CA"}
+)  # fmt: skip
+
+
+def _cause(exc: BaseException) -> BaseException:
+    # urllib wraps connection-time errors in URLError; the reason is the real one.
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        return exc.reason
+    return exc
+
+
+def _tls_rejected(exc: BaseException) -> str:
+    """Which side refused the TLS handshake over certificates ("" if that is not the error);
+    such failures are configuration errors, so they are neither retried nor worth a retry."""
+    cause = _cause(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return "server"
+    if isinstance(cause, ssl.SSLError) and getattr(cause, "reason", None) in _CLIENT_CERT_ALERTS:
+        return "client"
+    return ""
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code in (408, 429)
-    return isinstance(exc, (OSError, TimeoutError))
+    return isinstance(exc, OSError) and not _tls_rejected(exc)
 
 
 def describe(exc: BaseException) -> str:
-    """One line for the log: the HTTP status and the Pushgateway's own message if any."""
+    """One line for the log: the HTTP status and the Pushgateway's own message if any, and
+    which option to check when the cause is a credential or certificate."""
     if isinstance(exc, urllib.error.HTTPError):
         try:
             body = exc.read().decode("utf-8", "replace").strip().replace("\n", " ")[:300]
         except Exception:
             body = ""
-        return f"HTTP {exc.code} {exc.reason}" + (f": {body}" if body else "")
+        text = f"HTTP {exc.code} {exc.reason}" + (f": {body}" if body else "")
+        if exc.code in (401, 403):
+            text += (
+                " (check --prometheus-basic-auth-user/--prometheus-basic-auth-password or "
+                "--prometheus-bearer-token-file)"
+            )
+        return text
     if isinstance(exc, urllib.error.URLError):
-        return f"{exc.reason}"
-    return f"{type(exc).__name__}: {exc}"
+        text = str(exc.reason)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    rejected = _tls_rejected(exc)
+    if rejected == "server":
+        text += (
+            " (the Pushgateway's certificate is not trusted: give its CA with "
+            "--prometheus-ca-file, or --prometheus-insecure-skip-verify)"
+        )
+    elif rejected == "client":
+        text += (
+            " (the Pushgateway refused the client certificate: check --prometheus-cert-file "
+            "and --prometheus-key-file)"
+        )
+    return text
 
 
 class Pusher:
@@ -129,6 +200,7 @@ class Pusher:
         gzip: bool = False,
         attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: Deadline = _no_deadline,
     ) -> None:
         self.url = url
         self.handler = handler
@@ -136,6 +208,7 @@ class Pusher:
         self.gzip = gzip
         self.attempts = attempts
         self._sleep = sleep
+        self._deadline = deadline
 
     def _call(
         self, method: str, data: bytes, headers: Sequence[tuple[str, str]], budget: float
@@ -148,7 +221,7 @@ class Pusher:
             reraise=True,
         )
         for attempt in retrying:
-            with attempt:
+            with attempt, self._deadline(self.timeout):
                 # The handler may append auth headers: give each attempt its own list.
                 self.handler(self.url, method, self.timeout, list(headers), data)()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from typing import Any
@@ -13,7 +14,7 @@ from ._exceptions import UsageError
 from ._files import write_report
 from ._gate import Gate
 from ._model import GateResult
-from ._prometheus import PrometheusClient, build_session
+from ._prometheus import PrometheusClient, prometheus_url
 from ._report_junit import render_junit
 from ._report_markdown import github_annotations, render_markdown
 from ._report_text import write_table
@@ -23,6 +24,7 @@ __all__ = [
     "add_check_parser",
     "parse_vars",
     "run_check",
+    "wait_seconds",
 ]
 
 
@@ -72,7 +74,7 @@ def add_check_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--job", help="Pushgateway job of the run (default: config job, or locust)")
     p.add_argument(
         "--wait-timeout",
-        type=float,
+        type=wait_seconds,
         metavar="S",
         help="how long to wait for the run to finish (default 300)",
     )
@@ -84,6 +86,17 @@ def add_check_parser(sub: Any) -> argparse.ArgumentParser:
         help="stdout format; github adds ::error:: annotations (auto: when GITHUB_ACTIONS=true)",
     )
     return p
+
+
+def wait_seconds(text: str) -> float:
+    """``--wait-timeout``: seconds >= 0 (NaN, which would never time out, is refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
 
 
 def parse_vars(items: list[str]) -> dict[str, str]:
@@ -105,23 +118,12 @@ def run_check(args: argparse.Namespace) -> int:
     run_id = args.run_id or env.get("PROMGATE_RUN_ID") or env.get("LOCUST_PROMETHEUS_RUN_ID")
     if not run_id:
         raise UsageError("no run id (pass --run-id ID or 'latest', or set PROMGATE_RUN_ID)")
-    if args.wait_timeout is not None and not args.wait_timeout >= 0:
-        raise UsageError("--wait-timeout must be >= 0 seconds")
     variables = parse_vars(args.var)
     config: GateConfig = (
         load_config(args.config) if args.config else load_thresholds(args.thresholds)
     )
-    url = args.prometheus or env.get("PROMGATE_PROMETHEUS_URL") or config.prometheus.url
-    if not url:
-        raise UsageError("no Prometheus URL (pass --prometheus URL or set PROMGATE_PROMETHEUS_URL)")
-    settings = config.prometheus
-    client = PrometheusClient(
-        url,
-        session=build_session(settings),
-        timeout=settings.timeout,
-        retries=settings.retries,
-        retry_wait=settings.retry_wait,
-    )
+    url = prometheus_url(args.prometheus, config.prometheus.url)
+    client = PrometheusClient.from_settings(url, config.prometheus)
     gate = Gate(
         config,
         client,
@@ -143,8 +145,14 @@ def run_check(args: argparse.Namespace) -> int:
             print(line)
         summary_path = env.get("GITHUB_STEP_SUMMARY")
         if summary_path:
-            with open(summary_path, "a", encoding="utf-8") as fh:
-                fh.write(render_markdown(result) + "\n")
+            try:
+                with open(summary_path, "a", encoding="utf-8") as fh:
+                    fh.write(render_markdown(result) + "\n")
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot append to GITHUB_STEP_SUMMARY {summary_path}: "
+                    f"{exc.strerror or exc} (is it a writable file?)"
+                ) from None
     if args.push_results:
         from ._push import push_results
 

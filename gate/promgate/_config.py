@@ -141,9 +141,10 @@ def parse_config(
             variables[name] = str(val)
     wait_timeout = None
     if "wait_timeout" in top:
-        wait_timeout = float(
-            doc.typed(top["wait_timeout"][1], "wait_timeout", (int, float), "seconds")
-        )
+        node = top["wait_timeout"][1]
+        wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
+        if not wait_timeout >= 0:  # NaN too: it would never time out
+            raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
     lookback = _opt_str(doc, top, "lookback") or "7d"
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),

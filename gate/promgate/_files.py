@@ -1,14 +1,18 @@
-"""Writing report files: atomically, so a CI step never picks up half a report."""
+"""Writing files: reports atomically, so a CI step never picks up half a report; and the
+project's generated files (dashboards, rules), rewritten or checked for staleness."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._exceptions import UsageError
 
-__all__ = ["write_report"]
+__all__ = ["generator_main", "write_report"]
 
 
 def _umask() -> int:
@@ -39,3 +43,33 @@ def write_report(path: str | Path, text: str) -> None:
         raise UsageError(
             f"cannot write {target}: {exc.strerror or exc} (is the folder writable?)"
         ) from None
+
+
+def generator_main(
+    doc: str,
+    render: Callable[[], dict[str, str]],
+    directory: Path,
+    fix: str,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """The command line of a generator script (``grafana/generate.py``,
+    ``deploy/prometheus/generate_rules.py``): write ``render()``'s files (name -> text) into
+    ``directory`` where they differ, or with ``--check`` write nothing and exit 1 naming the
+    stale ones, with ``fix`` as the hint."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when the files are stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render().items():
+        path = directory / name
+        if path.exists() and path.read_text() == text:
+            continue
+        if args.check:
+            stale.append(name)
+        else:
+            path.write_text(text)
+            print(f"wrote {path}")
+    if stale:
+        print(f"stale: {', '.join(stale)}; {fix}", file=sys.stderr)
+        return 1
+    return 0

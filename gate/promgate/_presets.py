@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from . import queries
 
@@ -23,14 +24,6 @@ class Preset:
     @property
     def query(self) -> str:
         return self.build()
-
-
-def _quantile(q: float) -> Callable[[], str]:
-    return lambda: queries.locust_quantile(q)
-
-
-def _hist(q: float) -> Callable[[], str]:
-    return lambda: queries.histogram_quantile_run(q)
 
 
 _LIST = [
@@ -76,14 +69,19 @@ _LIST = [
 ]
 for _q, _label in ((0.5, "p50"), (0.9, "p90"), (0.95, "p95"), (0.99, "p99")):
     _LIST.append(
-        Preset(_label, "seconds", f"Locust's own whole-run {_label} (its summary)", _quantile(_q))
+        Preset(
+            _label,
+            "seconds",
+            f"Locust's own whole-run {_label} (its summary)",
+            partial(queries.locust_quantile, _q),
+        )
     )
     _LIST.append(
         Preset(
             f"{_label}_hist",
             "seconds",
             f"whole-run {_label} from the histogram (within one bucket)",
-            _hist(_q),
+            partial(queries.histogram_quantile_run, _q),
         )
     )
 
@@ -93,19 +91,19 @@ _LIST += [
         "endpoint_p95",
         "seconds",
         "Locust's own whole-run p95 of each endpoint",
-        lambda: queries.endpoint_quantile(0.95),
+        partial(queries.endpoint_quantile, 0.95),
     ),
     Preset(
         "endpoint_p99",
         "seconds",
         "Locust's own whole-run p99 of each endpoint",
-        lambda: queries.endpoint_quantile(0.99),
+        partial(queries.endpoint_quantile, 0.99),
     ),
     Preset(
         "endpoint_error_rate",
         "ratio",
         "failures / requests of each endpoint",
-        lambda: queries.error_ratio(by="method, name"),
+        partial(queries.error_ratio, by="method, name"),
     ),
 ]
 

@@ -9,6 +9,7 @@ raised as ``PrometheusUnavailable`` or ``QueryError``, never mistaken for a fail
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import tenacity
 from ._config import PrometheusSettings
 from ._exceptions import PrometheusUnavailable, QueryError, QuerySyntaxError, UsageError
 
-__all__ = ["PrometheusClient", "Sample", "Series", "build_session"]
+__all__ = ["PrometheusClient", "Sample", "Series", "build_session", "prometheus_url"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,15 @@ class _Transient(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def prometheus_url(given: str | None, default: str | None = None) -> str:
+    """``--prometheus``, else ``PROMGATE_PROMETHEUS_URL``, else ``default`` (``check``: the
+    config's ``prometheus.url``)."""
+    url = given or os.environ.get("PROMGATE_PROMETHEUS_URL") or default
+    if not url:
+        raise UsageError("no Prometheus URL (pass --prometheus URL or set PROMGATE_PROMETHEUS_URL)")
+    return url
 
 
 def build_session(settings: PrometheusSettings) -> requests.Session:
@@ -114,28 +124,12 @@ class PrometheusClient:
 
     def query_series(self, expr: str, at: float | None = None) -> list[Series]:
         """Evaluate a range selector (``metric{...}[5m]``) and return its raw samples."""
-        data = self._get("/api/v1/query", _params(expr, at), expr)
-        if data.get("resultType") != "matrix":
-            raise QueryError(f"expected a range vector from {_short(expr)}")
-        return [
-            Series(
-                dict(r.get("metric", {})), [(float(t), _float(v)) for t, v in r.get("values", [])]
-            )
-            for r in data.get("result", [])
-        ]
+        return _matrix(self._get("/api/v1/query", _params(expr, at), expr), expr)
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """``/api/v1/query_range``: one series per label set, points every ``step`` seconds."""
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        data = self._get("/api/v1/query_range", params, expr)
-        if data.get("resultType") != "matrix":
-            raise QueryError(f"expected a range vector from {_short(expr)}")
-        return [
-            Series(
-                dict(r.get("metric", {})), [(float(t), _float(v)) for t, v in r.get("values", [])]
-            )
-            for r in data.get("result", [])
-        ]
+        return _matrix(self._get("/api/v1/query_range", params, expr), expr)
 
     # -- plumbing ------------------------------------------------------------------------
     def _get(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
@@ -212,6 +206,15 @@ def _params(expr: str, at: float | None) -> dict[str, str]:
     if at is not None:
         params["time"] = f"{at:.3f}"
     return params
+
+
+def _matrix(data: dict[str, Any], expr: str) -> list[Series]:
+    if data.get("resultType") != "matrix":
+        raise QueryError(f"expected a range vector from {_short(expr)}")
+    return [
+        Series(dict(r.get("metric", {})), [(float(t), _float(v)) for t, v in r.get("values", [])])
+        for r in data.get("result", [])
+    ]
 
 
 def _float(text: object) -> float:

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._cmd_check import wait_seconds
 from ._exceptions import UsageError
 from ._files import write_report
 from ._html import render_html
 from ._html_data import collect_report, window_from_result
-from ._prometheus import PrometheusClient
+from ._prometheus import PrometheusClient, prometheus_url
 from ._run import find_latest_run, resolve_run
 
 __all__ = [
     "add_report_parser",
-    "prometheus_url",
     "run_report",
     "write_html_report",
 ]
@@ -57,7 +56,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--wait-timeout",
-        type=float,
+        type=wait_seconds,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for a run that is still going to finish (default: 0, no wait)",
@@ -93,14 +92,6 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
     write_report(args.html, render_html(collect_report(client, window, result)))
     print(f"promgate: HTML report written to {args.html}", file=sys.stderr)
     return 0
-
-
-def prometheus_url(given: str | None) -> str:
-    """``--prometheus``, else ``PROMGATE_PROMETHEUS_URL`` (as ``promgate check`` reads it)."""
-    url = given or os.environ.get("PROMGATE_PROMETHEUS_URL")
-    if not url:
-        raise UsageError("no Prometheus URL (pass --prometheus URL or set PROMGATE_PROMETHEUS_URL)")
-    return url
 
 
 def write_html_report(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import queries
-from ._exceptions import RunNotFinished, RunNotFound
+from ._exceptions import RunNotFinished, RunNotFound, UsageError
 from ._prometheus import PrometheusClient
 from ._templating import escape_string
 
@@ -99,6 +99,8 @@ def resolve_run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> RunWindow:
     """Wait (bounded) for the run's final push to be scraped and return its window."""
+    if not wait_timeout >= 0:  # NaN would never time out
+        raise UsageError(f"bad wait timeout {wait_timeout!r} (expected seconds >= 0)")
     say = progress or (lambda _msg: None)
     sel = run_selector(run_id, job)
     began = clock()

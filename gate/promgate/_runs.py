@@ -16,8 +16,7 @@ from typing import Any, TextIO
 
 from . import queries
 from ._html_charts import format_value
-from ._prometheus import PrometheusClient
-from ._report import prometheus_url
+from ._prometheus import PrometheusClient, prometheus_url
 from ._templating import render
 
 __all__ = ["RunRow", "add_runs_parser", "format_runs", "list_runs", "run_runs"]
@@ -106,7 +105,7 @@ def format_runs(rows: list[RunRow], fmt: str, out: TextIO) -> None:
     head = ("RUN ID", "START (UTC)", "DURATION", "REQUESTS", "ERRORS", "P95", "RPS", "VERDICT")
     table = [head] + [
         (
-            r.run_id,
+            _one_line(r.run_id),
             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.start)) if r.start else "-",
             f"{r.duration:.0f}s" if r.duration is not None else "-",
             format_value(r.requests, ""),
@@ -124,6 +123,11 @@ def format_runs(rows: list[RunRow], fmt: str, out: TextIO) -> None:
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``), so a run id stays one table row."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -> int:

@@ -157,16 +157,16 @@ def histogram_quantile_run(
     q: float | str, sel: str = RUN, window: str = WINDOW, by: str = ""
 ) -> str:
     """Whole-run quantile from the histogram: within one bucket of Locust's own percentile."""
-    inner = f"max_over_time({_sel('locust_request_duration_seconds_bucket', sel)}[{window}])"
-    return f"histogram_quantile({_q(q)}, sum by (le{_comma(by)}) ({inner}))"
+    buckets = f"max_over_time({_sel('locust_request_duration_seconds_bucket', sel)}[{window}])"
+    return _histogram_quantile(q, buckets, by)
 
 
 def histogram_quantile_window(
     q: float | str, sel: str = RUN, rate_window: str = "$__rate_interval", by: str = ""
 ) -> str:
     """Quantile over a sliding window, for live panels and alerts."""
-    inner = f"rate({_sel('locust_request_duration_seconds_bucket', sel)}[{rate_window}])"
-    return f"histogram_quantile({_q(q)}, sum by (le{_comma(by)}) ({inner}))"
+    buckets = f"rate({_sel('locust_request_duration_seconds_bucket', sel)}[{rate_window}])"
+    return _histogram_quantile(q, buckets, by)
 
 
 def requests_per_second(sel: str = RUN, rate_window: str = "$__rate_interval", by: str = "") -> str:
@@ -370,8 +370,8 @@ def http_error_ratio(
 def http_quantile(
     q: float | str, sel: str = SUT, rate_window: str = "$__rate_interval", by: str = ""
 ) -> str:
-    inner = f"rate({_sel('http_request_duration_seconds_bucket', sel)}[{rate_window}])"
-    return f"histogram_quantile({_q(q)}, sum by (le{_comma(by)}) ({inner}))"
+    buckets = f"rate({_sel('http_request_duration_seconds_bucket', sel)}[{rate_window}])"
+    return _histogram_quantile(q, buckets, by)
 
 
 # Recording rules: live per-run series that dashboards and alerts read instead of re-computing.
@@ -427,6 +427,10 @@ def _join(*parts: str) -> str:
 
 def _by(by: str) -> str:
     return f" by ({by}) " if by else ""
+
+
+def _histogram_quantile(q: float | str, buckets: str, by: str) -> str:
+    return f"histogram_quantile({_q(q)}, sum by (le{_comma(by)}) ({buckets}))"
 
 
 def _comma(by: str) -> str:

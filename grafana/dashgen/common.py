@@ -199,3 +199,19 @@ def annotation(name: str, expr: str, color: str) -> db.AnnotationQuery:
     builder = db.AnnotationQuery()
     builder._internal = _PromAnnotation()
     return builder.name(name).datasource(DATASOURCE).expr(expr).enable(True).icon_color(color)
+
+
+def dashboard(
+    title: str, uid: str, description: str, since: str, link: db.DashboardLink
+) -> db.Dashboard:
+    """A promgate dashboard: its tags, time range up to now, browser time, and ``link`` (to the
+    other dashboard) as an icon."""
+    return (
+        db.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["promgate", "locust", "load-testing"])
+        .time(since, "now")
+        .timezone("browser")
+        .link(link.type(dm.DashboardLinkType.LINK).icon("dashboard"))
+    )

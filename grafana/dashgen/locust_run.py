@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import bargauge, heatmap
+from collections.abc import Callable
+from functools import partial
+
+from grafana_foundation_sdk.builders import bargauge, heatmap, timeseries
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import table as tb
 from grafana_foundation_sdk.models import common as cm
@@ -20,6 +23,7 @@ from dashgen.common import (
     QUANTILES,
     RUN_DASHBOARD_UID,
     RUNS_DASHBOARD_UID,
+    dashboard,
     merged_table,
     override,
     query_variable,
@@ -86,6 +90,22 @@ def summary_row() -> list[object]:
     ]
 
 
+def all_and_per_endpoint(
+    title: str, query: Callable[..., str], unit: str, levels: tuple[float, float]
+) -> timeseries.Panel:
+    """A sliding-window ``query(sel, window, by)``: all requests (A), and each endpoint (B)."""
+    win = "$__rate_interval"
+    return timeseries_panel(
+        title,
+        [
+            target(query(RUN, win), "all", "A"),
+            target(query(EP, win, "method, name"), ENDPOINT_LEGEND, "B"),
+        ],
+        unit,
+        levels,
+    )
+
+
 def live_row() -> list[object]:
     win = "$__rate_interval"
     return [
@@ -111,34 +131,18 @@ def live_row() -> list[object]:
             [target(q.requests_per_second(EP, win, "method, name"), ENDPOINT_LEGEND)],
             "reqps",
         ),
-        timeseries_panel(
-            "Error rate (sliding window)",
-            [
-                target(q.error_ratio_window(RUN, win), "all", "A"),
-                target(q.error_ratio_window(EP, win, "method, name"), ENDPOINT_LEGEND, "B"),
-            ],
-            "percentunit",
-            ERROR_RATIO,
+        all_and_per_endpoint(
+            "Error rate (sliding window)", q.error_ratio_window, "percentunit", ERROR_RATIO
         ),
-        timeseries_panel(
+        all_and_per_endpoint(
             "Latency p95 (sliding window)",
-            [
-                target(q.histogram_quantile_window(0.95, RUN, win), "all", "A"),
-                target(
-                    q.histogram_quantile_window(0.95, EP, win, "method, name"), ENDPOINT_LEGEND, "B"
-                ),
-            ],
+            partial(q.histogram_quantile_window, 0.95),
             "s",
             P95_SECONDS,
         ),
-        timeseries_panel(
+        all_and_per_endpoint(
             "Latency p99 (sliding window)",
-            [
-                target(q.histogram_quantile_window(0.99, RUN, win), "all", "A"),
-                target(
-                    q.histogram_quantile_window(0.99, EP, win, "method, name"), ENDPOINT_LEGEND, "B"
-                ),
-            ],
+            partial(q.histogram_quantile_window, 0.99),
             "s",
             P99_SECONDS,
         ),
@@ -247,23 +251,17 @@ def run_annotations() -> list[db.AnnotationQuery]:
 
 def build() -> db.Dashboard:
     dash = (
-        db.Dashboard("Locust run")
-        .uid(RUN_DASHBOARD_UID)
-        .description("One Locust run exported by promgate: live, whole run, per endpoint.")
-        .tags(["promgate", "locust", "load-testing"])
-        .time("now-30m", "now")
+        dashboard(
+            "Locust run",
+            RUN_DASHBOARD_UID,
+            "One Locust run exported by promgate: live, whole run, per endpoint.",
+            "now-30m",
+            db.DashboardLink("All runs").url(f"/d/{RUNS_DASHBOARD_UID}").keep_time(True),
+        )
         .refresh("5s")
-        .timezone("browser")
         .tooltip(dm.DashboardCursorSync.CROSSHAIR)
         .variables(variables())  # type: ignore[arg-type]
         .annotations(run_annotations())  # type: ignore[arg-type]
-        .link(
-            db.DashboardLink("All runs")
-            .type(dm.DashboardLinkType.LINK)
-            .url(f"/d/{RUNS_DASHBOARD_UID}")
-            .icon("dashboard")
-            .keep_time(True)
-        )
     )
     for item in [*summary_row(), *live_row(), *endpoints_row()]:
         dash = dash.with_row(item) if isinstance(item, db.Row) else dash.with_panel(item)  # type: ignore[arg-type]

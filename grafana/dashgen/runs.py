@@ -8,7 +8,6 @@ from grafana_foundation_sdk.builders import bargauge, table
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.models import common as cm
-from grafana_foundation_sdk.models import dashboard as dm
 from promgate import queries as q
 
 from dashgen.common import (
@@ -17,6 +16,7 @@ from dashgen.common import (
     P95_SECONDS,
     RUN_DASHBOARD_UID,
     RUNS_DASHBOARD_UID,
+    dashboard,
     merged_table,
     override,
     query_variable,
@@ -137,24 +137,18 @@ def comparison() -> table.Panel:
 
 
 def build() -> db.Dashboard:
-    dash = (
-        db.Dashboard("Locust runs")
-        .uid(RUNS_DASHBOARD_UID)
-        .description("Every Locust run in the time range, the gate's verdict, and A/B comparison.")
-        .tags(["promgate", "locust", "load-testing"])
-        .time("now-7d", "now")
-        .timezone("browser")
-        .variables(variables())  # type: ignore[arg-type]
-        .link(
-            db.DashboardLink("Locust run")
-            .type(dm.DashboardLinkType.LINK)
-            .url(f"/d/{RUN_DASHBOARD_UID}")
-            .icon("dashboard")
+    return (
+        dashboard(
+            "Locust runs",
+            RUNS_DASHBOARD_UID,
+            "Every Locust run in the time range, the gate's verdict, and A/B comparison.",
+            "now-7d",
+            db.DashboardLink("Locust run").url(f"/d/{RUN_DASHBOARD_UID}"),
         )
+        .variables(variables())  # type: ignore[arg-type]
         .with_row(db.Row("Runs"))
         .with_panel(runs_table())
         .with_panel(p95_by_run())
         .with_row(db.Row("Run A vs run B"))
         .with_panel(comparison())
     )
-    return dash

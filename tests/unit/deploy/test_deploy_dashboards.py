@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,17 +18,9 @@ pytest.importorskip("grafana_foundation_sdk")
 
 from dashgen import lint  # noqa: E402
 from dashgen.common import DATASOURCE_UID  # noqa: E402
+from deploy_support import assert_committed, load_script  # noqa: E402
 
-
-def _generate() -> Any:
-    spec = importlib.util.spec_from_file_location("promgate_generate", GRAFANA / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GENERATE = _generate()
+GENERATE = load_script(GRAFANA / "generate.py")
 FILES = sorted(GENERATE.BUILDERS)
 
 
@@ -38,12 +29,8 @@ def _load(name: str) -> dict[str, Any]:
 
 
 def test_committed_json_is_the_generator_output() -> None:
-    rendered = GENERATE.render()
     assert sorted(p.name for p in (GRAFANA / "dashboards").glob("*.json")) == FILES
-    for name, text in rendered.items():
-        assert (GRAFANA / "dashboards" / name).read_text() == text, (
-            f"{name} is stale: run `make dashboards`"
-        )
+    assert_committed(GENERATE.render(), GRAFANA / "dashboards", "run `make dashboards`")
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -17,18 +15,11 @@ PROM = ROOT / "deploy" / "prometheus"
 RULES = PROM / "rules"
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
+from deploy_support import assert_committed, load_script  # noqa: E402
 from localstack import LocalStack  # noqa: E402
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed")
-
-
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("promgate_rules", PROM / "generate_rules.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -43,8 +34,8 @@ def _rule_files() -> list[Path]:
 
 
 def test_committed_rules_are_the_generator_output() -> None:
-    for name, text in _generator().render().items():
-        assert (RULES / name).read_text() == text, f"{name} is stale: run generate_rules.py"
+    rendered = load_script(PROM / "generate_rules.py").render()
+    assert_committed(rendered, RULES, "run generate_rules.py")
 
 
 def test_rule_expressions_come_from_queries() -> None:

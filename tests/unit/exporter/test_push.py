@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import base64
+import io
 import logging
+import ssl
+import time
 import urllib.error
+from pathlib import Path
 from typing import Any
 
+import gevent
 import pytest
 from locust import User, constant, task
 from locust.env import Environment
 from locust_prometheus import PrometheusExporter
-from locust_prometheus.options import ExporterConfig
-from locust_prometheus.push import FailureLog, Pusher, group_url
+from locust_prometheus.options import ConfigError, ExporterConfig
+from locust_prometheus.push import FailureLog, Pusher, describe, group_url, make_handler
 
 
 class U(User):
@@ -112,3 +117,67 @@ def test_keep_skips_delete_and_failures_never_escape(caplog: pytest.LogCaptureFi
     assert "DELETE" not in [c[1] for c in rec.calls]
     assert exp.health.failures == 2
     assert not any("Uncaught" in r.getMessage() for r in caplog.records)
+
+
+def test_zero_budget_means_one_attempt() -> None:
+    # After a failed final push, the quit push gets budget 0: one quick attempt, not a new
+    # round of retries (0 must not fall back to the push interval's budget).
+    rec = Recorder([OSError("down")] * 5)
+    exp, _ = _exporter(rec, push_interval=60, push_timeout=0.1)
+    exp.pusher._sleep = lambda s: None  # type: ignore[union-attr]
+    assert exp.push(final=True, budget=0.0) is False
+    assert len(rec.calls) == 1
+
+
+def test_untrusted_server_certificate_is_not_retried_and_says_what_to_do() -> None:
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] self-signed")
+    rec = Recorder([urllib.error.URLError(cause)] * 3)
+    with pytest.raises(urllib.error.URLError) as info:
+        Pusher("https://x", handler=rec, timeout=1, sleep=lambda s: None).put(b"x", budget=5)
+    assert len(rec.calls) == 1
+    text = describe(info.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in text and "--prometheus-ca-file" in text
+
+
+def test_refused_client_certificate_is_not_retried_and_says_what_to_do() -> None:
+    alert = ssl.SSLError(1, "[SSL: SSLV3_ALERT_BAD_CERTIFICATE] sslv3 alert bad certificate")
+    alert.reason = "SSLV3_ALERT_BAD_CERTIFICATE"  # as OpenSSL sets it
+    rec = Recorder([alert] * 3)
+    with pytest.raises(ssl.SSLError) as info:
+        Pusher("https://x", handler=rec, timeout=1, sleep=lambda s: None).put(b"x", budget=5)
+    assert len(rec.calls) == 1
+    assert "--prometheus-cert-file" in describe(info.value)
+
+
+def test_unauthorized_names_the_credential_options() -> None:
+    body = io.BytesIO(b"Unauthorized\n")
+    err = urllib.error.HTTPError("http://x", 401, "Unauthorized", {}, body)  # type: ignore[arg-type]
+    text = describe(err)
+    assert text.startswith("HTTP 401 Unauthorized: Unauthorized")
+    assert "--prometheus-basic-auth-user" in text
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [("ca_file", "cannot load --prometheus-ca-file"), ("cert_file", "--prometheus-cert-file")],
+)
+def test_unreadable_tls_files_are_config_errors(tmp_path: Path, field: str, message: str) -> None:
+    missing = str(tmp_path / "missing.pem")
+    kw = {field: missing} if field == "ca_file" else {field: missing, "key_file": missing}
+    with pytest.raises(ConfigError, match=message):
+        make_handler(ExporterConfig(pushgateway="https://gw", **kw))
+
+
+def test_an_attempt_that_never_completes_is_cut_at_the_push_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A server trickling bytes defeats socket timeouts; the exporter's deadline must not.
+    def stuck(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+        return lambda: gevent.sleep(30)
+
+    exp, _ = _exporter(stuck, push_timeout=0.2)  # type: ignore[arg-type]
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        assert exp.push(final=True, budget=0.0) is False
+    assert time.monotonic() - started < 2
+    assert "no complete answer within 0.2s" in caplog.text

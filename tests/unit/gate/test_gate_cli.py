@@ -30,21 +30,20 @@ checks:
 Writer = Callable[[str], Path]
 
 
-def check(fake: FakePrometheus, config: Path, *extra: str) -> int:
-    return run(
-        [
-            "check",
-            "--prometheus",
-            fake.url,
-            "--run-id",
-            "run-1",
-            "--config",
-            str(config),
-            "--wait-timeout",
-            "2",
-            *extra,
-        ]
-    )
+def check(
+    prom: FakePrometheus | str, config: Path, *extra: str, run_id: str = "run-1", wait: str = "2"
+) -> int:
+    """``promgate check`` against the fake (or a URL) with ``config``; returns the exit code."""
+    url = prom if isinstance(prom, str) else prom.url
+    args = ["--prometheus", url, "--run-id", run_id, "--config", str(config)]
+    return run(["check", *args, "--wait-timeout", wait, *extra])
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    return f"http://127.0.0.1:{port}"
 
 
 def _one_line_error(err: str) -> str:
@@ -162,39 +161,14 @@ def test_5xx_then_recovery_is_retried(fake_prom: FakePrometheus, write_config: W
 
 
 def test_wrong_url_exits_3(write_config: Writer, capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
-    code = run(
-        [
-            "check",
-            "--prometheus",
-            f"http://127.0.0.1:{port}",
-            "--run-id",
-            "r",
-            "--config",
-            str(write_config(CHECKS)),
-        ]
-    )
-    assert code == 3
+    assert check(_closed_port_url(), write_config(CHECKS)) == 3
     assert "unreachable" in _one_line_error(capsys.readouterr().err)
 
 
 def test_not_prometheus_exits_3(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(
-        [
-            "check",
-            "--prometheus",
-            fake_prom.url + "/wrong/prefix",
-            "--run-id",
-            "run-1",
-            "--config",
-            str(write_config(CHECKS)),
-        ]
-    )
-    assert code == 3
+    assert check(fake_prom.url + "/wrong/prefix", write_config(CHECKS)) == 3
     assert "not a Prometheus API" in _one_line_error(capsys.readouterr().err)
 
 
@@ -241,20 +215,7 @@ def test_config_errors_exit_2(
 def test_unknown_run_exits_1(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(
-        [
-            "check",
-            "--prometheus",
-            fake_prom.url,
-            "--run-id",
-            "nope",
-            "--config",
-            str(write_config(CHECKS)),
-            "--wait-timeout",
-            "0",
-        ]
-    )
-    assert code == 1
+    assert check(fake_prom, write_config(CHECKS), run_id="nope", wait="0") == 1
     assert "unknown run" in _one_line_error(capsys.readouterr().err)
 
 
@@ -262,20 +223,7 @@ def test_unfinished_run_waits_then_exits_1(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_prom.runs = {"run-1": None}
-    code = run(
-        [
-            "check",
-            "--prometheus",
-            fake_prom.url,
-            "--run-id",
-            "run-1",
-            "--config",
-            str(write_config(CHECKS)),
-            "--wait-timeout",
-            "0.3",
-        ]
-    )
-    assert code == 1
+    assert check(fake_prom, write_config(CHECKS), wait="0.3") == 1
     assert "run not finished" in _one_line_error(capsys.readouterr().err)
 
 
@@ -323,6 +271,42 @@ def test_github_annotations_and_step_summary(
     out = capsys.readouterr().out
     assert "::error title=promgate p95::p95: critical" in out
     assert "95th percentile: 2.50s" in summary.read_text()
+
+
+def test_unwritable_step_summary_is_one_line_error(
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An unwritable $GITHUB_STEP_SUMMARY is the environment's problem (exit 2), not a bug (4)."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))  # a directory
+    assert check(fake_prom, write_config(CHECKS)) == 2
+    assert "GITHUB_STEP_SUMMARY" in _one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("wait", ["nan", "-1", "soon"])
+@pytest.mark.parametrize("command", ["check", "report"])
+def test_bad_wait_timeout_exits_2_before_any_request(
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    tmp_path: Path,
+    command: str,
+    wait: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """NaN would never time out: waiting for an unknown run would hang instead of exiting 1."""
+    if command == "check":
+        code = check(fake_prom, write_config(CHECKS), wait=wait)
+    else:
+        html = str(tmp_path / "r.html")
+        args = ["--prometheus", fake_prom.url, "--run-id", "run-1", "--html", html]
+        code = run(["report", *args, "--wait-timeout", wait])
+    assert code == 2
+    assert "--wait-timeout" in capsys.readouterr().err
+    assert fake_prom.hits == 0
 
 
 def test_template_variables_and_var(fake_prom: FakePrometheus, write_config: Writer) -> None:
@@ -428,20 +412,7 @@ def test_errors_are_annotations_in_github_actions(
     write_config: Writer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    assert (
-        run(
-            [
-                "check",
-                "--prometheus",
-                "http://x",
-                "--run-id",
-                "r",
-                "--config",
-                str(write_config("checks: [\n")),
-            ]
-        )
-        == 2
-    )
+    assert check("http://x", write_config("checks: [\n")) == 2
     assert capsys.readouterr().out.startswith("::error title=promgate::")
 
 
@@ -506,8 +477,14 @@ def test_auth_and_tls_settings_reach_the_session(tmp_path: Path) -> None:
 def test_push_failure_exits_3(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    assert check(fake_prom, write_config(CHECKS), "--push-results", f"http://127.0.0.1:{port}") == 3
+    assert check(fake_prom, write_config(CHECKS), "--push-results", _closed_port_url()) == 3
     assert "pushing results" in _one_line_error(capsys.readouterr().err)
+
+
+def test_library_refuses_a_wait_timeout_that_never_ends(fake_prom: FakePrometheus) -> None:
+    from promgate import Gate, PrometheusClient, UsageError, parse_config
+
+    config = parse_config(CHECKS, "x.yaml", env={})
+    with pytest.raises(UsageError, match="wait timeout"):
+        Gate(config, PrometheusClient(fake_prom.url), wait_timeout=float("nan")).evaluate("run-1")
+    assert fake_prom.hits == 0

@@ -94,6 +94,14 @@ def test_missing_env_var_names_file_line_key() -> None:
         ("prometheus:\n  retries: 0\nchecks: []\n", "x.yaml:2: prometheus.retries"),
         ("checks: []\n", "x.yaml:1: checks"),
         (
+            "wait_timeout: .nan\nchecks:\n  - name: a\n    preset: p95\n    critical: '>1'\n",
+            "x.yaml:1: wait_timeout: must be >= 0",
+        ),
+        (
+            "wait_timeout: -1\nchecks:\n  - name: a\n    preset: p95\n    critical: '>1'\n",
+            "x.yaml:1: wait_timeout: must be >= 0",
+        ),
+        (
             "checks:\n  - name: a\n    preset: !!python/object:os.system p95\n",
             "x.yaml:3: checks.a.preset: invalid value",
         ),

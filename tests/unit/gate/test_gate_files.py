@@ -1,4 +1,5 @@
-"""Report files are written whole, readable by CI servers, and bad paths give one line."""
+"""Report files are written whole, readable by CI servers, and bad paths give one line; the
+generator scripts rewrite only what differs and ``--check`` writes nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from promgate._exceptions import UsageError
-from promgate._files import write_report
+from promgate._files import generator_main, write_report
 
 
 def test_report_is_written_whole_with_plain_file_mode(tmp_path: Path) -> None:
@@ -28,3 +29,21 @@ def test_unwritable_path_is_one_line_usage_error(tmp_path: Path) -> None:
         write_report(blocker / "report.html", "x")
     assert "\n" not in str(info.value)
     assert str(info.value).startswith(f"cannot write {blocker / 'report.html'}:")
+
+
+def test_generator_writes_what_differs_and_check_only_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "same.txt").write_text("same\n")
+    (tmp_path / "old.txt").write_text("old\n")
+    files = {"same.txt": "same\n", "old.txt": "new\n", "missing.txt": "x\n"}
+
+    assert generator_main("Doc.", lambda: files, tmp_path, "run make", ["--check"]) == 1
+    assert "stale: old.txt, missing.txt; run make" in capsys.readouterr().err
+    assert (tmp_path / "old.txt").read_text() == "old\n"
+    assert not (tmp_path / "missing.txt").exists()
+
+    assert generator_main("Doc.", lambda: files, tmp_path, "run make", []) == 0
+    assert capsys.readouterr().out.count("wrote ") == 2
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == files
+    assert generator_main("Doc.", lambda: files, tmp_path, "run make", ["--check"]) == 0

@@ -65,3 +65,12 @@ def test_table_and_json_formats() -> None:
     out = io.StringIO()
     format_runs([], "table", out)
     assert out.getvalue() == "no runs\n"
+
+
+def test_table_keeps_a_run_id_with_control_characters_on_one_row() -> None:
+    weird = "we\"ird\\ run\nid ünï 😀\t'x'"
+    out = io.StringIO()
+    format_runs([RunRow(weird, None, None, None, None, None, None, None)], "table", out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2  # header + one row
+    assert lines[1].startswith("we\"ird\\ run\\nid ünï 😀\\t'x'  ")

@@ -1,0 +1,530 @@
+"""The exporter's auth and TLS options against a real Pushgateway (``--web.config.file``), and
+Pushgateways that accept connections but never answer.
+
+Certificates come from the openssl CLI; the basic-auth bcrypt hash from the ``bcrypt`` module or,
+failing that, the ``crypt`` module's Blowfish (Python < 3.13 on glibc). Without them the tests that
+need them skip with the reason. All Locust runs start together in one module fixture and share
+one wait (2 users, 3 s each); each test then reads its own run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import importlib
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from localstack import free_port
+from prometheus_client.parser import text_string_to_metric_families
+from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD, WRONG_PASSWORD = "locust", "s3cret-pw", "not-the-pw-7f3e"
+RUN_TIME_S = 3
+PUSH_TIMEOUT_S = 1.0
+PUSH_FAILED = "push to the Pushgateway failed"
+
+SYNTHETIC_LOCUSTFILE = """
+import time
+import locust_prometheus  # noqa: F401
+from locust import User, constant, task
+
+class Synthetic(User):
+    # No network: the requests are events, so the only I/O of the run is the exporter's.
+    wait_time = constant(0.1)
+
+    @task
+    def fire(self):
+        self.environment.events.request.fire(
+            request_type="GET", name="/synthetic", response_time=3, response_length=10,
+            exception=None, context={}, start_time=time.time(), url=None, response=None,
+        )
+"""
+
+# A Pushgateway that never answers. "silent" accepts and then reads nothing and sends nothing;
+# "trickle" sends the start of a response a byte at a time, so no socket read ever times out.
+HANG_SERVER = """
+import os, socket, sys, threading, time
+mode, port_file, log_file = sys.argv[1:4]
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(64)
+with open(port_file + ".tmp", "w") as fh:
+    fh.write(str(server.getsockname()[1]))
+os.rename(port_file + ".tmp", port_file)
+held = []
+
+def trickle(conn):
+    conn.sendall(b"HTTP/1.1 200 OK\\r\\nX-Trickle: ")
+    while True:
+        time.sleep(0.2)
+        conn.sendall(b"a")
+
+while True:
+    conn, _ = server.accept()
+    held.append(conn)
+    with open(log_file, "a") as fh:
+        fh.write("accepted\\n")
+    if mode == "trickle":
+        threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+"""
+
+
+# -- certificates, password hash, Pushgateways ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_pki(workdir: Path) -> Pki:
+    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate (EC keys,
+    cheap to make), with the extensions strict verifiers want (key usage, SKI/AKI, EKU)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl CLI is not installed (needed to make test certificates)")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=workdir, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=promgate-test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+    usage = {"server": "serverAuth", "client": "clientAuth"}
+    for who, eku in usage.items():
+        san = "subjectAltName=IP:127.0.0.1,DNS:localhost\n" if who == "server" else ""
+        (workdir / f"{who}.ext").write_text(
+            f"{san}extendedKeyUsage={eku}\nkeyUsage=critical,digitalSignature\n"
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        )
+        run(
+            "req", "-new", *ec, "-keyout", f"{who}.key", "-out", f"{who}.csr", "-subj", f"/CN={who}"
+        )
+        run("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{who}.ext",
+            "-out", f"{who}.pem")  # fmt: skip
+    return Pki(
+        ca=workdir / "ca.pem",
+        server_cert=workdir / "server.pem",
+        server_key=workdir / "server.key",
+        client_cert=workdir / "client.pem",
+        client_key=workdir / "client.key",
+    )
+
+
+def bcrypt_hash(password: str) -> str:
+    """A bcrypt hash as the Pushgateway's ``basic_auth_users`` wants; cost 4, the minimum, as
+    the Pushgateway checks it on every request."""
+    try:
+        bcrypt: Any = importlib.import_module("bcrypt")
+        return str(bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode())
+    except ImportError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            crypt: Any = importlib.import_module("crypt")
+        except ImportError:
+            pytest.skip("neither the bcrypt module nor crypt is available to hash a password")
+    if crypt.METHOD_BLOWFISH not in crypt.methods:
+        pytest.skip("crypt has no Blowfish (bcrypt) method here; install the bcrypt module")
+    return str(crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))
+
+
+def session() -> requests.Session:
+    # Not from the environment: requests lets REQUESTS_CA_BUNDLE override a session's own
+    # ``verify`` (requests#3829), and a proxy has no business with loopback.
+    s = requests.Session()
+    s.trust_env = False
+    return s
+
+
+@dataclass
+class Gateway:
+    """A Pushgateway with a web config, and a requests session that passes its checks."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    session: requests.Session
+
+    def samples(self, metric: str, run_id: str) -> dict[tuple[str, str], float]:
+        """``metric``'s samples of the group ``run_id``, keyed by (method, name)."""
+        text = self.session.get(f"{self.url}/metrics", timeout=5).text
+        out: dict[tuple[str, str], float] = {}
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if s.name == metric and s.labels.get("run_id") == run_id:
+                    out[(s.labels.get("method", ""), s.labels.get("name", ""))] = s.value
+        return out
+
+    def has_group(self, run_id: str) -> bool:
+        data = self.session.get(f"{self.url}/api/v1/metrics", timeout=5).json()["data"]
+        return any(g["labels"].get("run_id") == run_id for g in data)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_gateway(workdir: Path, web_config: str, session: requests.Session) -> Gateway:
+    binary = shutil.which("prometheus-pushgateway")
+    if binary is None:
+        pytest.skip("prometheus-pushgateway is not installed")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "web.yml").write_text(web_config)
+    port = free_port()
+    log = (workdir / "pushgateway.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={workdir}/web.yml"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    gateway = Gateway(url=f"https://127.0.0.1:{port}", proc=proc, session=session)
+    try:
+        wait_until(lambda: session.get(f"{gateway.url}/-/ready", timeout=1).ok, 20, "Pushgateway")
+    except TimeoutError:
+        gateway.stop()
+        raise AssertionError((workdir / "pushgateway.log").read_text()) from None
+    return gateway
+
+
+@dataclass
+class HangServer:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def accepted(self) -> int:
+        return self.log.read_text().count("accepted") if self.log.exists() else 0
+
+
+def start_hang_server(workdir: Path, mode: str) -> HangServer:
+    workdir.mkdir(parents=True, exist_ok=True)
+    script, port_file, log = workdir / "hang.py", workdir / "port", workdir / "accepted.log"
+    script.write_text(HANG_SERVER)
+    proc = subprocess.Popen([sys.executable, str(script), mode, str(port_file), str(log)])
+    wait_until(port_file.exists, 10, f"the {mode} hang server")
+    return HangServer(proc=proc, port=int(port_file.read_text()), log=log)
+
+
+# -- the Locust runs, all at once ------------------------------------------------------------------
+
+
+@dataclass
+class Runs:
+    pki: Pki | None = None
+    tls: Gateway | None = None
+    mtls: Gateway | None = None
+    hang: dict[str, HangServer] = field(default_factory=dict)
+    runs: dict[str, LocustRun] = field(default_factory=dict)
+    #: wall-clock time each Locust process was seen to exit
+    exited: dict[str, float] = field(default_factory=dict)
+    skipped: str = ""
+    truth: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    def get(self, name: str) -> LocustRun:
+        if name not in self.runs:
+            pytest.skip(self.skipped or f"run {name} was not started")
+        return self.runs[name]
+
+
+def _wait_all(runs: dict[str, LocustRun], timeout: float) -> dict[str, float]:
+    """Poll every run until it exits, noting when; a run still going at the deadline is killed
+    by ``LocustRun.wait`` (and then fails its test's bounds)."""
+    exited: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while len(exited) < len(runs) and time.monotonic() < deadline:
+        for name, run in runs.items():
+            if name not in exited and run.master.poll() is not None:
+                exited[name] = time.time()
+        time.sleep(0.05)
+    for run in runs.values():
+        run.wait(1)
+    return exited
+
+
+@pytest.fixture(scope="module")
+def runs(demo_api: DemoApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    root = tmp_path_factory.mktemp("security")
+    locustfile = root / "synthetic.py"
+    locustfile.write_text(SYNTHETIC_LOCUSTFILE)
+    out = Runs()
+    base = ["--prometheus-push-timeout", str(PUSH_TIMEOUT_S)]
+
+    def start(name: str, host: str, pushgateway: str, extra: list[str], **kw: Any) -> None:
+        workdir = root / name
+        workdir.mkdir()
+        out.runs[name] = start_locust(
+            host, pushgateway=pushgateway, users=2, spawn_rate=2, run_time=f"{RUN_TIME_S}s",
+            run_id=new_run_id(name), extra=[*base, *extra], workdir=workdir, **kw,
+        )  # fmt: skip
+
+    try:
+        for mode in ("silent", "trickle"):
+            out.hang[mode] = start_hang_server(root / f"hang-{mode}", mode)
+            # interval > timeout: a zero budget that fell back to the interval would retry
+            start(mode, "http://127.0.0.1:9", f"http://127.0.0.1:{out.hang[mode].port}",
+                  ["--prometheus-push-interval", "2"], locustfile=locustfile)  # fmt: skip
+        try:
+            out.pki = pki = make_pki(root)
+            password_hash = bcrypt_hash(PASSWORD)
+        except pytest.skip.Exception as exc:
+            out.skipped = str(exc)
+        else:
+            server_tls = (
+                f"tls_server_config:\n  cert_file: {pki.server_cert}\n"
+                f"  key_file: {pki.server_key}\n"
+            )
+            tls_config = f"{server_tls}basic_auth_users:\n  {USER}: '{password_hash}'\n"
+            tls_session = session()
+            tls_session.verify, tls_session.auth = str(pki.ca), (USER, PASSWORD)
+            out.tls = start_gateway(root / "pgw-tls", tls_config, tls_session)
+            mtls_config = (
+                f"{server_tls}  client_auth_type: RequireAndVerifyClientCert\n"
+                f"  client_ca_file: {pki.ca}\n"
+            )
+            mtls_session = session()
+            mtls_session.verify = str(pki.ca)
+            mtls_session.cert = (str(pki.client_cert), str(pki.client_key))
+            out.mtls = start_gateway(root / "pgw-mtls", mtls_config, mtls_session)
+
+            demo_api.configure(latency_ms=2, jitter_ms=3, error_rate=0.0, routes={})
+            demo_api.reset()
+            auth = ["--prometheus-basic-auth-user", USER]
+            ca = ["--prometheus-ca-file", str(pki.ca)]
+            # The one real run over TLS + auth with the demo API as ground truth; the rest need
+            # no network but the exporter's, so they cannot disturb the demo API's counts.
+            start("tls_auth", demo_api.url, out.tls.url,
+                  [*ca, *auth, "--prometheus-basic-auth-password", PASSWORD, "--prometheus-gzip",
+                   "--prometheus-keep"])  # fmt: skip
+            start("no_ca", "http://127.0.0.1:9", out.tls.url,
+                  [*auth, "--prometheus-basic-auth-password", PASSWORD],
+                  locustfile=locustfile)  # fmt: skip
+            start("wrong_password", "http://127.0.0.1:9", out.tls.url,
+                  [*ca, *auth, "--prometheus-basic-auth-password", WRONG_PASSWORD],
+                  locustfile=locustfile)  # fmt: skip
+            start("mtls", "http://127.0.0.1:9", out.mtls.url,
+                  [*ca, "--prometheus-cert-file", str(pki.client_cert),
+                   "--prometheus-key-file", str(pki.client_key), "--prometheus-keep"],
+                  locustfile=locustfile)  # fmt: skip
+        out.exited = _wait_all(out.runs, 90)
+        if "tls_auth" in out.runs:
+            out.truth = demo_api.totals()
+        yield out
+    finally:
+        for run in out.runs.values():
+            for proc in run.procs:
+                if proc.poll() is None:
+                    proc.kill()
+        for server in out.hang.values():
+            server.proc.kill()
+            server.proc.wait()
+        for gateway in (out.tls, out.mtls):
+            if gateway is not None:
+                gateway.stop()
+
+
+def warnings_in(run: LocustRun) -> list[str]:
+    return [line for line in run.output.splitlines() if "/WARNING/" in line]
+
+
+def assert_clean_failure(run: LocustRun, *needles: str) -> str:
+    """Locust's normal exit code, exactly one push warning (rate-limited) naming the cause, and
+    nothing else going wrong; returns that warning."""
+    assert run.returncode == 0, run.output  # the synthetic requests never fail
+    assert "Traceback" not in run.output and "Uncaught exception" not in run.output, run.output
+    pushes = [w for w in warnings_in(run) if PUSH_FAILED in w]
+    assert len(pushes) == 1, run.output
+    for needle in needles:
+        assert needle in pushes[0], pushes[0]
+    # Never accepted, so there is nothing to delete and no linger to wait for.
+    assert "delete of the group failed" not in run.output
+    assert "--prometheus-linger" not in run.output
+    return pushes[0]
+
+
+# -- TLS and basic auth ----------------------------------------------------------------------------
+
+
+def test_tls_and_basic_auth_run_totals_arrive(runs: Runs) -> None:
+    run = runs.get("tls_auth")
+    assert runs.tls is not None
+    assert run.returncode == 0, run.output
+    assert not warnings_in(run), run.output
+    reqs = runs.tls.samples("locust_requests_total", run.run_id)
+    assert runs.truth and {k: int(v) for k, v in reqs.items()} == {
+        k: r for k, (r, _) in runs.truth.items()
+    }
+    # The final push's values, not an earlier push's: it alone carries the end timestamp.
+    ends = list(runs.tls.samples("locust_run_end_timestamp_seconds", run.run_id).values())
+    assert len(ends) == 1 and run.started < ends[0] <= runs.exited["tls_auth"]
+
+
+def test_untrusted_certificate_fails_with_one_warning(runs: Runs) -> None:
+    run = runs.get("no_ca")
+    assert runs.tls is not None
+    assert_clean_failure(run, "CERTIFICATE_VERIFY_FAILED", "--prometheus-ca-file")
+    assert not runs.tls.has_group(run.run_id)
+
+
+def test_wrong_password_fails_with_one_401_warning(runs: Runs) -> None:
+    run = runs.get("wrong_password")
+    assert runs.tls is not None
+    assert_clean_failure(run, "HTTP 401", "--prometheus-basic-auth-password")
+    assert WRONG_PASSWORD not in run.output  # credentials never reach the log
+    assert not runs.tls.has_group(run.run_id)
+
+
+def test_insecure_skip_verify_pushes_without_the_ca(runs: Runs) -> None:
+    from locust_prometheus.options import ExporterConfig
+    from locust_prometheus.push import Pusher, group_url, make_handler
+
+    gateway = runs.tls
+    if gateway is None:
+        pytest.skip(runs.skipped)
+    run_id = new_run_id("insecure")
+    body = b'# TYPE locust_requests_total counter\nlocust_requests_total{method="GET",name="/"} 3\n'
+    url = group_url(gateway.url, "locust", run_id)
+    auth: dict[str, Any] = {"basic_auth_user": USER, "basic_auth_password": PASSWORD}
+    verified = ExporterConfig(pushgateway=gateway.url, **auth)
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        Pusher(url, handler=make_handler(verified), timeout=5).put(body, budget=5)
+    insecure = ExporterConfig(pushgateway=gateway.url, insecure_skip_verify=True, **auth)
+    pusher = Pusher(url, handler=make_handler(insecure), timeout=5)
+    pusher.put(body, budget=5)
+    assert gateway.samples("locust_requests_total", run_id) == {("GET", "/"): 3.0}
+    pusher.delete(budget=5)
+    assert not gateway.has_group(run_id)
+
+
+# -- mutual TLS ------------------------------------------------------------------------------------
+
+
+def test_mtls_run_with_client_certificate_arrives(runs: Runs) -> None:
+    run = runs.get("mtls")
+    assert runs.mtls is not None
+    assert run.returncode == 0, run.output
+    assert not warnings_in(run), run.output
+    summary = run.summary()
+    sent = summary[("GET", "/synthetic")].num_requests
+    assert sent > 0
+    assert runs.mtls.samples("locust_requests_total", run.run_id) == {("GET", "/synthetic"): sent}
+
+
+def test_mtls_without_client_certificate_is_refused(runs: Runs) -> None:
+    from locust_prometheus.options import ExporterConfig
+    from locust_prometheus.push import Pusher, describe, group_url, make_handler
+
+    gateway, pki = runs.mtls, runs.pki
+    if gateway is None or pki is None:
+        pytest.skip(runs.skipped)
+    run_id = new_run_id("nocert")
+    handler = make_handler(ExporterConfig(pushgateway=gateway.url, ca_file=str(pki.ca)))
+    pusher = Pusher(group_url(gateway.url, "locust", run_id), handler=handler, timeout=5)
+    with pytest.raises(OSError) as info:
+        pusher.put(b"x 1\n", budget=5)
+    # TLS 1.3 verifies the client after the handshake: the client sees the server's alert
+    # (named, with the options to check) or, if it was still writing, the connection's end.
+    text = describe(info.value)
+    assert "--prometheus-cert-file" in text or "EOF occurred" in text, text
+    assert not gateway.has_group(run_id)
+
+
+# -- bearer token --------------------------------------------------------------------------------
+
+
+def test_bearer_token_is_sent_and_reread_per_request(tmp_path: Path) -> None:
+    """The Pushgateway cannot check bearer tokens (a proxy in front of it does): check what
+    the exporter sends, with a recording HTTP server."""
+    from locust_prometheus.options import ExporterConfig
+    from locust_prometheus.push import Pusher, group_url, make_handler
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((self.command, self.headers.get("Authorization")))
+            self.send_response(202 if self.command == "DELETE" else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_PUT = do_DELETE = _record
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        token = tmp_path / "token"
+        token.write_text("first-token\n")
+        base = f"http://127.0.0.1:{server.server_port}"
+        cfg = ExporterConfig(pushgateway=base, bearer_token_file=str(token))
+        pusher = Pusher(group_url(base, "locust", "r"), handler=make_handler(cfg), timeout=5)
+        pusher.put(b"x 1\n", budget=5)
+        token.write_text("rotated-token")  # e.g. a sidecar renewing it during the run
+        pusher.put(b"x 2\n", budget=5)
+        pusher.delete(budget=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [
+        ("PUT", "Bearer first-token"),
+        ("PUT", "Bearer rotated-token"),
+        ("DELETE", "Bearer rotated-token"),
+    ]
+
+
+# -- a Pushgateway that never answers --------------------------------------------------------------
+
+
+def _limit_reached_at(run: LocustRun) -> float:
+    """When Locust stopped the load, from its own log line (local time, like ``time.time``)."""
+    for line in run.output.splitlines():
+        if "--run-time limit reached" in line:
+            stamp = line[1 : line.index("]")]
+            return dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    raise AssertionError(f"no run-time limit line in:\n{run.output}")
+
+
+@pytest.mark.parametrize("mode", ["silent", "trickle"])
+def test_pushgateway_that_never_answers_delays_exit_boundedly(runs: Runs, mode: str) -> None:
+    run = runs.get(mode)
+    assert mode in runs.exited, f"Locust did not exit within 90 s:\n{run.output}"
+    # silent: the socket's read timeout or the attempt deadline, whichever fires first;
+    # trickle: only the deadline can end the attempt (each byte restarts the read timeout).
+    assert_clean_failure(
+        run, "TimeoutError", *(["no complete answer"] if mode == "trickle" else [])
+    )
+    # Pushes went out and hung: the push loop's, then the final ones.
+    assert runs.hang[mode].accepted >= 2
+    # After the load stops: the final push (3 attempts of one push timeout, 0.75 s of backoff),
+    # the quit push (one attempt after a failure) and no linger; plus Locust's own shutdown.
+    shutdown = runs.exited[mode] - _limit_reached_at(run)
+    bound = 4 * PUSH_TIMEOUT_S + 0.75 + 4.0
+    assert shutdown <= bound, (shutdown, run.output)
