@@ -76,8 +76,7 @@ def run_selector(run_id: str, job: str) -> str:
 
 def find_latest_run(client: PrometheusClient, job: str, lookback: str) -> str:
     """The run id of the job's newest run (by start time) within ``lookback``."""
-    metric = f'locust_run_start_timestamp_seconds{{job="{escape_string(job)}"}}'
-    expr = f"topk(1, max by (run_id) (last_over_time({metric}[{lookback}])))"
+    expr = queries.latest_run(f'job="{escape_string(job)}"', lookback)
     samples = [s for s in client.query(expr) if "run_id" in s.labels]
     if not samples:
         raise RunNotFound(
@@ -175,7 +174,7 @@ def _scrapes(
     client: PrometheusClient, sel: str, reach: int, at: float
 ) -> tuple[float | None, float | None]:
     """(first scrape that saw the end, median scrape interval) from the raw samples."""
-    expr = f'{{__name__=~"locust_run_(start|end)_timestamp_seconds", {sel}}}[{reach}s]'
+    expr = queries.run_timestamp_samples(sel, f"{reach}s")
     first_end: float | None = None
     steps: list[float] = []
     for series in client.query_series(expr, at):

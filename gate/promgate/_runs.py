@@ -50,10 +50,22 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
     )
     p.add_argument("--job", default="locust", help="the exporter's job label (default: locust)")
-    p.add_argument("--limit", type=int, default=20, help="show at most N runs (default: 20)")
+    p.add_argument(
+        "--limit", type=_count, default=20, help="show at most N runs; 0 shows all (default: 20)"
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--lookback", default="7d", help="how far back to look (default: 7d)")
     return p
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def list_runs(

@@ -43,6 +43,7 @@ __all__ = [
     "http_error_ratio",
     "http_quantile",
     "http_requests_per_second",
+    "latest_run",
     "loadgen_cpu",
     "loadgen_cpu_avg",
     "loadgen_cpu_max",
@@ -65,6 +66,7 @@ __all__ = [
     "run_ids",
     "run_start",
     "run_start_ms",
+    "run_timestamp_samples",
     "runs_table",
     "users",
     "users_by_class",
@@ -419,6 +421,21 @@ def alert_run_stalled(seconds: float) -> str:
 
 def alert_push_failures(window: str = "5m") -> str:
     return f"sum by ({RUN_LABELS}) (increase(locust_exporter_push_failures_total[{window}])) > 0"
+
+
+# -- gate additions --
+
+
+def latest_run(job_sel: str, lookback: str) -> str:
+    """The newest run of a job (by its statistics' start), as one sample labelled ``run_id``."""
+    metric = _sel("locust_run_start_timestamp_seconds", job_sel)
+    return f"topk(1, max by (run_id) (last_over_time({metric}[{lookback}])))"
+
+
+def run_timestamp_samples(sel: str, reach: str) -> str:
+    """The raw samples of a run's start and end timestamps (a range vector): when each scrape
+    saw them, so the gate can tell that the final push has been scraped."""
+    return f'{{__name__=~"locust_run_(start|end)_timestamp_seconds", {sel}}}[{reach}]'
 
 
 def _join(*parts: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from promgate import queries
 from promgate._prometheus import Sample
 from promgate._runs import RunRow, format_runs, list_runs
 from promgate._templating import render
+from promgate.cli import run
 
 VARS = {"job": "locust", "window": "7d"}
 
@@ -74,3 +76,10 @@ def test_table_keeps_a_run_id_with_control_characters_on_one_row() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 2  # header + one row
     assert lines[1].startswith("we\"ird\\ run\\nid ünï 😀\\t'x'  ")
+
+
+@pytest.mark.parametrize("limit", ["-3", "x", "1.5"])
+def test_bad_limit_is_a_usage_error(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["runs", "--prometheus", "http://127.0.0.1:1", "--limit", limit]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--limit" in err and len(err.splitlines()) == 1
