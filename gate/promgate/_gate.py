@@ -148,7 +148,7 @@ class Gate:
                 "run": (baseline_doc or {}).get("run"),
                 "file": str(baseline_file),
             }
-        notes = []
+        notes = list(self.client.warnings)
         if not any(c.relative for c in self.config.checks) and baseline is not None:
             notes.append("a baseline was given but no check has a relative condition")
         return GateResult(

@@ -98,6 +98,9 @@ class PrometheusClient:
         self.timeout = timeout
         self.retries = max(1, retries)
         self.retry_wait = retry_wait
+        #: Prometheus's own warnings (e.g. a partial response from Thanos or Cortex): the data
+        #: may be incomplete, so the gate reports them instead of judging silently.
+        self.warnings: list[str] = []
 
     @classmethod
     def from_settings(cls, url: str, settings: PrometheusSettings) -> PrometheusClient:
@@ -178,6 +181,10 @@ class PrometheusClient:
                 raise _Transient(error)
             raise error
         if body["status"] == "success" and isinstance(body.get("data"), dict):
+            for warning in body.get("warnings") or []:
+                note = f"Prometheus warned: {warning} ({_short(expr)})"
+                if note not in self.warnings:
+                    self.warnings.append(note)  # list.append is atomic: queries run in threads
             return dict(body["data"])
         etype, error_text = str(body.get("errorType", "")), str(body.get("error", ""))
         if resp.status_code in (401, 403):

@@ -488,3 +488,16 @@ def test_library_refuses_a_wait_timeout_that_never_ends(fake_prom: FakePrometheu
     with pytest.raises(UsageError, match="wait timeout"):
         Gate(config, PrometheusClient(fake_prom.url), wait_timeout=float("nan")).evaluate("run-1")
     assert fake_prom.hits == 0
+
+
+def test_prometheus_warnings_are_reported_not_swallowed(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    # A partial response (Thanos, Cortex) may hold incomplete data: the result must say so.
+    status, body = value(0.5)
+    body["warnings"] = ["partial response: store 3 unavailable"]
+    fake_prom.on('quantile="0.95"', (status, body))
+    result = tmp_path / "result.json"
+    assert check(fake_prom, write_config(CHECKS), "--json", str(result)) == 0
+    notes = json.loads(result.read_text())["notes"]
+    assert any("partial response: store 3 unavailable" in n for n in notes), notes
