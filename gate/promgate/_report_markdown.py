@@ -42,6 +42,9 @@ def render_markdown(result: GateResult) -> str:
     if problems:
         lines += ["", "**Findings:**"]
         lines += [f"- {_cell(c.name)}: {_cell(c.reason)}" for c in problems]
+    if result.notes:
+        lines += ["", "**Notes:**"]
+        lines += [f"- {_cell(note)}" for note in result.notes]
     lines += ["", f"<sub>promgate {result.version}</sub>", ""]
     return "\n".join(lines)
 

@@ -497,7 +497,9 @@ def test_prometheus_warnings_are_reported_not_swallowed(
     status, body = value(0.5)
     body["warnings"] = ["partial response: store 3 unavailable"]
     fake_prom.on('quantile="0.95"', (status, body))
-    result = tmp_path / "result.json"
-    assert check(fake_prom, write_config(CHECKS), "--json", str(result)) == 0
+    result, comment = tmp_path / "result.json", tmp_path / "gate.md"
+    args = ("--json", str(result), "--markdown", str(comment))
+    assert check(fake_prom, write_config(CHECKS), *args) == 0
     notes = json.loads(result.read_text())["notes"]
     assert any("partial response: store 3 unavailable" in n for n in notes), notes
+    assert "partial response: store 3 unavailable" in comment.read_text()
