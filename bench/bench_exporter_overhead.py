@@ -87,7 +87,7 @@ def one_run(
            "-r", str(args.users), "-t", args.run_time, "--host", host, "--json-file", str(out),
            "--only-summary", "--stop-timeout", "2", "--loglevel", "WARNING"]  # fmt: skip
     if gateway:
-        cmd += ["--prometheus-pushgateway", gateway, "--prometheus-push-interval", "1",
+        cmd += ["--prometheus-pushgateway", gateway, "--prometheus-push-interval", args.push_interval,
                 "--prometheus-linger", "0", "--prometheus-run-id", out.name]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--run-time", default="12s")
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--endpoints", type=int, nargs="+", default=[1, 1000])
+    ap.add_argument("--push-interval", default="1", help="seconds (the exporter default is 5)")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-exporter-"))
     api_port, gw_port = free_port(), free_port()
