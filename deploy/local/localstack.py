@@ -184,6 +184,9 @@ class LocalStack:
                 _binary("prometheus-pushgateway"),
                 f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
                 "--web.enable-admin-api",
+                # Debian's build persists to one machine-wide file by default: every stack would
+                # start with the groups of earlier ones.
+                "--persistence.file=",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -153,7 +153,11 @@ class PrometheusClient:
     def _get_once(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
         url = self.url + path
         try:
-            resp = self.session.get(url, params=params, timeout=self.timeout)
+            # verify= per request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+            # (requests#3829), which would silently drop ca_file and insecure_skip_verify.
+            resp = self.session.get(
+                url, params=params, timeout=self.timeout, verify=self.session.verify
+            )
         except requests.exceptions.SSLError as exc:
             raise PrometheusUnavailable(
                 f"Prometheus TLS error at {self.url}: {_reason(exc)} (check ca_file or "

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import requests
 from localstack import free_port
+from pki import Pki, make_pki
 from prometheus_client.parser import text_string_to_metric_families
 from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
 
@@ -86,51 +87,6 @@ while True:
 # -- certificates, password hash, Pushgateways ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pki:
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-
-
-def make_pki(workdir: Path) -> Pki:
-    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate (EC keys,
-    cheap to make), with the extensions strict verifiers want (key usage, SKI/AKI, EKU)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl CLI is not installed (needed to make test certificates)")
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], cwd=workdir, check=True, capture_output=True)
-
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=promgate-test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-    usage = {"server": "serverAuth", "client": "clientAuth"}
-    for who, eku in usage.items():
-        san = "subjectAltName=IP:127.0.0.1,DNS:localhost\n" if who == "server" else ""
-        (workdir / f"{who}.ext").write_text(
-            f"{san}extendedKeyUsage={eku}\nkeyUsage=critical,digitalSignature\n"
-            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-        )
-        run(
-            "req", "-new", *ec, "-keyout", f"{who}.key", "-out", f"{who}.csr", "-subj", f"/CN={who}"
-        )
-        run("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", f"{who}.ext",
-            "-out", f"{who}.pem")  # fmt: skip
-    return Pki(
-        ca=workdir / "ca.pem",
-        server_cert=workdir / "server.pem",
-        server_key=workdir / "server.key",
-        client_cert=workdir / "client.pem",
-        client_key=workdir / "client.key",
-    )
-
-
 def bcrypt_hash(password: str) -> str:
     """A bcrypt hash as the Pushgateway's ``basic_auth_users`` wants; cost 4, the minimum, as
     the Pushgateway checks it on every request."""
@@ -176,9 +132,12 @@ class Gateway:
                     out[(s.labels.get("method", ""), s.labels.get("name", ""))] = s.value
         return out
 
-    def has_group(self, run_id: str) -> bool:
+    def groups(self) -> list[dict[str, str]]:
         data = self.session.get(f"{self.url}/api/v1/metrics", timeout=5).json()["data"]
-        return any(g["labels"].get("run_id") == run_id for g in data)
+        return [g["labels"] for g in data]
+
+    def has_group(self, run_id: str) -> bool:
+        return any(g.get("run_id") == run_id for g in self.groups())
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -197,17 +156,22 @@ def start_gateway(workdir: Path, web_config: str, session: requests.Session) -> 
     (workdir / "web.yml").write_text(web_config)
     port = free_port()
     log = (workdir / "pushgateway.log").open("wb")
-    proc = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={workdir}/web.yml"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    args = [
+        binary,
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.config.file={workdir}/web.yml",
+        # Debian's build defaults to /var/lib/prometheus/pushgateway.data, shared by every
+        # Pushgateway on the machine: start empty and write nothing there.
+        "--persistence.file=",
+    ]
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     gateway = Gateway(url=f"https://127.0.0.1:{port}", proc=proc, session=session)
     try:
         wait_until(lambda: session.get(f"{gateway.url}/-/ready", timeout=1).ok, 20, "Pushgateway")
-    except TimeoutError:
+        assert gateway.groups() == [], "a new Pushgateway must start empty"
+    except (TimeoutError, AssertionError) as exc:
         gateway.stop()
-        raise AssertionError((workdir / "pushgateway.log").read_text()) from None
+        raise AssertionError(f"{exc}\n{(workdir / 'pushgateway.log').read_text()}") from None
     return gateway
 
 
@@ -227,7 +191,12 @@ def start_hang_server(workdir: Path, mode: str) -> HangServer:
     script, port_file, log = workdir / "hang.py", workdir / "port", workdir / "accepted.log"
     script.write_text(HANG_SERVER)
     proc = subprocess.Popen([sys.executable, str(script), mode, str(port_file), str(log)])
-    wait_until(port_file.exists, 10, f"the {mode} hang server")
+    try:
+        wait_until(port_file.exists, 10, f"the {mode} hang server")
+    except TimeoutError:
+        proc.kill()
+        proc.wait()
+        raise
     return HangServer(proc=proc, port=int(port_file.read_text()), log=log)
 
 
@@ -291,18 +260,11 @@ def runs(demo_api: DemoApi, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                   ["--prometheus-push-interval", "2"], locustfile=locustfile)  # fmt: skip
         try:
             out.pki = pki = make_pki(root)
-            password_hash = bcrypt_hash(PASSWORD)
-        except pytest.skip.Exception as exc:
-            out.skipped = str(exc)
-        else:
             server_tls = (
                 f"tls_server_config:\n  cert_file: {pki.server_cert}\n"
                 f"  key_file: {pki.server_key}\n"
             )
-            tls_config = f"{server_tls}basic_auth_users:\n  {USER}: '{password_hash}'\n"
-            tls_session = session()
-            tls_session.verify, tls_session.auth = str(pki.ca), (USER, PASSWORD)
-            out.tls = start_gateway(root / "pgw-tls", tls_config, tls_session)
+            ca = ["--prometheus-ca-file", str(pki.ca)]
             mtls_config = (
                 f"{server_tls}  client_auth_type: RequireAndVerifyClientCert\n"
                 f"  client_ca_file: {pki.ca}\n"
@@ -311,11 +273,19 @@ def runs(demo_api: DemoApi, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             mtls_session.verify = str(pki.ca)
             mtls_session.cert = (str(pki.client_cert), str(pki.client_key))
             out.mtls = start_gateway(root / "pgw-mtls", mtls_config, mtls_session)
+            start("mtls", "http://127.0.0.1:9", out.mtls.url,
+                  [*ca, "--prometheus-cert-file", str(pki.client_cert),
+                   "--prometheus-key-file", str(pki.client_key), "--prometheus-keep"],
+                  locustfile=locustfile)  # fmt: skip
 
+            # Only basic auth needs the hash: without it, the TLS + auth runs alone skip.
+            tls_config = f"{server_tls}basic_auth_users:\n  {USER}: '{bcrypt_hash(PASSWORD)}'\n"
+            tls_session = session()
+            tls_session.verify, tls_session.auth = str(pki.ca), (USER, PASSWORD)
+            out.tls = start_gateway(root / "pgw-tls", tls_config, tls_session)
             demo_api.configure(latency_ms=2, jitter_ms=3, error_rate=0.0, routes={})
             demo_api.reset()
             auth = ["--prometheus-basic-auth-user", USER]
-            ca = ["--prometheus-ca-file", str(pki.ca)]
             # The one real run over TLS + auth with the demo API as ground truth; the rest need
             # no network but the exporter's, so they cannot disturb the demo API's counts.
             start("tls_auth", demo_api.url, out.tls.url,
@@ -327,10 +297,8 @@ def runs(demo_api: DemoApi, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             start("wrong_password", "http://127.0.0.1:9", out.tls.url,
                   [*ca, *auth, "--prometheus-basic-auth-password", WRONG_PASSWORD],
                   locustfile=locustfile)  # fmt: skip
-            start("mtls", "http://127.0.0.1:9", out.mtls.url,
-                  [*ca, "--prometheus-cert-file", str(pki.client_cert),
-                   "--prometheus-key-file", str(pki.client_key), "--prometheus-keep"],
-                  locustfile=locustfile)  # fmt: skip
+        except pytest.skip.Exception as exc:
+            out.skipped = str(exc)  # the runs started so far still count
         out.exited = _wait_all(out.runs, 90)
         if "tls_auth" in out.runs:
             out.truth = demo_api.totals()
