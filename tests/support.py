@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from localstack import free_port, wait_until
+from localstack import free_port, terminate, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -74,11 +74,7 @@ class DemoApi:
         return out
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        terminate(self.proc, timeout=10)
 
 
 @dataclass

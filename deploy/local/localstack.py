@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import requests
 import yaml
@@ -29,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
 
-__all__ = ["LocalStack", "StackError", "free_port", "wait_until"]
+__all__ = ["LocalStack", "StackError", "free_port", "terminate", "wait_until"]
 
 
 class StackError(RuntimeError):
@@ -59,6 +60,18 @@ def wait_until(
             detail = f" (last error: {last_exc})" if last_exc else ""
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+def terminate(proc: subprocess.Popen[Any] | None, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds: a child never outlives its owner."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 def _binary(name: str) -> str:
@@ -204,7 +217,7 @@ class LocalStack:
             ) from exc
 
     def stop_pushgateway(self) -> None:
-        self._terminate(self._pushgateway)
+        terminate(self._pushgateway)
         self._pushgateway = None
 
     def reload_prometheus(self) -> None:
@@ -212,22 +225,11 @@ class LocalStack:
         requests.post(f"{self.prometheus_url}/-/reload", timeout=10).raise_for_status()
 
     def stop(self) -> None:
-        self._terminate(self._prometheus)
+        terminate(self._prometheus)
         self._prometheus = None
         self.stop_pushgateway()
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    @staticmethod
-    def _terminate(proc: subprocess.Popen[bytes] | None) -> None:
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
     def __enter__(self) -> LocalStack:
         return self.start()

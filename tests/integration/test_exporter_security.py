@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import requests
-from localstack import free_port
+from localstack import free_port, terminate
 from pki import Pki, make_pki
 from prometheus_client.parser import text_string_to_metric_families
 from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
@@ -140,12 +140,7 @@ class Gateway:
         return any(g.get("run_id") == run_id for g in self.groups())
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc, timeout=10)
 
 
 def start_gateway(workdir: Path, web_config: str, session: requests.Session) -> Gateway:

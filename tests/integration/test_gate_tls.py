@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from localstack import free_port, wait_until
+from localstack import free_port, terminate, wait_until
 from pki import Pki, make_pki
 from promgate.cli import run
 
@@ -52,8 +52,7 @@ def tls_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         )
         yield url, pki
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        terminate(proc)
 
 
 def _check(
