@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 #: Cap on each shutdown push (final PUT, DELETE), so a dead Pushgateway cannot hold up exit
 #: for more than about this plus ``--prometheus-linger``.
 FINAL_PUSH_BUDGET = 10.0
+#: How long a master waits after test_stop for every worker's next statistics report (Locust's
+#: workers report every 3 s) before the final push: the first push that carries the end
+#: timestamp must already hold the workers' last requests, or a gate judging it sees too few.
+WORKER_REPORT_WAIT = 7.0
 
 
 @contextlib.contextmanager
@@ -69,6 +73,9 @@ class PrometheusExporter:
         self._pushed_ok = False
         self._server: Any = None
         self._quitting_snapshot: RunSnapshot | None = None
+        #: worker id -> when its last statistics report reached the master
+        self._reports: dict[str, float] = {}
+        self._finisher: gevent.Greenlet | None = None
 
     # -- registration ------------------------------------------------------------------------
 
@@ -80,6 +87,7 @@ class PrometheusExporter:
         environment.events.test_stop.add_listener(self._on_test_stop)
         environment.events.quitting.add_listener(self._on_quitting)
         environment.events.quit.add_listener(self._on_quit)
+        environment.events.worker_report.add_listener(self._on_worker_report)
         if self.config.run_id_file:
             try:
                 with open(self.config.run_id_file, "w", encoding="utf-8") as fh:
@@ -227,13 +235,29 @@ class PrometheusExporter:
         except Exception:
             logger.exception("locust_prometheus: could not start pushing (the load test continues)")
 
+    def _on_worker_report(self, *, client_id: str, **_: Any) -> None:
+        # Locust merges the report into the master's stats in an earlier listener.
+        self._reports[client_id] = time.time()
+
     def _on_test_stop(self, **_: Any) -> None:
         try:
             self._stop_loop()
             self.end_time = time.time()
-            self.push(final=True, budget=FINAL_PUSH_BUDGET)
+            if self._reports:
+                # A master: workers' last requests reach it after test_stop (in headless mode
+                # test_stop fires before the workers are even told to quit).
+                self._finisher = gevent.spawn(self._final_after_worker_reports, self.end_time)
+            else:
+                self.push(final=True, budget=FINAL_PUSH_BUDGET)
         except Exception:
             logger.exception("locust_prometheus: final push failed (the load test is unaffected)")
+
+    def _final_after_worker_reports(self, stopped_at: float) -> None:
+        workers = set(self._reports)
+        deadline = time.monotonic() + WORKER_REPORT_WAIT
+        while time.monotonic() < deadline and any(self._reports[w] <= stopped_at for w in workers):
+            gevent.sleep(0.05)
+        self.push(final=True, budget=FINAL_PUSH_BUDGET)
 
     def _on_quitting(self, **_: Any) -> None:
         try:
@@ -244,6 +268,10 @@ class PrometheusExporter:
     def _on_quit(self, **_: Any) -> None:
         try:
             self._stop_loop()
+            if self._finisher is not None:
+                # At quit the master has received all it ever will: push it now, not later.
+                self._finisher.kill(block=True, timeout=1)
+                self._finisher = None
             if self.end_time is None:
                 self.end_time = time.time()
             # Workers' last reports reach the master after test_stop; this push carries them.

@@ -117,6 +117,12 @@ def test_local_and_distributed_totals_exact(stack: LocalStack, tmp_path: Path) -
     for run, truth in ((local, truths[0]), (dist, truths[1])):
         wait_final_scraped(stack, run.run_id, sum(r for r, _ in truth.values()))
         check_exact(stack, run, truth)
+        # The gate judges from the first scrape that shows the end timestamp: that scrape must
+        # already hold every request, the workers' last ones included.
+        ends = stack.query(f'locust_run_end_timestamp_seconds{{run_id="{run.run_id}"}}[5m]')
+        first_end = float(ends[0]["values"][0][0])  # type: ignore[index]
+        at_end = stack.query(f'sum(locust_requests_total{{run_id="{run.run_id}"}})', at=first_end)
+        assert int(float(at_end[0]["value"][1])) == sum(r for r, _ in truth.values())  # type: ignore[index]
     workers = last(stack, f'locust_workers{{run_id="{dist.run_id}"}}')
     assert workers  # distributed mode exports worker states
     cpu = stack.query(f'last_over_time(locust_loadgen_cpu_percent{{run_id="{dist.run_id}"}}[5m])')
