@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             "--html",
             str(args.out / "report.html"),
         ]
-        print("\n$ promgate check --run-id", run_id, "--config", args.config.relative_to(ROOT))
+        print(f"\n$ promgate check --run-id {run_id} --config {args.config}")
         code = subprocess.call(gate)
         print(f"\nReports in {args.out}: report.html, result.json, junit.xml, summary.md")
         print(f'Watch it in Prometheus: {stack.prometheus_url}/graph (run_id="{run_id}")')

@@ -106,7 +106,11 @@ def parse_config(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"invalid YAML: {exc.problem or exc}", file=source, line=line) from None
+        raise ConfigError(
+            f"invalid YAML: {exc.problem or exc} (check indentation, colons and quoting)",
+            file=source,
+            line=line,
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=source) from None
     except (ValueError, RecursionError) as exc:

@@ -32,7 +32,10 @@ def parse_promql(expr: str) -> None:
     try:
         promql_parser.parse(expr)
     except (ValueError, RuntimeError, TypeError) as exc:
-        raise QuerySyntaxError(f"bad PromQL: {' '.join(str(exc).split())}") from None
+        detail = " ".join(str(exc).split())
+        raise QuerySyntaxError(
+            f"bad PromQL: {detail} (check brackets, quotes and function names)"
+        ) from None
     except BaseException as exc:  # the Rust extension panics as pyo3's PanicException
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

@@ -394,6 +394,27 @@ def test_seed_thresholds_and_check_regression_agree(
         assert seed_run.returncode == expect, seed_run.stdout
 
 
+def test_seed_metric_without_data_is_skipped_but_nothing_judged_fails(
+    fake_prom: FakePrometheus, tmp_path: Path
+) -> None:
+    thresholds = str(ROOT / "examples" / "performance_thresholds.json")
+    result = tmp_path / "result.json"
+    args = ["check", "--prometheus", fake_prom.url, "--run-id", "run-1", "--thresholds",
+            thresholds, "--json", str(result)]  # fmt: skip
+    fake_prom.on('quantile="0.99"', vector()).on("node_", vector())
+    fake_prom.on('quantile="0.95"', value(0.4)).on("locust_request_failures_total", value(0.0))
+    fake_prom.default = value(100.0)
+    assert run(args) == 0  # as the seed's script: a metric without a figure is skipped
+    verdicts = {c["name"]: c["verdict"] for c in json.loads(result.read_text())["checks"]}
+    assert verdicts["response_time_p99"] == "skip"
+    assert verdicts["response_time_p95"] == "pass"
+
+    fake_prom.default = vector()  # no figure at all for any metric
+    fake_prom.on('quantile="0.95"', vector()).on("locust_request_failures_total", vector())
+    assert run(args) == 1  # nothing judged: never a pass
+    assert {c["verdict"] for c in json.loads(result.read_text())["checks"]} == {"skip"}
+
+
 def test_internal_errors_are_one_line(
     monkeypatch: pytest.MonkeyPatch, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
