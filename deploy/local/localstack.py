@@ -1,7 +1,9 @@
 """The local stack: real Prometheus and Pushgateway processes on free loopback ports, no Docker.
 
-Used by the tests and by ``make demo``. It serves the same rule files as docker compose
-(``deploy/prometheus/rules/*.yml``) and scrapes the Pushgateway with ``honor_labels: true``.
+Used by the tests and by ``make demo``. Its Prometheus config is built from docker compose's
+``deploy/prometheus/prometheus.yml``: the same global settings, rule files and scrape jobs (the
+Pushgateway with ``honor_labels: true``), with only the scrape/evaluation interval, the
+Pushgateway's address and the other jobs' targets made local (see ``LocalStack.config``).
 
     python deploy/local/localstack.py up --scrape-interval 1s --target demo=127.0.0.1:8080
 """
@@ -28,7 +30,14 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
+PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
+#: docker compose's Prometheus config: the local stack's config is derived from it.
+COMPOSE_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+RULES_DIR = PROMETHEUS_DIR / "rules"
+#: Where docker compose mounts RULES_DIR in the Prometheus container (deploy/docker-compose.yml).
+COMPOSE_RULES_DIR = "/etc/prometheus/rules"
+#: The scrape job of the Pushgateway in COMPOSE_CONFIG.
+PUSHGATEWAY_JOB = "pushgateway"
 
 __all__ = ["LocalStack", "StackError", "free_port", "terminate", "wait_until"]
 
@@ -120,25 +129,61 @@ class LocalStack:
 
     # -- configuration ---------------------------------------------------------------------
     def config(self) -> dict[str, object]:
-        rule_files = sorted(str(p) for p in self.rules_dir.glob("*.yml")) if self.rules_dir else []
-        rule_files = [p for p in rule_files if not p.endswith("_test.yml")]
-        scrape_configs: list[dict[str, object]] = [
-            {
-                "job_name": "pushgateway",
-                "honor_labels": True,
-                "static_configs": [{"targets": [f"127.0.0.1:{self.pushgateway_port}"]}],
-            }
-        ]
-        for job, hosts in self.targets.items():
-            scrape_configs.append({"job_name": job, "static_configs": [{"targets": hosts}]})
-        return {
-            "global": {
-                "scrape_interval": self.scrape_interval,
-                "evaluation_interval": self.scrape_interval,
-            },
-            "rule_files": rule_files,
-            "scrape_configs": scrape_configs,
+        """docker compose's ``prometheus.yml``, made local.
+
+        Kept: every global setting, the rule files and the scrape jobs with their settings
+        (``honor_labels`` and all). Replaced: the scrape and evaluation interval
+        (``scrape_interval``), the rule files' container paths (this checkout's ``rules_dir``,
+        without the ``*_test.yml`` promtool tests), the Pushgateway job's target (this stack's
+        Pushgateway) and every other job's targets (``targets[job]``). A job with no entry in
+        ``targets`` is dropped (nothing local to scrape, e.g. node-exporter); entries of
+        ``targets`` that are not jobs of the compose config are added as plain jobs.
+        """
+        base = yaml.safe_load(COMPOSE_CONFIG.read_text()) or {}
+        config: dict[str, object] = dict(base)
+        config["global"] = {
+            **(base.get("global") or {}),
+            "scrape_interval": self.scrape_interval,
+            "evaluation_interval": self.scrape_interval,
         }
+        config["rule_files"] = self._rule_files(base.get("rule_files") or [])
+        scrape_configs: list[dict[str, object]] = []
+        for job in base.get("scrape_configs") or []:
+            name = job["job_name"]
+            if name == PUSHGATEWAY_JOB:
+                hosts = [f"127.0.0.1:{self.pushgateway_port}"]
+            elif name in self.targets:
+                hosts = list(self.targets[name])
+            else:
+                continue
+            local = dict(job)
+            if "scrape_interval" in local:
+                local["scrape_interval"] = self.scrape_interval
+            local["static_configs"] = _local_static_configs(job.get("static_configs"), hosts)
+            scrape_configs.append(local)
+        known = {job["job_name"] for job in scrape_configs}
+        for name, hosts in self.targets.items():
+            if name not in known and name != PUSHGATEWAY_JOB:
+                scrape_configs.append({"job_name": name, "static_configs": [{"targets": hosts}]})
+        config["scrape_configs"] = scrape_configs
+        return config
+
+    def _rule_files(self, patterns: list[str]) -> list[str]:
+        """The compose config's rule file globs, resolved in ``rules_dir`` to absolute paths."""
+        if self.rules_dir is None:
+            return []
+        files: set[Path] = set()
+        for pattern in patterns:
+            if pattern.startswith(COMPOSE_RULES_DIR + "/"):
+                files.update(self.rules_dir.glob(pattern[len(COMPOSE_RULES_DIR) + 1 :]))
+            elif not Path(pattern).is_absolute():  # relative to the config file, as Prometheus
+                files.update(COMPOSE_CONFIG.parent.glob(pattern))
+            else:
+                raise StackError(
+                    f"local stack: rule_files entry {pattern!r} of {COMPOSE_CONFIG} is outside "
+                    f"{COMPOSE_RULES_DIR}, which the local stack maps to {self.rules_dir}"
+                )
+        return sorted(str(p.resolve()) for p in files if not p.name.endswith("_test.yml"))
 
     def write_config(self) -> Path:
         path = self.workdir / "prometheus.yml"
@@ -267,6 +312,19 @@ class LocalStack:
             return False
 
         wait_until(scraped, timeout, "a Pushgateway scrape")
+
+
+def _local_static_configs(
+    static_configs: list[dict[str, Any]] | None, hosts: list[str]
+) -> list[dict[str, Any]]:
+    """One static config with the local ``hosts``, keeping the compose job's target labels."""
+    labels: dict[str, str] = {}
+    for entry in static_configs or []:
+        labels.update(entry.get("labels") or {})
+    local: dict[str, Any] = {"targets": hosts}
+    if labels:
+        local["labels"] = labels
+    return [local]
 
 
 def _rfc3339(text: str) -> float:

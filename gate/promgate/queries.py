@@ -31,6 +31,7 @@ __all__ = [
     "avg_response_time",
     "compare_endpoints",
     "duration_heatmap",
+    "endpoint_label_values",
     "endpoint_quantile",
     "endpoint_table",
     "error_ratio",
@@ -43,6 +44,7 @@ __all__ = [
     "http_error_ratio",
     "http_quantile",
     "http_requests_per_second",
+    "job_label_values",
     "latest_run",
     "loadgen_cpu",
     "loadgen_cpu_avg",
@@ -68,6 +70,7 @@ __all__ = [
     "run_start_ms",
     "run_timestamp_samples",
     "runs_table",
+    "sut_job_label_values",
     "users",
     "users_by_class",
     "workers",
@@ -436,6 +439,29 @@ def run_timestamp_samples(sel: str, reach: str) -> str:
     """The raw samples of a run's start and end timestamps (a range vector): when each scrape
     saw them, so the gate can tell that the final push has been scraped."""
     return f'{{__name__=~"locust_run_(start|end)_timestamp_seconds", {sel}}}[{reach}]'
+
+
+# -- Grafana variable queries --
+# Grafana's ``label_values(selector, label)`` helper (not PromQL itself): the selector is ours.
+
+
+def job_label_values() -> str:
+    """The jobs that have runs, for a ``$job`` picker."""
+    return _label_values("locust_run_start_timestamp_seconds", "job")
+
+
+def endpoint_label_values(sel: str = RUN) -> str:
+    """The endpoint names (label ``name``) of one run, for an ``$endpoint`` picker."""
+    return _label_values(_sel("locust_requests_total", sel), "name")
+
+
+def sut_job_label_values() -> str:
+    """The scrape jobs exposing the system under test's ``http_requests_total``."""
+    return _label_values("http_requests_total", "job")
+
+
+def _label_values(selector: str, label: str) -> str:
+    return f"label_values({selector}, {label})"
 
 
 def _join(*parts: str) -> str:

@@ -51,14 +51,9 @@ def variables() -> list[db.QueryVariable | db.CustomVariable]:
         .current(dm.VariableOption(selected=True, text="0.95", value="0.95"))
     )
     return [
-        query_variable("job", "job", "label_values(locust_run_start_timestamp_seconds, job)"),
+        query_variable("job", "job", q.job_label_values()),
         run_variable("run_id", "run", q.run_ids('job="$job"', "$__range")),
-        query_variable(
-            "endpoint",
-            "endpoint",
-            f"label_values(locust_requests_total{{{RUN}}}, name)",
-            multi=True,
-        ),
+        query_variable("endpoint", "endpoint", q.endpoint_label_values(RUN), multi=True),
         quantile,
         *sut.variables(),
     ]

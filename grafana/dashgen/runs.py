@@ -48,7 +48,7 @@ RUN_LINK = (
 def variables() -> list[db.QueryVariable]:
     runs = q.run_ids(JOB, RNG)
     return [
-        query_variable("job", "job", "label_values(locust_run_start_timestamp_seconds, job)"),
+        query_variable("job", "job", q.job_label_values()),
         run_variable("run_a", "run A (before)", runs),
         run_variable("run_b", "run B (after)", runs),
     ]

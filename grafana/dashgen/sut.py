@@ -15,7 +15,7 @@ ROUTE_LEGEND = "{{method}} {{route}}"
 
 
 def variables() -> list[db.QueryVariable]:
-    return [query_variable("sut_job", "service job", "label_values(http_requests_total, job)")]
+    return [query_variable("sut_job", "service job", q.sut_job_label_values())]
 
 
 def row() -> db.Row:

@@ -1,7 +1,8 @@
 """Every dashboard query, with Grafana's variables filled in, returns data from a real run.
 
 No Grafana server: the targets, variable queries and annotations of the generated JSON run against
-the session's Prometheus holding ``completed_run`` (a finished local Locust run, group kept).
+the session's Prometheus holding ``completed_run`` (a finished local Locust run, group kept) and
+the gate's verdict for it (``promgate check --push-results``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,24 @@ from promgate import queries  # noqa: E402
 pytestmark = pytest.mark.integration
 
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
-# May be empty for this run, and why: the run is local (no workers); no gate pushed a verdict.
-MAY_BE_EMPTY = {"locust_workers", "promgate_verdict"}
+# May be empty for this run, and why: the run is local (no workers).
+MAY_BE_EMPTY = {"locust_workers"}
+
+
+@pytest.fixture(scope="module")
+def judged_run(completed_run: Any) -> Any:
+    """``completed_run`` with the gate's verdict pushed and scraped (the Runs table's column)."""
+    from promgate.cli import run
+
+    stack = completed_run.stack
+    thresholds = ROOT / "examples" / "performance_thresholds.json"
+    code = run(["check", "--prometheus", stack.prometheus_url, "--run-id", completed_run.run_id,
+                "--thresholds", str(thresholds), "--push-results", stack.pushgateway_url,
+                "--wait-timeout", "30"])  # fmt: skip
+    assert code in (0, 1)  # pass/warning or failed checks: either way a verdict was pushed
+    verdict = f'promgate_verdict{{run_id="{completed_run.run_id}"}}'
+    wait_until(lambda: stack.query(verdict), 30, f"{verdict} in Prometheus")
+    return completed_run
 
 
 def _values(completed_run: Any) -> tuple[dict[str, str], float, float]:
@@ -81,7 +98,8 @@ def _has_data(result: list[dict[str, Any]]) -> bool:
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
-def test_every_query_returns_data(completed_run: Any, path: Path) -> None:
+def test_every_query_returns_data(judged_run: Any, path: Path) -> None:
+    completed_run = judged_run
     model = json.loads(path.read_text())
     values, start, end = _values(completed_run)
     empty = []
@@ -130,7 +148,8 @@ def test_stats_equal_the_ground_truth_and_locusts_percentile(completed_run: Any)
     assert _stat(completed_run, "Peak users") == 8
 
 
-def test_runs_table_links_cover_the_run(completed_run: Any) -> None:
+def test_runs_table_links_cover_the_run(judged_run: Any) -> None:
+    completed_run = judged_run
     values, start, end = _values(completed_run)
     targets = {
         t["refId"]: t["expr"]
@@ -145,3 +164,4 @@ def test_runs_table_links_cover_the_run(completed_run: Any) -> None:
     assert value("link_from") / 1000 < value("start") / 1000 <= start + 5
     assert value("link_to") / 1000 > value("start") / 1000 + value("duration")
     assert value("peak_users") == 8
+    assert value("verdict") in (0, 1, 2)  # the gate's verdict: pass, warning, fail

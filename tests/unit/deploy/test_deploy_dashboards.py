@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ def test_every_target_expression_comes_from_queries() -> None:
     # The builders call queries.py; they never spell out PromQL functions themselves.
     for fn in ("max_over_time(", "histogram_quantile(", "rate(", "sum by"):
         assert fn not in source, fn
+    # Nor Grafana's label_values() helper over a metric: queries.*_label_values() build those.
+    assert not re.search(r"\blabel_values\(", source)
 
 
 def test_run_dashboard_contents() -> None:

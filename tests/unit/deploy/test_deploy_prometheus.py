@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -93,3 +95,77 @@ def test_local_stack_and_compose_load_the_same_rule_files() -> None:
     local_files = {Path(str(p)).name for p in local["rule_files"]}  # type: ignore[attr-defined]
     assert compose_files == local_files == {p.name for p in _rule_files()}
     assert local_files  # both load something
+
+
+def _compose_config() -> dict[str, Any]:
+    return dict(yaml.safe_load((PROM / "prometheus.yml").read_text()))
+
+
+def test_local_stack_config_is_the_compose_config_made_local(tmp_path: Path) -> None:
+    """Equal to prometheus.yml except the scrape/evaluation interval, the rule files' paths, the
+    Pushgateway's target and the other jobs' targets; jobs without a local target are dropped,
+    jobs only in ``targets`` are added."""
+    compose = _compose_config()
+    targets = {"demo_api": ["127.0.0.1:18080"], "extra": ["127.0.0.1:18081", "127.0.0.1:18082"]}
+    stack = LocalStack(tmp_path, scrape_interval="2s", targets=targets, pushgateway_port=19091)
+    local = stack.config()
+
+    expected = copy.deepcopy(compose)
+    expected["global"].update(scrape_interval="2s", evaluation_interval="2s")
+    expected["rule_files"] = [str(p.resolve()) for p in _rule_files()]
+    jobs = []
+    for job in expected["scrape_configs"]:
+        if job["job_name"] == "pushgateway":
+            job["static_configs"] = [{"targets": ["127.0.0.1:19091"]}]
+        elif job["job_name"] in targets:
+            job["static_configs"] = [{"targets": targets[job["job_name"]]}]
+        else:
+            continue  # node: no node-exporter runs locally
+        jobs.append(job)
+    jobs.append({"job_name": "extra", "static_configs": [{"targets": targets["extra"]}]})
+    expected["scrape_configs"] = jobs
+    assert local == expected
+
+    # The fields that matter, spelled out.
+    def by_name(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {job["job_name"]: job for job in config["scrape_configs"]}
+
+    local_jobs, compose_jobs = by_name(local), by_name(compose)
+    assert local_jobs["pushgateway"]["honor_labels"] is True
+    assert compose_jobs["pushgateway"]["honor_labels"] is True
+    assert list(local_jobs) == ["pushgateway", "demo_api", "extra"]
+    assert "node" in compose_jobs and "node" not in local_jobs
+    assert {Path(p).name for p in local["rule_files"]} == {p.name for p in _rule_files()}
+    assert all(Path(p).is_absolute() for p in local["rule_files"])
+    assert not any(p.endswith("_test.yml") for p in local["rule_files"])
+    assert {k: v for k, v in local["global"].items() if not k.endswith("_interval")} == {
+        k: v for k, v in compose["global"].items() if not k.endswith("_interval")
+    }
+
+
+def test_local_stack_keeps_every_compose_job_given_local_targets(tmp_path: Path) -> None:
+    compose = _compose_config()
+    names = [job["job_name"] for job in compose["scrape_configs"]]
+    targets = {
+        name: [f"127.0.0.1:{20000 + i}"] for i, name in enumerate(names) if name != "pushgateway"
+    }
+    local = LocalStack(tmp_path, targets=targets).config()
+    assert [job["job_name"] for job in local["scrape_configs"]] == names  # type: ignore[index]
+    for job, original in zip(local["scrape_configs"], compose["scrape_configs"], strict=True):  # type: ignore[call-overload]
+        assert {k: v for k, v in job.items() if k != "static_configs"} == {
+            k: v for k, v in original.items() if k != "static_configs"
+        }
+
+
+def test_local_stack_without_rules(tmp_path: Path) -> None:
+    assert LocalStack(tmp_path, rules_dir=None).config()["rule_files"] == []
+
+
+@needs_promtool
+def test_promtool_check_local_stack_config(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, targets={"demo_api": ["127.0.0.1:18080"], "node": ["[::1]:9100"]})
+    result = _promtool("check", "config", stack.write_config())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout + result.stderr
+    # The rules were found and checked too, not an empty list.
+    assert "promgate-recording.yml" in result.stdout + result.stderr
