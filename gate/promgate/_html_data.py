@@ -110,7 +110,8 @@ def collect_report(
         if math.isfinite(s.value) and s.value > 0
     ]
     checks = _checks(result) if result else []
-    charts = _charts(fetch_range, sel, window, result, notes)
+    push_interval = one(queries.push_interval_seconds())
+    charts = _charts(fetch_range, sel, window, result, notes, push_interval)
     verdict = str(result.get("verdict", "unknown")) if result else "unknown"
     if summary.requests is None:
         notes.append(f"no request counts for run {window.run_id!r}: the exporter pushed nothing")
@@ -241,11 +242,14 @@ def _charts(
     window: RunWindow,
     result: Mapping[str, Any] | None,
     notes: list[str],
+    push_interval: float | None = None,
 ) -> list[Chart]:
     start, end = window.start, max(window.end, window.start + 1)
     step = max(1.0, math.ceil((end - start) / MAX_POINTS))
-    # Fewer than ~4 scrapes per rate window makes rate() jumpy or empty; never below 2 steps.
-    rate_window = f"{math.ceil(max(4 * window.scrape_interval, 2 * step))}s"
+    # Fewer than ~4 scrapes per rate window makes rate() jumpy or empty; and counters move once
+    # a push, so a window of fewer than ~3 pushes saw-tooths between 1 and 2 pushes' worth.
+    pushes = 3 * push_interval if push_interval is not None else 0.0
+    rate_window = f"{math.ceil(max(4 * window.scrape_interval, pushes, 2 * step))}s"
 
     def lines(*exprs: tuple[str, str]) -> list[Line]:
         # Each expression sums over the run's series, so it yields one line named after it.

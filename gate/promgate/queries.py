@@ -58,6 +58,7 @@ __all__ = [
     "node_cpu_percent",
     "node_memory_percent",
     "peak_rps",
+    "push_interval_seconds",
     "recording_rules",
     "requests_per_second",
     "requests_total",
@@ -433,6 +434,16 @@ def latest_run(job_sel: str, lookback: str) -> str:
     """The newest run of a job (by its statistics' start), as one sample labelled ``run_id``."""
     metric = _sel("locust_run_start_timestamp_seconds", job_sel)
     return f"topk(1, max by (run_id) (last_over_time({metric}[{lookback}])))"
+
+
+def push_interval_seconds(sel: str = RUN, window: str = WINDOW) -> str:
+    """The exporter's mean push interval over the run, from the Pushgateway's own
+    ``push_time_seconds``: counters only move once a push, so a rate window must span several."""
+    push = _sel("push_time_seconds", sel)
+    return (
+        f"(max(max_over_time({push}[{window}])) - min(min_over_time({push}[{window}])))"
+        f" / max(changes({push}[{window}]))"
+    )
 
 
 def run_timestamp_samples(sel: str, reach: str) -> str:

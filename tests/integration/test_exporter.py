@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import time
+import re
+import signal
 from pathlib import Path
 
 import pytest
 import requests
 from localstack import LocalStack
-from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
+from support import EXAMPLES, DemoApi, LocustRun, new_run_id, start_locust, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -73,14 +74,21 @@ def check_exact(
     summary = run.summary()
     csv_rows = {(r["Type"], r["Name"]): r for r in run.stats_rows()}
     quant = last(stack, f"locust_response_time_quantile_seconds{sel}")
+    # Max response times: the exporter divides Locust's ms by 1000 and the text format, Prometheus
+    # and its JSON API all round-trip float64 exactly, so equality is exact (no tolerance).
+    maxes = last(stack, f"locust_response_time_max_seconds{sel}")
+    run_max = last(stack, f"locust_run_response_time_max_seconds{sel}")
     from locust.stats import PERCENTILES_TO_REPORT, get_readable_percentiles
 
+    assert set(maxes) == set(reqs)
     for (method, name), entry in summary.items():
         row = csv_rows[(method, name)]
         # Only the CSV's Aggregated row: Locust's --json-file (used by the support code) zeroes
         # the per-endpoint rows before the CSV's last rewrite.
         if name == "Aggregated":
             assert int(row["Request Count"]) == sum(reqs.values())
+            assert entry.max_response_time > 0
+            assert run_max == {(): entry.max_response_time / 1000.0}
             run_q = last(stack, f"locust_run_response_time_quantile_seconds{sel}")
             cols = get_readable_percentiles(PERCENTILES_TO_REPORT)
             for q, col in zip(PERCENTILES_TO_REPORT, cols, strict=True):
@@ -88,6 +96,7 @@ def check_exact(
                 assert exported == entry.get_response_time_percentile(q) == int(row[col]), q
             continue
         assert (entry.num_requests, entry.num_failures) == truth[(method, name)]
+        assert maxes[(method, name)] == entry.max_response_time / 1000.0, name
         for q in PERCENTILES_TO_REPORT:
             exported = round(quant[(method, name, str(float(q)))] * 1000)
             assert exported == entry.get_response_time_percentile(q), (name, q)
@@ -135,18 +144,61 @@ def test_local_and_distributed_totals_exact(stack: LocalStack, tmp_path: Path) -
     assert users and all(v == 0 for v in users.values())
 
 
+# The example locustfile with the exporter's per-push failure line (DEBUG) turned on, so the
+# test can count failed pushes while the Pushgateway is down; the WARNING lines are rate-limited.
+FAULTS_LOCUSTFILE = """
+import logging
+import sys
+
+sys.path.insert(0, {examples!r})
+logging.getLogger("locust_prometheus.plugin").setLevel(logging.DEBUG)
+from locustfile import StudentUser  # noqa: E402,F401
+"""
+PUSH_FAILED = "locust_prometheus: push failure"  # DEBUG, one per failed push
+WARNED = "push to the Pushgateway failed"  # WARNING, rate-limited
+RECOVERED = re.compile(r"push to the Pushgateway recovered after (\d+) failed attempt")
+
+
 def test_live_updates_and_pushgateway_faults(api: DemoApi, tmp_path: Path) -> None:
-    """Pushgateway absent at start, killed mid-run and restarted: Locust is undisturbed,
-    Prometheus sees the counter rise live, and the final totals are exact."""
+    """Pushgateway absent at start, crashed (SIGKILL) mid-run and restarted: Locust is
+    undisturbed, pushes fail during each outage, Prometheus sees the counter rise live, and
+    the final totals are exact."""
+    locustfile = tmp_path / "faults_locustfile.py"
+    locustfile.write_text(FAULTS_LOCUSTFILE.format(examples=str(EXAMPLES)))
     with LocalStack(tmp_path / "stack", scrape_interval="1s") as stack:
         stack.stop_pushgateway()
         run = start_locust(
-            api.url, pushgateway=stack.pushgateway_url, users=3, run_time="22s",
-            run_id=new_run_id("faults"), extra=LINGER, workdir=mk(tmp_path / "run"),
+            api.url, pushgateway=stack.pushgateway_url, locustfile=locustfile, users=3,
+            run_time="22s", run_id=new_run_id("faults"), extra=LINGER,
+            workdir=mk(tmp_path / "run"),
         )  # fmt: skip
-        sel = f'sum(locust_requests_total{{run_id="{run.run_id}"}})'
-        time.sleep(3)
+        log = run.logs[0]
+
+        def log_count(text: str) -> int:
+            return log.read_text(errors="replace").count(text)
+
+        def api_requests() -> int:
+            return sum(r for r, _ in api.totals().values())
+
+        def outage(what: str, failed_before: int, warned: int) -> None:
+            """Wait until the load runs on and >= 2 pushes have failed since ``failed_before``,
+            with only one (rate-limited) warning for them."""
+            load_before = api_requests()
+            wait_until(
+                lambda: (
+                    log_count(PUSH_FAILED) >= failed_before + 2 and api_requests() > load_before
+                ),
+                20,
+                f"2 failed pushes while the load runs ({what})",
+            )
+            assert run.master.poll() is None, f"the run ended during the {what}"
+            assert log_count(WARNED) == warned, f"warnings are rate-limited ({what})"
+
+        # Outage 1: no Pushgateway at all when the run starts.
+        outage("Pushgateway absent at start", 0, 1)
         stack.start_pushgateway()
+        sel = f'sum(locust_requests_total{{run_id="{run.run_id}"}})'
+        fails_sel = f'locust_exporter_push_failures_total{{run_id="{run.run_id}"}}'
         seen: list[float] = []
 
         def rising(n: int) -> bool:
@@ -157,20 +209,46 @@ def test_live_updates_and_pushgateway_faults(api: DemoApi, tmp_path: Path) -> No
                     seen.append(value)
             return len(seen) >= n
 
+        def exported_failures() -> int | None:
+            rows = stack.query(fails_sel)
+            return int(float(rows[0]["value"][1])) if rows else None  # type: ignore[index]
+
         wait_until(lambda: rising(3), 15, "3 rising scrapes")
         assert run.master.poll() is None, "the live values must be seen before the run ends"
-        stack.stop_pushgateway()
-        time.sleep(3)
-        stack.start_pushgateway()
+        # The exporter's own health after the restart: exactly the failed pushes of outage 1.
+        wait_until(lambda: exported_failures() == log_count(PUSH_FAILED), 10, "failures metric")
+        failures_1 = log_count(PUSH_FAILED)
+
+        # Outage 2: the Pushgateway crashes mid-run (SIGKILL: no graceful shutdown).
+        crashed = stack._pushgateway
+        assert crashed is not None
+        crashed.kill()
+        crashed.wait(timeout=10)
+        assert crashed.returncode == -signal.SIGKILL
+        outage("Pushgateway crashed mid-run", failures_1, 2)
+        stack.start_pushgateway()  # same port, empty: the next push restores the whole group
+        wait_until(
+            lambda: (
+                (n := exported_failures()) is not None
+                and n > failures_1
+                and n == log_count(PUSH_FAILED)
+            ),
+            10,
+            "locust_exporter_push_failures_total after the restart",
+        )
+
         run.wait(90)
         assert run.returncode == 0, run.output
-        assert "push to the Pushgateway failed" in run.output
-        assert run.output.count("push to the Pushgateway failed") <= 3  # rate-limited
-        assert "recovered" in run.output
+        total_failed = run.output.count(PUSH_FAILED)
+        assert total_failed >= 4
+        assert run.output.count(WARNED) == 2  # one per outage, not one per failed push
+        recovered = [int(n) for n in RECOVERED.findall(run.output)]
+        assert len(recovered) == 2 and sum(recovered) == total_failed, recovered
         truth = api.totals()
         wait_final_scraped(stack, run.run_id, sum(r for r, _ in truth.values()))
         reqs = last(stack, f'locust_requests_total{{run_id="{run.run_id}"}}')
         assert {k: int(v) for k, v in reqs.items()} == {k: r for k, (r, _) in truth.items()}
+        assert last(stack, fails_sel) == {(): float(total_failed)}
         assert not has_group(stack, run.run_id)
 
 

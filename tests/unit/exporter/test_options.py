@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -72,3 +73,44 @@ def test_invalid_options(kw: dict[str, object], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment) as info:
         config_from_options(_opts(**kw), env={})
     assert "(" in str(info.value)  # every message carries a hint
+
+
+def test_env_vars_and_locust_conf_reach_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through Locust's real parser: the options the exporter registers on
+    ``init_command_line_parser`` are read from ``LOCUST_PROMETHEUS_*`` and from locust.conf."""
+    import locust_prometheus  # noqa: F401 - registers the options on locust.events
+    from locust.argument_parser import get_parser
+
+    conf = tmp_path / "locust.conf"
+    conf.write_text("prometheus-push-interval = 2\nprometheus-job = from-conf\n")
+    monkeypatch.setenv("LOCUST_PROMETHEUS_PUSHGATEWAY", "pgw.example:9091")
+    monkeypatch.setenv("LOCUST_PROMETHEUS_RUN_ID", "env-run-7")
+    parser = get_parser(default_config_files=[str(conf)])
+    c = config_from_options(parser.parse_args([]), env={})
+    assert c.pushgateway == "http://pgw.example:9091"
+    assert c.run_id == "env-run-7"
+    assert c.push_interval == 2.0
+    assert c.job == "from-conf"
+    assert c.enabled
+
+    # The command line still wins over both, as for Locust's own options.
+    cli = parser.parse_args(["--prometheus-run-id", "cli-run", "--prometheus-push-interval", "3"])
+    c = config_from_options(cli, env={})
+    assert (c.run_id, c.push_interval, c.pushgateway) == ("cli-run", 3.0, "http://pgw.example:9091")
+
+
+def test_without_env_or_conf_the_parser_gives_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The counterpart of the test above: the values there come from the env and the file.
+    import locust_prometheus  # noqa: F401
+    from locust.argument_parser import get_parser
+
+    for var in ("LOCUST_PROMETHEUS_PUSHGATEWAY", "LOCUST_PROMETHEUS_RUN_ID"):
+        monkeypatch.delenv(var, raising=False)
+    parser = get_parser(default_config_files=[str(tmp_path / "absent.conf")])
+    c = config_from_options(parser.parse_args([]), env={"CI_PIPELINE_ID": "ci-1"})
+    assert (c.pushgateway, c.run_id, c.push_interval, c.job) == ("", "ci-1", 5.0, "locust")
+    assert not c.enabled

@@ -181,3 +181,79 @@ def test_an_attempt_that_never_completes_is_cut_at_the_push_timeout(
         assert exp.push(final=True, budget=0.0) is False
     assert time.monotonic() - started < 2
     assert "no complete answer within 0.2s" in caplog.text
+
+
+def _http_error(code: int, reason: str) -> urllib.error.HTTPError:
+    # What urllib (and so make_handler's send) raises for a non-2xx answer.
+    body = io.BytesIO(f"{reason}\n".encode())
+    return urllib.error.HTTPError("http://gw/metrics", code, reason, {}, body)  # type: ignore[arg-type]
+
+
+def test_5xx_is_retried_then_succeeds() -> None:
+    rec = Recorder([_http_error(503, "Service Unavailable"), None])
+    sleeps: list[float] = []
+    Pusher("http://gw/metrics", handler=rec, timeout=1, sleep=sleeps.append).put(b"x", budget=5)
+    assert [c[1] for c in rec.calls] == ["PUT", "PUT"]
+    assert [c[3] for c in rec.calls] == [b"x", b"x"]  # the same payload, sent again
+    assert sleeps == [0.25]  # one backoff step between the attempts
+
+
+def test_5xx_that_persists_makes_bounded_attempts_and_one_exception(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rec = Recorder([_http_error(503, "Service Unavailable") for _ in range(10)])
+    sleeps: list[float] = []
+    pusher = Pusher("http://gw/metrics", handler=rec, timeout=1, attempts=3, sleep=sleeps.append)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        pusher.put(b"x", budget=60)
+    assert info.value.code == 503
+    assert len(rec.calls) == 3  # the attempts bound, well within the budget
+    assert sleeps == [0.25, 0.5]
+    assert len(rec.failures) == 7  # nothing else was consumed
+
+    # Through the exporter: one failed push, one warning, the status in it, never an exception.
+    rec = Recorder([_http_error(503, "Service Unavailable") for _ in range(10)])
+    exp, _ = _exporter(rec, push_interval=60)
+    exp.pusher._sleep = lambda s: None  # type: ignore[union-attr]
+    with caplog.at_level(logging.WARNING):
+        assert exp.push() is False
+    assert len(rec.calls) == 3
+    assert exp.health.failures == 1 and exp.health.pushes == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "HTTP 503 Service Unavailable: Service Unavailable" in warnings[0]
+
+
+def test_real_handler_retries_a_real_503() -> None:
+    # The same with make_handler's urllib request against a local HTTP server: urllib turns
+    # the 503 into the HTTPError the retry policy sees.
+    import http.server
+    import threading
+
+    statuses = [503, 200]
+    seen: list[bytes] = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            seen.append(self.rfile.read(int(self.headers["Content-Length"])))
+            code = statuses.pop(0)
+            body = b"busy\n" if code == 503 else b""
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics/job/x"
+        handler = make_handler(ExporterConfig(pushgateway=url))
+        Pusher(url, handler=handler, timeout=5, sleep=lambda s: None).put(b"payload", budget=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [b"payload", b"payload"] and statuses == []
