@@ -9,6 +9,7 @@ holds several samples instead of extrapolating from one.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from ._run import RunWindow, run_selector
 from ._templating import render
 from ._units import get_unit
 
-__all__ = ["collect_report", "window_from_result"]
+__all__ = ["collect_report", "per_push_rates", "window_from_result"]
 
 #: At most this many points per chart line: enough detail, a small file.
 MAX_POINTS = 300
@@ -245,11 +246,12 @@ def _charts(
     push_interval: float | None = None,
 ) -> list[Chart]:
     start, end = window.start, max(window.end, window.start + 1)
-    step = max(1.0, math.ceil((end - start) / MAX_POINTS))
-    # Fewer than ~4 scrapes per rate window makes rate() jumpy or empty; and counters move once
-    # a push, so a window of fewer than ~3 pushes saw-tooths between 1 and 2 pushes' worth.
-    pushes = 3 * push_interval if push_interval is not None else 0.0
-    rate_window = f"{math.ceil(max(4 * window.scrape_interval, pushes, 2 * step))}s"
+    # Counters move once a push: points closer than a push interval, or windows holding only a
+    # few pushes, see 1 or 2 pushes' worth by turns and saw-tooth. A step of one push interval
+    # keeps every point at the same phase; fewer than ~4 scrapes per window makes rate() empty.
+    push = push_interval if push_interval is not None and math.isfinite(push_interval) else 0.0
+    step = max(1.0, math.ceil((end - start) / MAX_POINTS), round(push))
+    rate_window = f"{math.ceil(max(4 * window.scrape_interval, 3 * push, 2 * step))}s"
 
     def lines(*exprs: tuple[str, str]) -> list[Line]:
         # Each expression sums over the run's series, so it yields one line named after it.
@@ -260,6 +262,20 @@ def _charts(
             except PrometheusError as exc:
                 notes.append(f"chart query failed: {exc}")
         return out
+
+    def per_push(name: str, counter: str) -> list[Line]:
+        # rate() over a counter that moves once a push is biased by the window's phase; the
+        # counter's own steps divided by the Pushgateway's push times are exact.
+        fine = max(window.scrape_interval, (end - start) / 10_000)  # Prometheus caps points
+        try:
+            values = {t: v for s in fetch(counter, start, end, fine) for t, v in s.points}
+            pushed = {
+                t: v for s in fetch(queries.push_time(sel), start, end, fine) for t, v in s.points
+            }
+        except PrometheusError as exc:
+            notes.append(f"chart query failed: {exc}")
+            return []
+        return [Line(name, per_push_rates(values, pushed, MAX_POINTS))]
 
     def is_latency(name: str, preset: str) -> bool:
         base = preset.removesuffix("_hist") if preset else name
@@ -275,13 +291,13 @@ def _charts(
         Chart(
             "Requests per second",
             "/s",
-            lines(("requests/s", queries.requests_per_second(sel, rate_window))),
+            per_push("requests/s", queries.requests_counter(sel)),
             _thresholds(result, lambda n, p: p == "rps"),
         ),
         Chart(
             "Failures per second",
             "/s",
-            lines(("failures/s", queries.failures_per_second(sel, rate_window))),
+            per_push("failures/s", queries.failures_counter(sel)),
         ),
         Chart(
             "Error rate",
@@ -305,3 +321,22 @@ def _charts(
             wide=True,
         ),
     ]
+
+
+def per_push_rates(
+    counter: Mapping[float, float], push_time: Mapping[float, float], max_points: int
+) -> list[tuple[float, float]]:
+    """Rates between pushes: ``counter`` and ``push_time`` are one series each, keyed by scrape
+    time; each distinct push contributes (its push time, its counter value). Rates span
+    enough pushes to stay within ``max_points``; a counter that went down (a new group under
+    the same run id) starts over."""
+    pushes = sorted(
+        {push_time[t]: counter[t] for t in counter.keys() & push_time.keys()
+         if math.isfinite(counter[t]) and math.isfinite(push_time[t])}.items()
+    )  # fmt: skip
+    stride = max(1, math.ceil((len(pushes) - 1) / max_points))
+    points = []
+    for (t0, c0), (t1, c1) in itertools.pairwise(pushes[::stride]):
+        if t1 > t0 and c1 >= c0:
+            points.append((t1, (c1 - c0) / (t1 - t0)))
+    return points

@@ -37,6 +37,7 @@ __all__ = [
     "error_ratio",
     "error_ratio_window",
     "errors_by_error",
+    "failures_counter",
     "failures_per_second",
     "failures_total",
     "histogram_quantile_run",
@@ -59,7 +60,9 @@ __all__ = [
     "node_memory_percent",
     "peak_rps",
     "push_interval_seconds",
+    "push_time",
     "recording_rules",
+    "requests_counter",
     "requests_per_second",
     "requests_total",
     "response_bytes_total",
@@ -444,6 +447,20 @@ def push_interval_seconds(sel: str = RUN, window: str = WINDOW) -> str:
         f"(max(max_over_time({push}[{window}])) - min(min_over_time({push}[{window}])))"
         f" / max(changes({push}[{window}]))"
     )
+
+
+def requests_counter(sel: str = RUN) -> str:
+    """The run's request counter as pushed (one series), for exact per-push rates."""
+    return f"sum({_sel('locust_requests_total', sel)})"
+
+
+def failures_counter(sel: str = RUN) -> str:
+    return f"sum({_sel('locust_request_failures_total', sel)})"
+
+
+def push_time(sel: str = RUN) -> str:
+    """When the Pushgateway received the push each scrape saw (its ``push_time_seconds``)."""
+    return f"max({_sel('push_time_seconds', sel)})"
 
 
 def run_timestamp_samples(sel: str, reach: str) -> str:

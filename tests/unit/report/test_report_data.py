@@ -12,7 +12,7 @@ import pytest
 from promgate import queries
 from promgate._exceptions import PrometheusUnavailable, UsageError
 from promgate._html import render_html
-from promgate._html_data import collect_report, window_from_result
+from promgate._html_data import collect_report, per_push_rates, window_from_result
 from promgate._prometheus import Sample, Series
 from promgate._report import run_report
 from promgate._run import RunWindow, run_selector
@@ -108,10 +108,22 @@ def test_charts_use_the_run_window_and_a_rate_window_of_scrapes() -> None:
     sel = run_selector(WINDOW.run_id, WINDOW.job)
     exprs = [e for e, _ in client.ranges]
     assert queries.users(sel) in exprs
-    assert queries.requests_per_second(sel, "4s") in exprs  # 4 scrapes of 1 s
+    assert queries.requests_counter(sel) in exprs and queries.push_time(sel) in exprs
+    assert queries.error_ratio_window(sel, "4s") in exprs  # 4 scrapes of 1 s
     assert all(p["start"] == "1000.000" and p["end"] == "1060.000" for _, p in client.ranges)
     error = data.charts[3].lines[0].points
     assert error[1] == (1010.0, 100.0)  # a ratio drawn as percent
+
+
+def test_per_push_rates_are_exact_between_pushes() -> None:
+    # Scraped every 1 s, pushed every 2 s at 0.5, 2.5, 4.5: each push seen on two scrapes.
+    pushed = {1.0: 0.5, 2.0: 0.5, 3.0: 2.5, 4.0: 2.5, 5.0: 4.5, 6.0: 4.5}
+    counter = {1.0: 10.0, 2.0: 10.0, 3.0: 30.0, 4.0: 30.0, 5.0: 70.0, 6.0: 70.0}
+    assert per_push_rates(counter, pushed, 100) == [(2.5, 10.0), (4.5, 20.0)]
+    assert per_push_rates(counter, pushed, 1) == [(4.5, 15.0)]  # two pushes per point
+    counter[6.0] = math.nan  # a NaN sample is skipped, not a rate
+    counter[5.0] = 5.0  # a counter that went down starts over
+    assert per_push_rates(counter, pushed, 100) == [(2.5, 10.0)]
 
 
 def test_gate_result_checks_and_thresholds() -> None:
