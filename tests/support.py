@@ -132,6 +132,13 @@ class LocustRun:
         entries[("", "Aggregated")] = stats.total
         return entries
 
+    def locust_figures(self) -> dict[str, Any]:
+        """Locust's own Aggregated figures at quit (total_rps, start_time, ...), written by
+        ``tests/locust_truth.py`` from Locust's live statistics."""
+        import json
+
+        return dict(json.loads(Path(f"{self.csv_prefix}_truth.json").read_text()))
+
     def stats_rows(self) -> list[dict[str, str]]:
         """Locust's CSV summary (``--csv``), one dict per row including ``Aggregated``.
 
@@ -164,7 +171,8 @@ def start_locust(
     run_id = run_id if run_id is not None else new_run_id()
     workdir = Path(workdir or tempfile.mkdtemp(prefix="promgate-locust-"))
     csv_prefix = workdir / "run"
-    base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    truth = Path(__file__).with_name("locust_truth.py")
+    base = [sys.executable, "-m", "locust", "-f", f"{locustfile},{truth}"]
     common = ["--host", host]
     exporter = []
     if pushgateway is not None:
@@ -194,7 +202,12 @@ def start_locust(
         *exporter,
         *(extra or []),
     ]
-    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    child_env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PROMGATE_TEST_TRUTH": f"{csv_prefix}_truth.json",
+        **(env or {}),
+    }
     procs: list[subprocess.Popen[str]] = []
     logs: list[Path] = []
 
