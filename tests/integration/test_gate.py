@@ -261,6 +261,33 @@ def test_run_errors_and_exit_codes(
     assert "unreachable" in capsys.readouterr().err
 
 
+def test_no_data_and_several_series_from_a_real_prometheus(
+    completed_run: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, run_id = completed_run.stack.prometheus_url, completed_run.run_id
+    # An empty vector and NaN are no data: never a pass.
+    for query in ('locust_requests_total{run_id="$run_id", name="/nowhere"}', "vector(0) / 0"):
+        config = f"checks:\n  - {{name: a, query: '{query}', critical: '> 1'}}\n"
+        code, doc = gate(tmp_path, url, run_id, config=config)
+        assert code == 1, doc
+        (check,) = doc["checks"]
+        assert (
+            check["value"] is None and check["verdict"] == "fail" and "no data" in check["reason"]
+        )
+    # Several series: each judged and reported with its labels (never "whichever came last").
+    config = "checks:\n  - {name: p95, preset: endpoint_p95, critical: '> 1h'}\n"
+    code, doc = gate(tmp_path, url, run_id, config=config)
+    assert code == 0, doc
+    labels = {(s["labels"]["method"], s["labels"]["name"]) for s in doc["checks"][0]["series"]}
+    assert labels == set(completed_run.truth)
+    # Something that answers HTTP but is no Prometheus: a Prometheus error, one line.
+    capsys.readouterr()
+    code, _ = gate(tmp_path, completed_run.stack.pushgateway_url, run_id)
+    assert code == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len([line for line in err if "error" in line]) == 1, err
+
+
 def test_lint_examples() -> None:
     assert run(["lint", str(EXAMPLES / "gate.yaml")]) == 0
     assert run(["lint", str(EXAMPLES / "performance_thresholds.json")]) == 0
