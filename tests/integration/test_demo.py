@@ -28,8 +28,16 @@ def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) ->
     assert re.search(r"Prometheus\s+http://127\.0\.0\.1:\d+/graph", stdout)
 
     # Live progress read back from Prometheus while Locust ran: users and a request rate.
-    live = re.findall(r"users\s+(\d+)\s+RPS\s+([\d.]+)", stdout)
-    assert any(int(users) == 4 and float(rps) > 0 for users, rps in live), stdout
+    live = re.findall(
+        r"(\d+)s\s+users\s+(\d+)\s+RPS\s+([\d.]+)\s+failures\s+(\d+|–)\s+p95 (\d+|–) ms", stdout
+    )
+    assert any(int(users) == 4 and float(rps) > 0 and p95 != "–" for _, users, rps, _, p95 in live)
+
+    # The gate's verdict table on the terminal, one row per check of examples/gate.yaml.
+    assert re.search(r"^check\s+value\s+warning\s+critical\s+baseline\s+verdict$", stdout, re.M)
+    for check in result["checks"]:
+        assert re.search(rf"^{re.escape(check['name'])}\s", stdout, re.M), check["name"]
+    assert f"promgate: {result['verdict'].upper()}" in stdout
 
     # The totals printed from Prometheus add up to what the gate judged.
     totals = re.findall(r"^\s+(GET|POST)\s+\S+\s+(\d+)\s+(\d+)", stdout, flags=re.M)
