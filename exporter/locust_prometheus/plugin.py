@@ -7,6 +7,7 @@ import gzip
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import gevent
@@ -51,16 +52,12 @@ class PrometheusExporter:
     def __init__(self, config: ExporterConfig, *, handler: Handler | None = None) -> None:
         self.config = config
         self.guard = CardinalityGuard(config.max_endpoints)
-        self.pusher: Pusher | None = None
-        if config.pushgateway:
-            self.pusher = Pusher(
-                group_url(config.pushgateway, config.job, config.run_id),
-                handler=handler or make_handler(config),
-                timeout=config.push_timeout,
-                gzip=config.gzip,
-                sleep=gevent.sleep,
-                deadline=_attempt_deadline,
-            )
+        self._handler = handler
+        self.pusher = self._make_pusher()
+        #: the run id given or generated at start; later tests of the same process add -2, -3
+        self._base_run_id = config.run_id
+        self._tests = 0
+        self._cleanups: list[gevent.Greenlet] = []
         self.health = Health()
         self.failure_log = FailureLog(
             "locust_prometheus: push to the Pushgateway",
@@ -77,6 +74,19 @@ class PrometheusExporter:
         self._reports: dict[str, float] = {}
         self._finisher: gevent.Greenlet | None = None
 
+    def _make_pusher(self) -> Pusher | None:
+        config = self.config
+        if not config.pushgateway:
+            return None
+        return Pusher(
+            group_url(config.pushgateway, config.job, config.run_id),
+            handler=self._handler or make_handler(config),
+            timeout=config.push_timeout,
+            gzip=config.gzip,
+            sleep=gevent.sleep,
+            deadline=_attempt_deadline,
+        )
+
     # -- registration ------------------------------------------------------------------------
 
     def register(self, environment: Any) -> None:
@@ -88,15 +98,7 @@ class PrometheusExporter:
         environment.events.quitting.add_listener(self._on_quitting)
         environment.events.quit.add_listener(self._on_quit)
         environment.events.worker_report.add_listener(self._on_worker_report)
-        if self.config.run_id_file:
-            try:
-                with open(self.config.run_id_file, "w", encoding="utf-8") as fh:
-                    fh.write(self.config.run_id + "\n")
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot write --prometheus-run-id-file {self.config.run_id_file!r}: {exc} "
-                    "(check the directory exists and is writable)"
-                ) from exc
+        self._write_run_id_file()
         if self.config.listen is not None:
             self._start_server(*self.config.listen)
         where = f"pushing to {self.config.pushgateway}" if self.pusher else "not pushing"
@@ -227,8 +229,55 @@ class PrometheusExporter:
 
     # -- listeners (never raise: an exception here would change Locust's exit code) --------------
 
+    def _write_run_id_file(self) -> None:
+        if not self.config.run_id_file:
+            return
+        try:
+            with open(self.config.run_id_file, "w", encoding="utf-8") as fh:
+                fh.write(self.config.run_id + "\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write --prometheus-run-id-file {self.config.run_id_file!r}: {exc} "
+                "(check the directory exists and is writable)"
+            ) from exc
+
+    def _next_run(self) -> None:
+        """A new test in the same process (the web UI's "New test"): its own run id and group,
+        so runs never merge; the previous group is deleted after its linger, as at quit."""
+        if self._finisher is not None:
+            # The previous test's final push still waits for worker reports: make it now, to
+            # the previous group, before this test takes over.
+            self._finisher.kill(block=True, timeout=1)
+            self._finisher = None
+            self.push(final=True, budget=FINAL_PUSH_BUDGET)
+        previous, ended = self.pusher, self.end_time or time.time()
+        self.config = replace(self.config, run_id=f"{self._base_run_id}-{self._tests}")
+        self.pusher = self._make_pusher()
+        self.health = Health()
+        self._pushed_ok = False
+        if previous is not None and not self.config.keep:
+            self._cleanups.append(gevent.spawn(self._delete_later, previous, ended))
+        logger.info(
+            "locust_prometheus: new test in this process: run id %s (job %s)",
+            self.config.run_id,
+            self.config.job,
+        )
+        self._write_run_id_file()
+
+    def _delete_later(self, pusher: Pusher, ended: float) -> None:
+        gevent.sleep(max(0.0, ended + self.config.linger - time.time()))
+        try:
+            pusher.delete(budget=FINAL_PUSH_BUDGET)
+        except Exception as exc:
+            logger.warning(
+                "locust_prometheus: delete of a finished run's group failed: %s", describe(exc)
+            )
+
     def _on_test_start(self, **_: Any) -> None:
         try:
+            self._tests += 1
+            if self._tests > 1:
+                self._next_run()
             self.end_time = None
             if self.pusher is not None and self._loop is None:
                 self._loop = gevent.spawn(self._push_loop)
@@ -291,6 +340,8 @@ class PrometheusExporter:
                     logger.info("locust_prometheus: interrupted; cleaning up now")
             if self._pushed_ok and not self.config.keep:
                 self.delete()
+            # Earlier tests' groups: their lingers started long ago, so this is short.
+            gevent.joinall(self._cleanups, timeout=self.config.linger + FINAL_PUSH_BUDGET)
         except Exception:
             logger.exception("locust_prometheus: shutdown failed (the load test is unaffected)")
         finally:

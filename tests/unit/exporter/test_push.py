@@ -107,6 +107,23 @@ def test_lifecycle_push_final_delete() -> None:
     assert rec.calls[0][0].endswith("/run_id@base64/ci8x")
 
 
+def test_each_test_of_one_process_is_its_own_run() -> None:
+    # The web UI's "New test" in one Locust process: runs must not merge into one group.
+    rec = Recorder([])
+    exp, env = _exporter(rec, push_interval=60)
+    urls: list[set[str]] = []
+    for _ in range(2):
+        env.events.test_start.fire(environment=env)
+        exp._loop.join(timeout=0.5)  # type: ignore[union-attr]
+        env.events.test_stop.fire(environment=env)
+        urls.append({c[0] for c in rec.calls if c[1] == "PUT"} - set().union(*urls))
+    assert exp.config.run_id == "r/1-2"
+    assert len(urls[0]) == len(urls[1]) == 1 and urls[0] != urls[1]
+    env.events.quit.fire(exit_code=0)
+    deleted = {c[0] for c in rec.calls if c[1] == "DELETE"}
+    assert deleted == urls[0] | urls[1]  # the first run's group too, after its linger
+
+
 def test_keep_skips_delete_and_failures_never_escape(caplog: pytest.LogCaptureFixture) -> None:
     rec = Recorder([OSError("down")] * 20)
     exp, env = _exporter(rec, keep=True, push_timeout=0.1)
