@@ -292,19 +292,29 @@ class PrometheusExporter:
         try:
             self._stop_loop()
             self.end_time = time.time()
-            if self._reports:
+            workers = self._workers()
+            if workers:
                 # A master: workers' last requests reach it after test_stop (in headless mode
                 # test_stop fires before the workers are even told to quit).
-                self._finisher = gevent.spawn(self._final_after_worker_reports, self.end_time)
+                self._finisher = gevent.spawn(
+                    self._final_after_worker_reports, self.end_time, workers
+                )
             else:
                 self.push(final=True, budget=FINAL_PUSH_BUDGET)
         except Exception:
             logger.exception("locust_prometheus: final push failed (the load test is unaffected)")
 
-    def _final_after_worker_reports(self, stopped_at: float) -> None:
-        workers = set(self._reports)
+    def _workers(self) -> set[str]:
+        """Ids of the workers that reported during the run or are connected (masters only)."""
+        clients = getattr(getattr(self.environment, "runner", None), "clients", None)
+        connected = {str(node.id) for node in getattr(clients, "all", [])}
+        return set(self._reports) | connected
+
+    def _final_after_worker_reports(self, stopped_at: float, workers: set[str]) -> None:
         deadline = time.monotonic() + WORKER_REPORT_WAIT
-        while time.monotonic() < deadline and any(self._reports[w] <= stopped_at for w in workers):
+        while time.monotonic() < deadline and any(
+            self._reports.get(w, 0.0) <= stopped_at for w in workers
+        ):
             gevent.sleep(0.05)
         self.push(final=True, budget=FINAL_PUSH_BUDGET)
 
