@@ -122,7 +122,8 @@ def _progress(stack: LocalStack, run_id: str, started: float) -> str:
     p95 = _value(stack, queries.histogram_quantile_window(0.95, sel, "15s"))
 
     def fmt(v: float | None, spec: str) -> str:
-        return "–" if v is None or v != v else format(v, spec)
+        width = int(spec.split(".")[0] or 0)  # "7.1f" -> 7: a dash keeps the column
+        return "–".rjust(width) if v is None or v != v else format(v, spec)
 
     return (
         f"  {time.time() - started:5.0f}s  users {fmt(users, '.0f'):>4}  RPS {fmt(rps, '7.1f')}"
@@ -213,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n$ promgate check --run-id {run_id} --config {args.config}")
         code = subprocess.call(gate)
         print(f"\nReports in {args.out}: report.html, result.json, junit.xml, summary.md")
-        print(f'Watch it in Prometheus: {stack.prometheus_url}/graph (run_id="{run_id}")')
+        where = f'{stack.prometheus_url}/graph (run_id="{run_id}")'
+        if args.keep:
+            print(f"Explore the run in Prometheus: {where}")
+        else:
+            print(f"Prometheus ({where}) stops now; add --keep to explore the run afterwards.")
         print("With docker compose (deploy/docker-compose.yml), Grafana shows it on :3000.")
         print(f"promgate exit code: {code}")
         if args.keep:
