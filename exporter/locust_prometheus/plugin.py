@@ -262,7 +262,10 @@ class PrometheusExporter:
             self.config.run_id,
             self.config.job,
         )
-        self._write_run_id_file()
+        try:
+            self._write_run_id_file()
+        except ConfigError as exc:
+            logger.warning("locust_prometheus: %s", exc)  # pushing goes on under the new id
 
     def _delete_later(self, pusher: Pusher, ended: float) -> None:
         gevent.sleep(max(0.0, ended + self.config.linger - time.time()))
@@ -279,6 +282,7 @@ class PrometheusExporter:
             if self._tests > 1:
                 self._next_run()
             self.end_time = None
+            self._reports.clear()  # workers of an earlier test may be gone
             if self.pusher is not None and self._loop is None:
                 self._loop = gevent.spawn(self._push_loop)
         except Exception:
