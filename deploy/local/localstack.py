@@ -219,15 +219,22 @@ class LocalStack:
             ) from exc
         # Prometheus hands new targets to its scrapers in batches every 5 s: until then nothing
         # is scraped, and a run started at once would lose its first seconds.
-        wait_until(self._pushgateway_scraped, 30, "Prometheus's first scrape of the Pushgateway")
+        wait_until(
+            lambda: self._pushgateway_scraped(after=0.0),
+            30,
+            "Prometheus's first scrape of the Pushgateway",
+        )
         return self
 
-    def _pushgateway_scraped(self) -> bool:
+    def _pushgateway_scraped(self, after: float) -> bool:
+        """Whether Prometheus's last scrape of the Pushgateway started after ``after`` and
+        succeeded."""
         resp = requests.get(f"{self.prometheus_url}/api/v1/targets", timeout=5).json()
-        return any(
-            t["labels"].get("job") == "pushgateway" and t["health"] == "up"
-            for t in resp["data"]["activeTargets"]
-        )
+        for target in resp["data"]["activeTargets"]:
+            if target["labels"].get("job") == PUSHGATEWAY_JOB:
+                last = target.get("lastScrape", "")
+                return bool(last) and _rfc3339(last) > after and target["health"] == "up"
+        return False
 
     def _prometheus_ready(self) -> bool:
         if self._prometheus is not None and self._prometheus.poll() is not None:
@@ -302,16 +309,9 @@ class LocalStack:
     def wait_for_scrape(self, timeout: float = 30) -> None:
         """Wait until Prometheus has completed a scrape that started after this call."""
         started = time.time()
-
-        def scraped() -> bool:
-            resp = requests.get(f"{self.prometheus_url}/api/v1/targets", timeout=5).json()
-            for target in resp["data"]["activeTargets"]:
-                if target["labels"].get("job") == "pushgateway":
-                    last = target.get("lastScrape", "")
-                    return bool(last) and _rfc3339(last) > started and target["health"] == "up"
-            return False
-
-        wait_until(scraped, timeout, "a Pushgateway scrape")
+        wait_until(
+            lambda: self._pushgateway_scraped(after=started), timeout, "a Pushgateway scrape"
+        )
 
 
 def _local_static_configs(

@@ -244,11 +244,9 @@ class PrometheusExporter:
     def _next_run(self) -> None:
         """A new test in the same process (the web UI's "New test"): its own run id and group,
         so runs never merge; the previous group is deleted after its linger, as at quit."""
-        if self._finisher is not None:
-            # The previous test's final push still waits for worker reports: make it now, to
-            # the previous group, before this test takes over.
-            self._finisher.kill(block=True, timeout=1)
-            self._finisher = None
+        if self._cancel_finisher():
+            # The previous test's final push was still waiting for worker reports: make it
+            # now, to the previous group, before this test takes over.
             self.push(final=True, budget=FINAL_PUSH_BUDGET)
         previous, ended = self.pusher, self.end_time or time.time()
         self.config = replace(self.config, run_id=f"{self._base_run_id}-{self._tests}")
@@ -322,6 +320,14 @@ class PrometheusExporter:
             gevent.sleep(0.05)
         self.push(final=True, budget=FINAL_PUSH_BUDGET)
 
+    def _cancel_finisher(self) -> bool:
+        """Stop a final push that waits for worker reports; whether one was waiting."""
+        if self._finisher is None:
+            return False
+        self._finisher.kill(block=True, timeout=1)
+        self._finisher = None
+        return True
+
     def _on_quitting(self, **_: Any) -> None:
         try:
             self._quitting_snapshot = self.snapshot(final=True)
@@ -331,10 +337,9 @@ class PrometheusExporter:
     def _on_quit(self, **_: Any) -> None:
         try:
             self._stop_loop()
-            if self._finisher is not None:
-                # At quit the master has received all it ever will: push it now, not later.
-                self._finisher.kill(block=True, timeout=1)
-                self._finisher = None
+            # At quit the master has received all it ever will: the final push is made below,
+            # now, not after the wait for worker reports.
+            self._cancel_finisher()
             if self.end_time is None:
                 self.end_time = time.time()
             # Workers' last reports reach the master after test_stop; this push carries them.
