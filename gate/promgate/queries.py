@@ -70,6 +70,7 @@ __all__ = [
     "run_end",
     "run_end_ms",
     "run_ids",
+    "run_ids_before",
     "run_start",
     "run_start_ms",
     "run_timestamp_samples",
@@ -304,6 +305,15 @@ def run_ids(sel: str = 'job="$job"', window: str = WINDOW) -> str:
     """One series per run, valued by its start time; sort_desc lists the newest first."""
     metric = _sel("locust_run_start_timestamp_seconds", sel)
     return f"sort_desc(max by (run_id) (last_over_time({metric}[{window}])))"
+
+
+def run_ids_before(anchor: str, sel: str = 'job="$job"', window: str = WINDOW) -> str:
+    """Like ``run_ids``, only runs that started before the run ``anchor`` selects: the first is
+    the run just before it (the Runs dashboard's default run B)."""
+    metric = "locust_run_start_timestamp_seconds"
+    starts = f"max by (run_id) (last_over_time({_sel(metric, sel)}[{window}]))"
+    anchor_start = f"scalar(max(last_over_time({_sel(metric, anchor)}[{window}])))"
+    return f"sort_desc({starts} < {anchor_start})"
 
 
 def runs_table(sel: str = 'job="$job"', window: str = WINDOW) -> dict[str, str]:
