@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import requests  # noqa: E402
 from localstack import LocalStack  # noqa: E402
 from promgate import Gate, PrometheusClient, load_thresholds, parse_config  # noqa: E402
-from promgate._presets import PRESETS  # noqa: E402
+from promgate.config.presets import PRESETS  # noqa: E402
 
 BOUNDS = [0.001 * i for i in range(1, 100)] + [0.01 * i for i in range(10, 100)] + [1.0, 2.0, 5.0]
 

@@ -17,11 +17,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # dashgen/, also when imported by the tests
+sys.path.insert(0, str(HERE.parent / "tools"))  # genfiles: dev-only, not in the wheel
 
 from dashgen import lint, locust_run, runs  # noqa: E402
+from genfiles import generator_main  # noqa: E402
 from grafana_foundation_sdk.builders.dashboard import Dashboard  # noqa: E402
 from grafana_foundation_sdk.cog.encoder import JSONEncoder  # noqa: E402
-from promgate._files import generator_main  # noqa: E402
 
 DASHBOARDS_DIR = HERE / "dashboards"
 BUILDERS: dict[str, Callable[[], Dashboard]] = {

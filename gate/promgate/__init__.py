@@ -4,14 +4,19 @@
     result = Gate(load_config("gate.yaml"), PrometheusClient(url)).evaluate("run-42")
     result.verdict, result.exit_code, result.to_dict()
 
-Errors: see ``promgate._exceptions`` (one tree, each with its exit code).
+Errors: see ``promgate.errors`` (one tree, each with its exit code).
 """
 
 from __future__ import annotations
 
-from ._conditions import Condition, parse_condition
-from ._config import CheckSpec, GateConfig, PrometheusSettings, load_config, parse_config
-from ._exceptions import (
+from ._version import __version__
+from .config.conditions import Condition, parse_condition
+from .config.loader import CheckSpec, GateConfig, load_config, parse_config
+from .config.presets import PRESETS, Preset
+from .config.thresholds import load_thresholds
+from .core.gate import Gate
+from .core.result import CheckResult, GateResult, SeriesResult, Verdict
+from .errors import (
     ConfigError,
     PrometheusError,
     PrometheusUnavailable,
@@ -23,13 +28,10 @@ from ._exceptions import (
     RunNotFound,
     UsageError,
 )
-from ._gate import Gate
-from ._model import CheckResult, GateResult, SeriesResult, Verdict
-from ._presets import PRESETS, Preset
-from ._prometheus import PrometheusClient, Sample, Series
-from ._run import RunWindow
-from ._seed import load_thresholds
-from ._version import __version__
+from .prometheus.client import PrometheusClient
+from .prometheus.settings import PrometheusSettings
+from .prometheus.types import Sample, Series
+from .prometheus.window import RunWindow
 
 __all__ = [
     "PRESETS",

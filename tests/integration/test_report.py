@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from conftest import CompletedRun
-from promgate._html_charts import format_value
 from promgate.cli import run
+from promgate.report.html.charts import format_value
 from unit.report.report_support import CHROMIUM, png_stats, screenshot
 
 pytestmark = pytest.mark.integration

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from gate_fakeprom import fake_prom
+
+# The dev tools (generator command line, docs tables) live outside the wheel, in tools/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
 
 __all__ = ["fake_prom", "write_config"]
 

@@ -418,7 +418,7 @@ def test_seed_metric_without_data_is_skipped_but_nothing_judged_fails(
 def test_internal_errors_are_one_line(
     monkeypatch: pytest.MonkeyPatch, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import promgate._cmd_check as cmd
+    import promgate.cli.check as cmd
 
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("kaboom\nsecond line")
@@ -475,7 +475,7 @@ def test_waits_for_the_final_push_then_judges(
 
 def test_auth_and_tls_settings_reach_the_session(tmp_path: Path) -> None:
     from promgate import PrometheusSettings
-    from promgate._prometheus import build_session
+    from promgate.prometheus.client import build_session
 
     token = tmp_path / "token"
     token.write_text("s3cret\n")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from promgate import ConfigError, parse_condition
-from promgate._units import UNITS, format_value, parse_quantity
+from promgate.config.units import UNITS, format_value, parse_quantity
 
 S, MS, PCT, RATIO, RPS = (UNITS[u] for u in ("seconds", "ms", "percent", "ratio", "rps"))
 

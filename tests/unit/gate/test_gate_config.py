@@ -161,8 +161,8 @@ def test_lint_ok_and_unknown_variable(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_every_preset_lints() -> None:
-    from promgate._lint import PLACEHOLDERS, parse_promql
-    from promgate._templating import render
+    from promgate.config.lint import PLACEHOLDERS, parse_promql
+    from promgate.prometheus.templating import render
 
     for preset in PRESETS.values():
         parse_promql(render(preset.query, PLACEHOLDERS))
@@ -227,7 +227,7 @@ def test_fuzz_structured_config_only_config_errors(doc: object) -> None:
 
 
 def test_docs_presets_table_is_current() -> None:
-    from promgate._presets import presets_markdown
+    from presets_doc import presets_markdown
 
     doc = (Path(__file__).resolve().parents[3] / "docs" / "gate.md").read_text()
     block = doc.split("<!-- presets:begin")[1].split("-->\n", 1)[1]

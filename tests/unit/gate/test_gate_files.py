@@ -8,8 +8,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from promgate._exceptions import UsageError
-from promgate._files import generator_main, write_report
+from genfiles import generator_main
+from promgate.errors import UsageError
+from promgate.report.files import write_report
 
 
 def test_report_is_written_whole_with_plain_file_mode(tmp_path: Path) -> None:

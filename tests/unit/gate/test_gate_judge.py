@@ -4,8 +4,8 @@ import math
 
 import pytest
 from promgate import Sample, Verdict, parse_config
-from promgate._judge import judge_check, reduce_values
-from promgate._model import CheckResult, GateResult
+from promgate.core.judge import judge_check, reduce_values
+from promgate.core.result import CheckResult, GateResult
 
 
 def _spec(extra: str = "", critical: str = "> 2s", warning: str = "> 1s"):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from promgate import ConfigError
-from promgate._templating import escape_string, render, variables_in
+from promgate.prometheus.templating import escape_string, render, variables_in
 
 NASTY = [
     'a"b',

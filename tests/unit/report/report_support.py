@@ -14,8 +14,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from promgate._html import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
-from promgate._html_charts import Chart, Line, Threshold
+from promgate.report.html.charts import Chart, Line, Threshold
+from promgate.report.html.render import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

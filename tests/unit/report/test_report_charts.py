@@ -6,7 +6,7 @@ import math
 import re
 
 import pytest
-from promgate._html_charts import Chart, Line, Threshold, format_value, render_chart
+from promgate.report.html.charts import Chart, Line, Threshold, format_value, render_chart
 
 
 @pytest.mark.parametrize(

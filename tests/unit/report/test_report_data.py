@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from promgate import queries
-from promgate._exceptions import PrometheusUnavailable, UsageError
-from promgate._html import render_html
-from promgate._html_data import collect_report, per_push_rates, window_from_result
-from promgate._prometheus import Sample, Series
-from promgate._report import run_report
-from promgate._run import RunWindow, run_selector
-from promgate._templating import render
+from promgate.cli.report import run_report
+from promgate.errors import PrometheusUnavailable, UsageError
+from promgate.prometheus.templating import render
+from promgate.prometheus.types import Sample, Series
+from promgate.prometheus.window import RunWindow, run_selector
+from promgate.report.html.data import collect_report, per_push_rates, window_from_result
+from promgate.report.html.render import render_html
 
 WINDOW = RunWindow("r<1>", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 75)
 VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}

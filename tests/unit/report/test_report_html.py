@@ -7,7 +7,14 @@ import re
 from dataclasses import replace
 
 import pytest
-from promgate._html import EndpointRow, ErrorRow, ReportData, Summary, key_lines, render_html
+from promgate.report.html.render import (
+    EndpointRow,
+    ErrorRow,
+    ReportData,
+    Summary,
+    key_lines,
+    render_html,
+)
 from report_support import sample_report
 
 # The seed workflow's regexes (actions/github-script), verbatim.

@@ -7,10 +7,11 @@ import json
 
 import pytest
 from promgate import queries
-from promgate._prometheus import Sample
-from promgate._runs import RunRow, format_runs, list_runs
-from promgate._templating import render
 from promgate.cli import run
+from promgate.core.runs import RunRow, list_runs
+from promgate.prometheus.templating import render
+from promgate.prometheus.types import Sample
+from promgate.report.runs import format_runs
 
 VARS = {"job": "locust", "window": "7d"}
 

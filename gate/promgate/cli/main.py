@@ -1,0 +1,90 @@
+"""``promgate``: the command line. ``run(argv) -> int`` is what tests call; ``main`` exits.
+
+Subcommands live in their own modules of this package; ``COMMANDS`` lists, per subcommand, the
+function that adds its parser to the subparsers and the function that runs it
+(``handler(args) -> int``, raising ``PromgateError``). A new subcommand is one module plus one
+line here.
+
+Exit codes: 0 pass (warnings allowed), 1 fail (a critical condition, no data, unknown or
+unfinished run), 2 usage or config error, 3 Prometheus unreachable or failing, 4 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._version import __version__
+from ..errors import PromgateError
+from . import check, lint, report, runs
+
+__all__ = ["COMMANDS", "build_parser", "main", "run"]
+
+Handler = Callable[[argparse.Namespace], int]
+#: (parser builder, handler), in ``--help`` order.
+COMMANDS: list[tuple[Callable[[Any], argparse.ArgumentParser], Handler]] = [
+    (check.add_check_parser, check.run_check),
+    (lint.add_lint_parser, lint.run_lint),
+    (report.add_report_parser, report.run_report),
+    (runs.add_runs_parser, runs.run_runs),
+]
+EXIT_INTERNAL = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line, exit 2, like every other usage error.
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="promgate",
+        description="Judge a Locust run from Prometheus against thresholds and a baseline.",
+        epilog="exit codes: 0 pass, 1 fail, 2 usage/config error, 3 Prometheus error",
+    )
+    parser.add_argument("--version", action="version", version=f"promgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for builder, handler in COMMANDS:
+        builder(sub).set_defaults(handler=handler)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run promgate with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        code: int = args.handler(args)
+        return code
+    except PromgateError as exc:
+        print(f"promgate: error: {exc.message}", file=sys.stderr)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            # Also an annotation on the run's summary page, where CI readers look first.
+            text = exc.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::error title=promgate::{text}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("promgate: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("PROMGATE_DEBUG"):
+            raise
+        name = type(exc).__name__
+        print(
+            f"promgate: internal error: {name}: {' '.join(str(exc).split())} "
+            "(a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def main() -> None:
+    sys.exit(run())

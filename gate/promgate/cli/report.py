@@ -1,0 +1,110 @@
+"""``promgate report`` and ``promgate check --html``: write the HTML report of one run.
+
+``report`` works from Prometheus alone (a run id) or from a gate result (``--result``, the file
+``promgate check --json`` wrote), which adds the verdict, the checks and their thresholds and
+pins the window to the one the gate judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..errors import UsageError
+from ..prometheus.client import PrometheusClient, prometheus_url
+from ..prometheus.window import find_latest_run, resolve_run
+from ..report.files import write_report
+from ..report.html.data import collect_report, window_from_result
+from ..report.html.render import render_html
+from .args import wait_seconds
+
+__all__ = [
+    "add_report_parser",
+    "run_report",
+]
+
+
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``report`` subcommand to ``subparsers`` (from ``add_subparsers()``)."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "report",
+        help="write the HTML report of a run (charts, endpoints, errors, the gate's checks)",
+        description=(
+            "Write one self-contained HTML file for a run: verdict, checks, charts over the run, "
+            "the per-endpoint and errors tables. Give --run-id, or --result (from promgate "
+            "check --json) for the gate's verdict and thresholds."
+        ),
+    )
+    p.add_argument(
+        "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
+    )
+    p.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="the run to report, or 'latest' (default: the run in --result)",
+    )
+    p.add_argument("--job", default="locust", help="the exporter's job label (default: locust)")
+    p.add_argument("--result", metavar="FILE", help="gate result from promgate check --json")
+    p.add_argument("--html", required=True, metavar="FILE", help="where to write the report")
+    p.add_argument(
+        "--lookback", default="7d", help="how far back to look for the run (default: 7d)"
+    )
+    p.add_argument(
+        "--wait-timeout",
+        type=wait_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for a run that is still going to finish (default: 0, no wait)",
+    )
+    return p
+
+
+def run_report(args: argparse.Namespace, client: PrometheusClient | None = None) -> int:
+    """Run ``promgate report``; errors are raised as ``PromgateError`` (the CLI maps them)."""
+    client = client or PrometheusClient(prometheus_url(args.prometheus))
+    result = _load_result(args.result) if args.result else None
+    if result is not None:
+        window = window_from_result(result)
+        if args.run_id and args.run_id != window.run_id:
+            raise UsageError(
+                f"report: --run-id {args.run_id!r} differs from the run in {args.result} "
+                f"({window.run_id!r}) (drop one of them)"
+            )
+    elif args.run_id:
+        run_id = args.run_id
+        if run_id == "latest":
+            run_id = find_latest_run(client, args.job, args.lookback)
+        window = resolve_run(
+            client,
+            run_id,
+            args.job,
+            lookback=args.lookback,
+            wait_timeout=args.wait_timeout,
+            progress=lambda msg: print(msg, file=sys.stderr),
+        )
+    else:
+        raise UsageError("report: no run given (pass --run-id, or --result from check --json)")
+    write_report(args.html, render_html(collect_report(client, window, result)))
+    print(f"promgate: HTML report written to {args.html}", file=sys.stderr)
+    return 0
+
+
+def _load_result(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read gate result {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"bad gate result {path}: not JSON ({exc.msg} at line {exc.lineno}) "
+            "(pass the file written by promgate check --json)"
+        ) from None
+    if not isinstance(data, dict) or "run" not in data:
+        raise UsageError(
+            f"bad gate result {path}: no 'run' object (pass the file written by promgate "
+            "check --json)"
+        )
+    return data

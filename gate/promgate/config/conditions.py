@@ -1,0 +1,93 @@
+"""Threshold conditions: ``"> 2s"``, ``"< 50"``, ``">= 0.99"``, ``"> +20%"``, ``"> +50ms"``.
+
+A condition describes the *bad* state: it triggers when the value satisfies it. A signed
+right-hand side is relative to the baseline run: ``+20%`` means baseline x 1.2, ``-10%``
+baseline x 0.9, and ``+50ms`` baseline + 50 ms (a signed amount in the check's unit).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .units import Unit, parse_quantity
+
+__all__ = ["Condition", "parse_condition"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_SYNTAX = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([+-]?)\s*(\S.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    text: str
+    op: str
+    #: absolute threshold, or the relative amount when ``relative`` is set (check's unit)
+    amount: float
+    #: "" absolute; "percent" (+20% of baseline); "delta" (+50ms over baseline)
+    relative: str = ""
+
+    @property
+    def needs_baseline(self) -> bool:
+        return bool(self.relative)
+
+    def threshold(self, baseline: float | None) -> float | None:
+        """The absolute threshold; ``None`` when relative and there is no baseline."""
+        if not self.relative:
+            return self.amount
+        if baseline is None or not math.isfinite(baseline):
+            return None
+        if self.relative == "percent":
+            return baseline * (1.0 + self.amount / 100.0)
+        return baseline + self.amount
+
+    def triggered(self, value: float, baseline: float | None = None) -> bool | None:
+        """True when ``value`` is in the bad state; ``None`` when it cannot be decided."""
+        limit = self.threshold(baseline)
+        if limit is None or not math.isfinite(value):
+            return None
+        return _OPS[self.op](value, limit)
+
+
+def parse_condition(text: object, unit: Unit) -> Condition:
+    """Parse one condition; ``ConfigError`` with the reason on anything malformed."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ConfigError(f"condition must be a string like '> 2s', got {type(text).__name__}")
+    if not isinstance(text, str):
+        # A bare number in YAML: an upper bound, as the seed's thresholds are.
+        text = f"> {text}"
+    match = _SYNTAX.match(text)
+    if not match:
+        raise ConfigError(f"bad condition {text!r} (expected e.g. '> 2s', '< 50', '> +20%')")
+    op, sign, rest = match.groups()
+    if sign:
+        stripped = rest.strip()
+        if stripped.endswith("%"):
+            try:
+                amount = float(stripped[:-1].strip())
+            except ValueError:
+                raise ConfigError(f"bad relative amount in {text!r}") from None
+            if not math.isfinite(amount):
+                raise ConfigError(f"bad relative amount in {text!r}")
+            return Condition(text, op, -amount if sign == "-" else amount, "percent")
+        amount = _quantity(rest, unit, text)
+        return Condition(text, op, -amount if sign == "-" else amount, "delta")
+    return Condition(text, op, _quantity(rest, unit, text), "")
+
+
+def _quantity(rest: str, unit: Unit, text: str) -> float:
+    try:
+        return parse_quantity(rest, unit)
+    except ConfigError as exc:
+        raise ConfigError(f"bad condition {text!r}: {exc.message}") from None

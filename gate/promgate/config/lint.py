@@ -1,0 +1,65 @@
+"""Offline checks of a config: every query templated with placeholders and parsed.
+
+Uses promql-parser (the Rust parser Prometheus's grammar is ported to), so ``promgate lint``
+and ``promgate check`` reject bad PromQL before any request is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import promql_parser
+
+from ..errors import ConfigError, QuerySyntaxError
+from ..prometheus.templating import render
+from .loader import CheckSpec, GateConfig
+
+__all__ = ["PLACEHOLDERS", "lint_config", "parse_promql"]
+
+#: Values the run's variables take when a config is checked without a run.
+PLACEHOLDERS: dict[str, str] = {
+    "run_id": 'lint-run "quoted" \\ id',
+    "job": "locust",
+    "run_start": "1700000000",
+    "run_end": "1700000600",
+    "run_duration": "660s",
+    "window": "660s",
+}
+
+
+def parse_promql(expr: str) -> None:
+    """Raise ``QuerySyntaxError`` (one line) when ``expr`` is not valid PromQL."""
+    try:
+        promql_parser.parse(expr)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise QuerySyntaxError(
+            f"bad PromQL: {detail} (check brackets, quotes and function names)"
+        ) from None
+    except BaseException as exc:  # the Rust extension panics as pyo3's PanicException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise QuerySyntaxError(f"bad PromQL: parser failed: {exc}") from None
+
+
+def lint_check(check: CheckSpec, source: str, variables: Mapping[str, str]) -> None:
+    try:
+        parse_promql(render(check.query, variables))
+    except ConfigError as exc:
+        raise QuerySyntaxError(
+            exc.message, file=source, line=check.line, key=f"checks.{check.name}.query"
+        ) from None
+
+
+def lint_config(
+    config: GateConfig, extra_vars: Mapping[str, str] | None = None
+) -> list[ConfigError]:
+    """Every problem found (empty when the config is fine)."""
+    variables = {**PLACEHOLDERS, **config.vars, **(extra_vars or {})}
+    errors: list[ConfigError] = []
+    for check in config.checks:
+        try:
+            lint_check(check, config.source, variables)
+        except ConfigError as exc:
+            errors.append(exc)
+    return errors

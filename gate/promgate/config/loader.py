@@ -1,0 +1,344 @@
+"""The gate's YAML config: loading, ``${VAR}`` interpolation and validation.
+
+Every error names the file, the line (from YAML's node marks) and the key. The query
+templates are left alone by ``${VAR}`` interpolation: their ``$name`` variables are filled in
+later, per run, by ``promgate.prometheus.templating``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..prometheus.settings import PrometheusSettings
+from .conditions import Condition, parse_condition
+from .presets import PRESETS
+from .units import Unit, get_unit
+from .yamldoc import YamlDoc, join_key
+
+__all__ = [
+    "NO_DATA_POLICIES",
+    "REDUCERS",
+    "CheckSpec",
+    "GateConfig",
+    "PrometheusSettings",
+    "load_config",
+    "parse_config",
+]
+
+REDUCERS = ("each", "max", "min", "avg", "sum")
+NO_DATA_POLICIES = ("fail", "warn", "pass", "skip")
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    query: str
+    unit: Unit
+    #: the unit the query's values come in; converted to ``unit`` before judging
+    query_unit: Unit
+    warning: tuple[Condition, ...] = ()
+    critical: tuple[Condition, ...] = ()
+    description: str = ""
+    preset: str | None = None
+    reduce: str = "each"
+    no_data: str = "fail"
+    baseline_missing: str = "warn"
+    line: int | None = None
+
+    @property
+    def relative(self) -> bool:
+        return any(c.needs_baseline for c in (*self.warning, *self.critical))
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    source: str
+    checks: tuple[CheckSpec, ...]
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    job: str | None = None
+    vars: Mapping[str, str] = field(default_factory=dict)
+    wait_timeout: float | None = None
+    #: how far back ``--run-id latest`` and run discovery look
+    lookback: str = "7d"
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> GateConfig:
+    """Read and validate a gate config file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", file=str(path)) from None
+    return parse_config(text, str(path), env)
+
+
+def parse_config(
+    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> GateConfig:
+    doc = YamlDoc(source, os.environ if env is None else env)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(
+            f"invalid YAML: {exc.problem or exc} (check indentation, colons and quoting)",
+            file=source,
+            line=line,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    if root is None:
+        raise ConfigError("empty config (expected a mapping with checks:)", file=source)
+    top = doc.mapping(root, "")
+    allowed = {
+        "prometheus",
+        "checks",
+        "job",
+        "vars",
+        "wait_timeout",
+        "lookback",
+        "baseline_missing",
+        "no_data",
+        "version",
+    }
+    for name, (knode, _) in top.items():
+        if name not in allowed:
+            raise doc.fail(knode, name, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    prometheus = (
+        _prometheus(doc, top["prometheus"][1]) if "prometheus" in top else PrometheusSettings()
+    )
+    job = _opt_str(doc, top, "job")
+    variables: dict[str, str] = {}
+    if "vars" in top:
+        for name, (_knode, vnode) in doc.mapping(top["vars"][1], "vars").items():
+            val = doc.value(vnode, f"vars.{name}")
+            if isinstance(val, (dict, list)) or val is None:
+                raise doc.fail(vnode, f"vars.{name}", "expected a scalar value")
+            variables[name] = str(val)
+    wait_timeout = None
+    if "wait_timeout" in top:
+        node = top["wait_timeout"][1]
+        wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
+        if not wait_timeout >= 0:  # NaN too: it would never time out
+            raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
+    lookback = _opt_str(doc, top, "lookback") or "7d"
+    defaults = {
+        "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
+        "no_data": _policy(doc, top, "no_data", None),
+    }
+    if "checks" not in top:
+        raise doc.fail(root, "checks", "missing (a list of checks to judge)")
+    cnode = top["checks"][1]
+    if not isinstance(cnode, yaml.SequenceNode) or not cnode.value:
+        raise doc.fail(cnode, "checks", "expected a non-empty list of checks")
+    checks = [_check(doc, node, f"checks[{i}]", defaults) for i, node in enumerate(cnode.value)]
+    seen: dict[str, int | None] = {}
+    for check in checks:
+        if check.name in seen:
+            raise ConfigError(
+                f"duplicate check name {check.name!r} (first on line {seen[check.name]})",
+                file=source,
+                line=check.line,
+                key="name",
+            )
+        seen[check.name] = check.line
+    return GateConfig(source, tuple(checks), prometheus, job, variables, wait_timeout, lookback)
+
+
+def _opt_str(
+    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, prefix: str = ""
+) -> str | None:
+    if key not in m:
+        return None
+    val = doc.value(m[key][1], join_key(prefix, key))
+    if val is None:
+        return None
+    if isinstance(val, (dict, list)):
+        raise doc.fail(m[key][1], join_key(prefix, key), "expected a string")
+    return str(val)
+
+
+def _policy(
+    doc: YamlDoc,
+    m: dict[str, tuple[yaml.Node, yaml.Node]],
+    key: str,
+    default: str | None,
+    prefix: str = "",
+) -> str | None:
+    val = _opt_str(doc, m, key, prefix)
+    if val is None:
+        return default
+    if val not in NO_DATA_POLICIES:
+        raise doc.fail(
+            m[key][1], join_key(prefix, key), f"expected one of {', '.join(NO_DATA_POLICIES)}"
+        )
+    return val
+
+
+def _prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
+    m = doc.mapping(node, "prometheus")
+    kwargs: dict[str, Any] = {}
+    strings = ("url", "bearer_token", "bearer_token_file", "ca_file", "cert_file", "key_file")
+    for name, (knode, vnode) in m.items():
+        key = f"prometheus.{name}"
+        if name in strings:
+            kwargs[name] = _opt_str(doc, m, name, "prometheus")
+        elif name in ("timeout", "retry_wait"):
+            val = float(doc.typed(vnode, key, (int, float), "seconds"))
+            if not val > 0:
+                raise doc.fail(vnode, key, "must be > 0")
+            kwargs[name] = val
+        elif name == "retries":
+            val = doc.typed(vnode, key, int, "an integer")
+            if val < 1:
+                raise doc.fail(vnode, key, "must be >= 1 (attempts per query)")
+            kwargs[name] = val
+        elif name == "insecure_skip_verify":
+            kwargs[name] = doc.typed(vnode, key, bool, "true or false")
+        elif name == "basic_auth":
+            auth = doc.mapping(vnode, key)
+            for sub in auth:
+                if sub not in ("username", "password", "password_file"):
+                    raise doc.fail(
+                        auth[sub][0],
+                        f"{key}.{sub}",
+                        "unknown key (username, password, password_file)",
+                    )
+            kwargs["username"] = _opt_str(doc, auth, "username", key)
+            kwargs["password"] = _opt_str(doc, auth, "password", key)
+            pw_file = _opt_str(doc, auth, "password_file", key)
+            if pw_file:
+                try:
+                    kwargs["password"] = Path(pw_file).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise doc.fail(
+                        auth["password_file"][1], f"{key}.password_file", f"cannot read: {exc}"
+                    ) from None
+        elif name == "headers":
+            headers = doc.value(vnode, key)
+            if not isinstance(headers, dict) or not all(
+                isinstance(v, (str, int)) for v in headers.values()
+            ):
+                raise doc.fail(vnode, key, "expected a mapping of header names to strings")
+            kwargs[name] = {str(k): str(v) for k, v in headers.items()}
+        else:
+            raise doc.fail(knode, key, "unknown key")
+    if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
+        raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
+    return PrometheusSettings(**kwargs)
+
+
+_CHECK_KEYS = (
+    "name",
+    "description",
+    "query",
+    "preset",
+    "unit",
+    "query_unit",
+    "warning",
+    "critical",
+    "reduce",
+    "no_data",
+    "baseline_missing",
+)
+
+
+def _check(
+    doc: YamlDoc, node: yaml.Node, where: str, defaults: Mapping[str, str | None]
+) -> CheckSpec:
+    m = doc.mapping(node, where)
+    for name, (knode, _) in m.items():
+        if name not in _CHECK_KEYS:
+            raise doc.fail(
+                knode, f"{where}.{name}", f"unknown key (allowed: {', '.join(_CHECK_KEYS)})"
+            )
+    name_or_none = _opt_str(doc, m, "name", where)
+    if not name_or_none:
+        raise doc.fail(node, f"{where}.name", "missing (every check needs a name)")
+    name = name_or_none
+    if not _NAME.match(name):
+        raise doc.fail(m["name"][1], f"{where}.name", "use letters, digits, _ . : - only")
+    key = f"checks.{name}"
+    preset_name = _opt_str(doc, m, "preset", key)
+    query: str | None = None
+    if "query" in m:
+        raw = doc.value(m["query"][1], f"{key}.query", interpolate=False)
+        if not isinstance(raw, str) or not raw.strip():
+            raise doc.fail(m["query"][1], f"{key}.query", "expected a PromQL expression")
+        query = raw.strip()
+    if (query is None) == (preset_name is None):
+        raise doc.fail(node, key, "set exactly one of query or preset")
+    no_data_default = defaults.get("no_data")
+    if preset_name is not None:
+        preset = PRESETS.get(preset_name)
+        if preset is None:
+            raise doc.fail(
+                m["preset"][1],
+                f"{key}.preset",
+                f"unknown preset {preset_name!r} (known: {', '.join(sorted(PRESETS))})",
+            )
+        query = preset.query
+        native = preset.unit
+        no_data_default = no_data_default or preset.no_data
+    assert query is not None
+    try:
+        unit_name = _opt_str(doc, m, "unit", key) or (native if preset_name else "count")
+        unit = get_unit(unit_name)
+        qunit_name = _opt_str(doc, m, "query_unit", key) or (native if preset_name else unit_name)
+        query_unit = get_unit(qunit_name)
+    except ConfigError as exc:
+        bad = "unit" if "unit" in m else "query_unit"
+        raise doc.fail(m.get(bad, (node, node))[1], f"{key}.{bad}", exc.message) from None
+    if unit.dimension != query_unit.dimension:
+        raise doc.fail(
+            m.get("unit", (node, node))[1],
+            f"{key}.unit",
+            f"{unit.name} cannot show values in {query_unit.name}",
+        )
+    levels: dict[str, tuple[Condition, ...]] = {}
+    for level in ("warning", "critical"):
+        conds: list[Condition] = []
+        if level in m:
+            vnode = m[level][1]
+            raw_val = doc.value(vnode, f"{key}.{level}")
+            items = raw_val if isinstance(raw_val, list) else [raw_val]
+            for item in items:
+                try:
+                    conds.append(parse_condition(item, unit))
+                except ConfigError as exc:
+                    raise doc.fail(vnode, f"{key}.{level}", exc.message) from None
+        levels[level] = tuple(conds)
+    if not levels["warning"] and not levels["critical"]:
+        raise doc.fail(node, key, "set warning or critical (or both)")
+    reduce = _opt_str(doc, m, "reduce", key) or "each"
+    if reduce not in REDUCERS:
+        raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
+    return CheckSpec(
+        name=name,
+        query=query,
+        unit=unit,
+        query_unit=query_unit,
+        warning=levels["warning"],
+        critical=levels["critical"],
+        description=_opt_str(doc, m, "description", key)
+        or (PRESETS[preset_name].description if preset_name else ""),
+        preset=preset_name,
+        reduce=reduce,
+        no_data=_policy(doc, m, "no_data", no_data_default or "fail", key) or "fail",
+        baseline_missing=_policy(
+            doc, m, "baseline_missing", defaults.get("baseline_missing") or "warn", key
+        )
+        or "warn",
+        line=node.start_mark.line + 1,
+    )

@@ -1,0 +1,110 @@
+"""Named checks over the canonical PromQL in ``queries.py``; never a copy of a query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from .. import queries
+
+__all__ = ["PRESETS", "Preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    #: the unit the expression's values come in
+    unit: str
+    description: str
+    build: Callable[[], str]
+    #: "fail" for the run's own metrics; host metrics need node_exporter, which may be absent
+    no_data: str = "fail"
+
+    @property
+    def query(self) -> str:
+        return self.build()
+
+
+_LIST = [
+    Preset(
+        "requests_total", "count", "requests over the run (Locust's # reqs)", queries.requests_total
+    ),
+    Preset(
+        "failures_total",
+        "count",
+        "failed requests over the run (Locust's # fails)",
+        queries.failures_total,
+    ),
+    Preset("error_rate", "ratio", "failures / requests over the run", queries.error_ratio),
+    Preset("rps", "rps", "Locust's whole-run requests per second", queries.locust_rps),
+    Preset(
+        "avg_response_time",
+        "seconds",
+        "mean response time (Locust's Avg)",
+        queries.avg_response_time,
+    ),
+    Preset("max_response_time", "seconds", "Locust's max response time", queries.max_response_time),
+    Preset("max_users", "count", "peak users over the run", queries.max_users),
+    Preset(
+        "loadgen_cpu",
+        "percent",
+        "mean CPU of the busiest load-generator process",
+        queries.loadgen_cpu_avg,
+    ),
+    Preset(
+        "host_cpu",
+        "percent",
+        "host CPU from node_exporter, averaged over the run",
+        queries.node_cpu_percent,
+        no_data="skip",
+    ),
+    Preset(
+        "host_memory",
+        "percent",
+        "host memory from node_exporter, averaged over the run",
+        queries.node_memory_percent,
+        no_data="skip",
+    ),
+]
+for _q, _label in ((0.5, "p50"), (0.9, "p90"), (0.95, "p95"), (0.99, "p99")):
+    _LIST.append(
+        Preset(
+            _label,
+            "seconds",
+            f"Locust's own whole-run {_label} (its summary)",
+            partial(queries.locust_quantile, _q),
+        )
+    )
+    _LIST.append(
+        Preset(
+            f"{_label}_hist",
+            "seconds",
+            f"whole-run {_label} from the histogram (within one bucket)",
+            partial(queries.histogram_quantile_run, _q),
+        )
+    )
+
+# Per endpoint (labels method, name): several series, judged each on its own by default.
+_LIST += [
+    Preset(
+        "endpoint_p95",
+        "seconds",
+        "Locust's own whole-run p95 of each endpoint",
+        partial(queries.endpoint_quantile, 0.95),
+    ),
+    Preset(
+        "endpoint_p99",
+        "seconds",
+        "Locust's own whole-run p99 of each endpoint",
+        partial(queries.endpoint_quantile, 0.99),
+    ),
+    Preset(
+        "endpoint_error_rate",
+        "ratio",
+        "failures / requests of each endpoint",
+        partial(queries.error_ratio, by="method, name"),
+    ),
+]
+
+PRESETS: dict[str, Preset] = {p.name: p for p in _LIST}

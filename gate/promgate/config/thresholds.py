@@ -1,0 +1,145 @@
+"""Compatibility with the seed's ``performance_thresholds.json`` and ``check_regression.py``.
+
+The thresholds file is read unchanged: each known metric becomes a check on a preset, with the
+file's ``warning``/``critical`` numbers as bounds in the file's ``unit``. ``requests_per_second``
+is a lower bound (below critical is critical), every other metric an upper bound.
+``--analysis-json`` (``promgate.report.analysis``) writes the shape its
+``check_regression.py`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..errors import ConfigError
+from .conditions import Condition
+from .loader import CheckSpec, GateConfig
+from .presets import PRESETS
+from .units import get_unit
+
+__all__ = ["SEED_METRICS", "load_thresholds", "parse_thresholds"]
+
+#: seed metric -> (preset, bound: ">" upper / "<" lower, no_data). The seed's script skips a
+#: metric it has no figure for; so does the gate, and reports it as skipped. It still never
+#: passes on nothing: a run with every check skipped fails (and an unknown run fails first).
+SEED_METRICS: dict[str, tuple[str, str, str]] = {
+    "response_time_p95": ("p95", ">", "skip"),
+    "response_time_p99": ("p99", ">", "skip"),
+    "error_rate": ("error_rate", ">", "skip"),
+    "requests_per_second": ("rps", "<", "skip"),
+    "cpu_usage": ("host_cpu", ">", "skip"),
+    "memory_usage": ("host_memory", ">", "skip"),
+}
+#: how a seed unit is written after a number in a condition ("> 5%"), as the gate's own syntax
+_SUFFIX = {"seconds": "s", "ms": "ms", "percent": "%"}
+_SEED_UNITS = {
+    "seconds": "seconds",
+    "ms": "ms",
+    "percent": "percent",
+    "rps": "rps",
+    "ratio": "ratio",
+    "bytes": "bytes",
+    "count": "count",
+}
+
+
+def load_thresholds(path: str | Path) -> GateConfig:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read thresholds: {exc}", file=str(path)) from None
+    return parse_thresholds(text, str(path))
+
+
+def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", file=source) from None
+    if not isinstance(doc, dict) or not doc:
+        raise ConfigError("expected an object of metrics like response_time_p95", file=source)
+    lines = _key_lines(text)
+    checks = []
+    for name, spec in doc.items():
+        line = lines.get(name)
+        if name not in SEED_METRICS:
+            raise ConfigError(
+                f"unknown metric (known: {', '.join(SEED_METRICS)})",
+                file=source,
+                line=line,
+                key=name,
+            )
+        if not isinstance(spec, dict):
+            raise ConfigError(
+                "expected an object with warning, critical, unit", file=source, line=line, key=name
+            )
+        preset_name, bound, no_data = SEED_METRICS[name]
+        preset = PRESETS[preset_name]
+        unit_name = spec.get("unit", preset.unit)
+        if not isinstance(unit_name, str) or unit_name not in _SEED_UNITS:
+            raise ConfigError(
+                f"unknown unit {unit_name!r} (use one of: {', '.join(_SEED_UNITS)})",
+                file=source,
+                line=line,
+                key=f"{name}.unit",
+            )
+        unit = get_unit(_SEED_UNITS[unit_name])
+        native = get_unit(preset.unit)
+        if unit.dimension != native.dimension:
+            raise ConfigError(
+                f"unit {unit_name} does not fit {name} ({preset.unit})",
+                file=source,
+                line=line,
+                key=f"{name}.unit",
+            )
+        levels: dict[str, tuple[Condition, ...]] = {"warning": (), "critical": ()}
+        for level in levels:
+            if level not in spec:
+                continue
+            value = spec[level]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise ConfigError(
+                    "expected a number", file=source, line=line, key=f"{name}.{level}"
+                )
+            shown = f"{bound} {value:g}{_SUFFIX.get(unit_name, '')}"
+            levels[level] = (Condition(shown, bound, float(value)),)
+        if not levels["warning"] and not levels["critical"]:
+            raise ConfigError("set warning or critical", file=source, line=line, key=name)
+        checks.append(
+            CheckSpec(
+                name=name,
+                query=preset.query,
+                unit=unit,
+                query_unit=native,
+                warning=levels["warning"],
+                critical=levels["critical"],
+                description=preset.description,
+                preset=preset_name,
+                reduce="max",
+                no_data=no_data,
+                baseline_missing="warn",
+                line=line,
+            )
+        )
+    return GateConfig(source, tuple(checks))
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line of each top-level key; JSON has no marks, so find ``"key":`` at depth one."""
+    lines: dict[str, int] = {}
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if depth == 1 and stripped.startswith('"'):
+            key = stripped[1:].split('"', 1)[0]
+            lines.setdefault(key, number)
+        depth += line.count("{") - line.count("}")
+    return lines

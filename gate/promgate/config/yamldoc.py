@@ -1,0 +1,109 @@
+"""A composed YAML node tree with typed access, ``${VAR}`` interpolation and errors that name
+the file, line (from the node's mark) and key."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+
+__all__ = ["YamlDoc", "join_key"]
+
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class YamlDoc:
+    """A composed YAML node tree with typed access that reports file:line:key on errors."""
+
+    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+        self.source = source
+        self.env = env
+        self._loader = yaml.SafeLoader("")
+
+    def fail(self, node: yaml.Node | None, key: str, message: str) -> ConfigError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return ConfigError(message, file=self.source, line=line, key=key)
+
+    def mapping(self, node: yaml.Node, key: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, key, "expected a mapping")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                raise self.fail(knode, key, "keys must be plain strings")
+            name = str(knode.value)
+            if name in out:
+                raise self.fail(knode, join_key(key, name), "duplicate key")
+            out[name] = (knode, vnode)
+        return out
+
+    def value(self, node: yaml.Node, key: str, *, interpolate: bool = True) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                val = self._loader.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, TypeError) as exc:
+                # Unknown tags (!foo, !!python/...) and malformed typed scalars.
+                problem = getattr(exc, "problem", None) or str(exc)
+                raise self.fail(node, key, f"invalid value: {problem}") from None
+            if isinstance(val, str) and interpolate and "$" in val:
+                val = self.interpolate(val, node, key)
+                if node.style is None and val.strip():
+                    # An unquoted ${VAR} may carry a number or boolean: type it as YAML would.
+                    val = _retype(val)
+            return val
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                self.value(n, f"{key}[{i}]", interpolate=interpolate)
+                for i, n in enumerate(node.value)
+            ]
+        return {
+            k: self.value(v, join_key(key, k), interpolate=interpolate)
+            for k, (_, v) in self.mapping(node, key).items()
+        }
+
+    def interpolate(self, text: str, node: yaml.Node, key: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name, default = match.group(1), match.group(2)
+            if name in self.env and (self.env[name] != "" or default is None):
+                return self.env[name]
+            if default is not None:
+                return default
+            raise self.fail(
+                node, key, f"environment variable {name} is not set (use ${{{name}:-default}})"
+            )
+
+        return _ENV.sub(sub, text)
+
+    def typed(self, node: yaml.Node, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        val = self.value(node, key)
+        if isinstance(val, bool) and kind is not bool and bool not in _tuple(kind):
+            raise self.fail(node, key, f"expected {what}, got a boolean")
+        if kind in (float, (int, float)) and isinstance(val, str):
+            with contextlib.suppress(ValueError):
+                val = float(val)
+        if not isinstance(val, kind):
+            raise self.fail(node, key, f"expected {what}, got {type(val).__name__}")
+        return val
+
+
+def _retype(text: str) -> Any:
+    try:
+        val = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return val if isinstance(val, (int, float, bool)) else text
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def join_key(parent: str, key: str) -> str:
+    return f"{parent}.{key}" if parent else key

@@ -1,0 +1,230 @@
+"""Evaluating a config against one run (and optionally a baseline): the library entry point.
+
+    gate = Gate(config, PrometheusClient(url))
+    result = gate.evaluate("run-42", baseline_run="run-41")
+
+Queries are rendered and syntax-checked before any request, then run concurrently in a thread
+pool; judging happens after all answers are in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .. import queries
+from .._version import __version__
+from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
+from ..config.loader import CheckSpec, GateConfig
+from ..config.units import convert, get_unit
+from ..errors import ConfigError, UsageError
+from ..prometheus.client import PrometheusClient
+from ..prometheus.templating import render
+from ..prometheus.types import Sample
+from ..prometheus.window import RunWindow, find_latest_run, resolve_run
+from .judge import judge_check
+from .result import CheckResult, GateResult
+
+__all__ = ["SUMMARY_QUERIES", "Gate"]
+
+#: Figures every result carries (Markdown key lines, the seed's analysis): name -> (query, scale)
+SUMMARY_QUERIES: dict[str, tuple[Callable[[], str], float]] = {
+    "requests": (queries.requests_total, 1.0),
+    "failures": (queries.failures_total, 1.0),
+    "error_rate_percent": (queries.error_ratio, 100.0),
+    "rps": (queries.locust_rps, 1.0),
+    "p50": (lambda: queries.locust_quantile(0.5), 1.0),
+    "p95": (lambda: queries.locust_quantile(0.95), 1.0),
+    "p99": (lambda: queries.locust_quantile(0.99), 1.0),
+    "avg_response_time": (queries.avg_response_time, 1.0),
+    "cpu_usage_avg": (queries.node_cpu_percent, 1.0),
+    "memory_usage_avg": (queries.node_memory_percent, 1.0),
+}
+
+
+class Gate:
+    def __init__(
+        self,
+        config: GateConfig,
+        client: PrometheusClient,
+        *,
+        job: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        wait_timeout: float | None = None,
+        progress: Callable[[str], None] | None = None,
+        max_workers: int = 8,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.job = job or config.job or "locust"
+        self.variables = {**config.vars, **(variables or {})}
+        self.wait_timeout = (
+            wait_timeout
+            if wait_timeout is not None
+            else (config.wait_timeout if config.wait_timeout is not None else 300.0)
+        )
+        self.progress = progress
+        self.max_workers = max(1, max_workers)
+
+    def lint(self) -> None:
+        """Raise the first syntax error; nothing is sent to Prometheus before this passes."""
+        placeholders = {**PLACEHOLDERS, **self.variables}
+        for check in self.config.checks:
+            lint_check(check, self.config.source, placeholders)
+
+    def resolve(self, run_id: str) -> RunWindow:
+        if run_id == "latest":
+            run_id = find_latest_run(self.client, self.job, self.config.lookback)
+        return resolve_run(
+            self.client,
+            run_id,
+            self.job,
+            lookback=self.config.lookback,
+            wait_timeout=self.wait_timeout,
+            progress=self.progress,
+        )
+
+    def evaluate(
+        self,
+        run_id: str,
+        *,
+        baseline_run: str | None = None,
+        baseline_file: str | Path | None = None,
+        strict: bool = False,
+    ) -> GateResult:
+        if baseline_run and baseline_file:
+            raise UsageError("use --baseline-run or --baseline-file, not both")
+        self.lint()
+        baseline_doc = _read_baseline(baseline_file) if baseline_file else None
+        window = self.resolve(run_id)
+        base_window = self.resolve(baseline_run) if baseline_run else None
+
+        jobs: dict[tuple[str, str], tuple[str, float]] = {}
+        rendered: dict[str, str] = {}
+        base_rendered: dict[str, str] = {}
+        for check in self.config.checks:
+            rendered[check.name] = self._render(check, window)
+            jobs[("check", check.name)] = (rendered[check.name], window.eval_time)
+            if base_window is not None:
+                base_rendered[check.name] = self._render(check, base_window)
+                jobs[("base", check.name)] = (base_rendered[check.name], base_window.eval_time)
+        for name, (build, _scale) in SUMMARY_QUERIES.items():
+            expr = render(build(), window.variables())
+            jobs[("summary", name)] = (expr, window.eval_time)
+        answers = self._run_all(jobs)
+
+        checks: list[CheckResult] = []
+        for check in self.config.checks:
+            if base_window is not None:
+                base: list[Sample] | None = answers[("base", check.name)]
+            elif baseline_doc is not None:
+                base = _baseline_samples(baseline_doc, check)
+            else:
+                base = None
+            checks.append(
+                judge_check(
+                    check,
+                    rendered[check.name],
+                    answers[("check", check.name)],
+                    base,
+                    base_rendered.get(check.name),
+                )
+            )
+        summary: dict[str, float | None] = {}
+        for name, (_build, scale) in SUMMARY_QUERIES.items():
+            finite = [s.value for s in answers[("summary", name)] if math.isfinite(s.value)]
+            summary[name] = max(finite) * scale if finite else None
+        baseline: dict[str, Any] | None = None
+        if base_window is not None:
+            baseline = {"source": "run", "run": base_window.to_dict(), "file": None}
+        elif baseline_file is not None:
+            baseline = {
+                "source": "file",
+                "run": (baseline_doc or {}).get("run"),
+                "file": str(baseline_file),
+            }
+        notes = list(self.client.warnings)
+        if not any(c.relative for c in self.config.checks) and baseline is not None:
+            notes.append("a baseline was given but no check has a relative condition")
+        return GateResult(
+            version=__version__,
+            generated_at=time.time(),
+            prometheus=self.client.url,
+            run=window.to_dict(),
+            checks=checks,
+            summary=summary,
+            baseline=baseline,
+            strict=strict,
+            notes=notes,
+        )
+
+    def _render(self, check: CheckSpec, window: RunWindow) -> str:
+        expr = render(check.query, {**self.variables, **window.variables()})
+        try:
+            parse_promql(expr)
+        except ConfigError as exc:  # the run's own values broke the syntax: say which check
+            raise ConfigError(
+                exc.message,
+                file=self.config.source,
+                line=check.line,
+                key=f"checks.{check.name}.query",
+            ) from None
+        return expr
+
+    def _run_all(
+        self, jobs: Mapping[tuple[str, str], tuple[str, float]]
+    ) -> dict[tuple[str, str], list[Sample]]:
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
+            futures = {
+                key: pool.submit(self.client.query, expr, at) for key, (expr, at) in jobs.items()
+            }
+            # .result() re-raises the first failure (Prometheus down, bad query) unchanged.
+            return {key: future.result() for key, future in futures.items()}
+
+
+def _read_baseline(path: str | Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --baseline-file: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--baseline-file {path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("checks"), list):
+        raise UsageError(
+            f"--baseline-file {path}: not a promgate result (no checks list; write one with --json)"
+        )
+    return doc
+
+
+def _baseline_samples(doc: Mapping[str, Any], check: CheckSpec) -> list[Sample] | None:
+    """The earlier result's values for this check, as samples in the check's query unit."""
+    for item in doc["checks"]:
+        if not isinstance(item, dict) or item.get("name") != check.name:
+            continue
+        try:
+            unit = get_unit(str(item.get("unit", check.unit.name)))
+            scale = convert(1.0, unit, check.query_unit)
+        except ConfigError:
+            return None
+        series = item.get("series") or []
+        if check.reduce == "each" and series:
+            return [
+                Sample(dict(s.get("labels") or {}), _f(s.get("value")) * scale)
+                for s in series
+                if isinstance(s, dict)
+            ]
+        return [Sample({}, _f(item.get("value")) * scale)]
+    return None
+
+
+def _f(value: object) -> float:
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else math.nan
+    )

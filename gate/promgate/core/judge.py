@@ -1,0 +1,190 @@
+"""Judging query results: units, no data, reducing several series, conditions and baselines.
+
+NaN and ±Inf are no data. Several series are judged each on its own (``reduce: each``) or
+reduced explicitly (max, min, avg, sum); the result never depends on series order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..config.conditions import Condition
+from ..config.loader import CheckSpec
+from ..config.units import convert, format_value
+from ..prometheus.types import Sample
+from .result import CheckResult, SeriesResult, Verdict, worst
+
+__all__ = ["judge_check", "reduce_values"]
+
+_POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
+
+
+def reduce_values(values: Sequence[float], how: str) -> float | None:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    if how == "max":
+        return max(finite)
+    if how == "min":
+        return min(finite)
+    if how == "sum":
+        return math.fsum(finite)
+    if how == "avg":
+        return math.fsum(finite) / len(finite)
+    raise ValueError(f"unknown reducer {how!r}")
+
+
+def judge_check(
+    spec: CheckSpec,
+    query: str,
+    samples: Sequence[Sample],
+    baseline: Sequence[Sample] | None,
+    baseline_query: str | None = None,
+) -> CheckResult:
+    """Judge one check; ``baseline`` is None when there is no baseline at all."""
+    current = _converted(spec, samples)
+    base = _converted(spec, baseline) if baseline is not None else None
+    series: list[SeriesResult] = []
+    if spec.reduce == "each":
+        for labels, value in current:
+            bval = _match(labels, base, len(current))
+            series.append(_judge_one(spec, labels, value, bval))
+        if series:
+            verdict = worst([s.verdict for s in series])
+            decisive = next(s for s in series if s.verdict is verdict)
+            value, bvalue, reason = decisive.value, decisive.baseline, decisive.reason
+            if len(series) > 1:
+                reason = f"{_labels(decisive.labels)}: {reason}"
+        else:
+            one = _judge_one(spec, {}, None, _match({}, base, 1))
+            verdict, value, bvalue, reason = one.verdict, None, one.baseline, one.reason
+    else:
+        value = reduce_values([v for _, v in current if v is not None], spec.reduce)
+        bvalue = (
+            reduce_values([v for _, v in base if v is not None], spec.reduce)
+            if base is not None
+            else None
+        )
+        one = _judge_one(spec, {}, value, bvalue)
+        verdict, reason = one.verdict, one.reason
+        dropped = sum(1 for _, v in current if v is None)
+        if dropped and value is not None:
+            reason += f" ({spec.reduce} of {len(current) - dropped} series; {dropped} without data)"
+        elif len(current) > 1:
+            reason += f" ({spec.reduce} of {len(current)} series)"
+        series = [
+            SeriesResult(
+                lb,
+                v,
+                _match(lb, base, len(current)),
+                verdict if v is not None else Verdict.SKIP,
+                "reduced" if v is not None else "no data",
+            )
+            for lb, v in current
+        ]
+    return CheckResult(
+        name=spec.name,
+        description=spec.description,
+        preset=spec.preset,
+        query=query,
+        unit=spec.unit.name,
+        reduce=spec.reduce,
+        no_data=spec.no_data,
+        baseline_missing=spec.baseline_missing,
+        warning=[c.text for c in spec.warning],
+        critical=[c.text for c in spec.critical],
+        value=value,
+        baseline=bvalue,
+        verdict=verdict,
+        reason=reason,
+        series=series,
+        baseline_query=baseline_query,
+    )
+
+
+def _converted(
+    spec: CheckSpec, samples: Sequence[Sample]
+) -> list[tuple[dict[str, str], float | None]]:
+    out = []
+    for s in samples:
+        value = convert(s.value, spec.query_unit, spec.unit) if math.isfinite(s.value) else None
+        out.append((dict(s.labels), value))
+    # Label order, not Prometheus's answer order, decides which series is reported first.
+    out.sort(key=lambda item: sorted(item[0].items()))
+    return out
+
+
+def _match(
+    labels: dict[str, str], base: list[tuple[dict[str, str], float | None]] | None, n: int
+) -> float | None:
+    if not base:
+        return None
+    for blabels, bvalue in base:
+        if _key(blabels) == _key(labels):
+            return bvalue
+    # One aggregate series each side: labels like run_id differ by design, the meaning doesn't.
+    if n == 1 and len(base) == 1:
+        return base[0][1]
+    return None
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in ("run_id", "instance")))
+
+
+def _judge_one(
+    spec: CheckSpec, labels: dict[str, str], value: float | None, baseline: float | None
+) -> SeriesResult:
+    thresholds = {
+        "warning": [c.threshold(baseline) for c in spec.warning],
+        "critical": [c.threshold(baseline) for c in spec.critical],
+    }
+    if value is None:
+        verdict = _POLICY[spec.no_data]
+        return SeriesResult(
+            labels, None, baseline, verdict, f"no data (no_data: {spec.no_data})", thresholds
+        )
+    outcomes: list[tuple[Verdict, str]] = []
+    for level, cond_verdict, conds in (
+        ("critical", Verdict.FAIL, spec.critical),
+        ("warning", Verdict.WARN, spec.warning),
+    ):
+        for cond in conds:
+            hit = cond.triggered(value, baseline)
+            if hit is None:
+                policy = _POLICY[spec.baseline_missing]
+                outcomes.append(
+                    (
+                        policy,
+                        f"no baseline value for {level} '{cond.text}' "
+                        f"(baseline_missing: {spec.baseline_missing})",
+                    )
+                )
+            elif hit:
+                outcomes.append((cond_verdict, _explain(level, value, cond, baseline, spec)))
+    if not outcomes:
+        return SeriesResult(labels, value, baseline, Verdict.PASS, "within thresholds", thresholds)
+    verdict = worst([v for v, _ in outcomes])
+    if verdict is Verdict.SKIP and len(outcomes) < len(spec.critical) + len(spec.warning):
+        # Skipping a relative condition must not skip the absolute ones that were judged.
+        verdict = Verdict.PASS
+    reason = "; ".join(r for v, r in outcomes if v is verdict) or outcomes[0][1]
+    return SeriesResult(labels, value, baseline, verdict, reason, thresholds)
+
+
+def _explain(
+    level: str, value: float, cond: Condition, baseline: float | None, spec: CheckSpec
+) -> str:
+    text = f"{level}: {format_value(value, spec.unit)} {cond.text}"
+    if cond.needs_baseline and baseline is not None:
+        limit = cond.threshold(baseline)
+        text += (
+            f" (baseline {format_value(baseline, spec.unit)}, limit "
+            f"{format_value(limit, spec.unit)})"
+        )
+    return text
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"

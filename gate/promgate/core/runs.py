@@ -1,0 +1,71 @@
+"""The runs Prometheus knows, newest first (``promgate runs``).
+
+One instant query per column of ``queries.runs_table`` (the Runs dashboard's table), each
+returning a row per ``run_id``, so the listing costs the same for 3 runs or 3,000.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from .. import queries
+from ..prometheus.client import PrometheusClient
+from ..prometheus.templating import render
+
+__all__ = ["RunRow", "list_runs"]
+
+#: promgate_verdict's value -> its name (docs/metrics.md)
+_VERDICTS = {0: "pass", 1: "warning", 2: "fail"}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    start: float | None
+    duration: float | None
+    requests: float | None
+    error_percent: float | None
+    p95: float | None
+    rps: float | None
+    #: the gate's verdict when ``promgate check --push-results`` pushed one, else None
+    verdict: str | None
+
+
+def list_runs(
+    client: PrometheusClient, job: str, lookback: str = "7d", at: float | None = None
+) -> list[RunRow]:
+    """Every run of ``job`` with data within ``lookback`` of ``at``, newest first."""
+    at = time.time() if at is None else at
+    columns: dict[str, dict[str, float]] = {}
+    for column, template in queries.runs_table().items():
+        if column.startswith("link_") or column == "peak_users":
+            # Links are for the dashboard; peak users is a subquery at the evaluation interval
+            # over the whole lookback, far too costly for a listing.
+            continue
+        expr = render(template, {"job": job, "window": lookback})
+        for sample in client.query(expr, at):
+            run_id = sample.labels.get("run_id")
+            if run_id is not None and math.isfinite(sample.value):
+                columns.setdefault(run_id, {})[column] = sample.value
+    rows = []
+    for run_id, c in columns.items():
+        if "start" not in c:
+            continue  # a gate result without a run behind it
+        ratio = c.get("error_ratio")
+        verdict = c.get("verdict")
+        rows.append(
+            RunRow(
+                run_id=run_id,
+                start=c["start"] / 1000,  # the table's start is in ms, for Grafana
+                duration=c.get("duration"),
+                requests=c.get("requests"),
+                error_percent=ratio * 100 if ratio is not None else None,
+                p95=c.get("p95"),
+                rps=c.get("rps"),
+                verdict=_VERDICTS.get(int(verdict), "unknown") if verdict is not None else None,
+            )
+        )
+    rows.sort(key=lambda r: (r.start or 0.0, r.run_id), reverse=True)
+    return rows

@@ -1,0 +1,240 @@
+"""A small Prometheus HTTP API client: instant queries with bounded retries.
+
+The HTTP session is injectable (``session=``), so authentication, proxies and test doubles are
+parameters, not code paths. Transient failures (connection errors, timeouts, 429, 5xx, the
+server's own query timeout) are retried with exponential backoff by tenacity; what is left is
+raised as ``PrometheusUnavailable`` or ``QueryError``, never mistaken for a failed threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import requests
+import tenacity
+
+from ..errors import PrometheusUnavailable, QueryError, QuerySyntaxError, UsageError
+from .settings import PrometheusSettings
+from .types import Sample, Series
+
+__all__ = ["PrometheusClient", "build_session", "prometheus_url"]
+
+
+class _Transient(Exception):
+    """Worth retrying; carries the final error raised when retries run out."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def prometheus_url(given: str | None, default: str | None = None) -> str:
+    """``--prometheus``, else ``PROMGATE_PROMETHEUS_URL``, else ``default`` (``check``: the
+    config's ``prometheus.url``)."""
+    url = given or os.environ.get("PROMGATE_PROMETHEUS_URL") or default
+    if not url:
+        raise UsageError("no Prometheus URL (pass --prometheus URL or set PROMGATE_PROMETHEUS_URL)")
+    return url
+
+
+def build_session(settings: PrometheusSettings) -> requests.Session:
+    """A session carrying the config's auth, TLS options and extra headers."""
+    session = requests.Session()
+    session.headers.update({"User-Agent": "promgate", **dict(settings.headers)})
+    if settings.username is not None:
+        session.auth = (settings.username, settings.password or "")
+    token = settings.bearer_token
+    if settings.bearer_token_file:
+        try:
+            with open(settings.bearer_token_file, encoding="utf-8") as fh:
+                token = fh.read().strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read bearer_token_file: {exc}") from None
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    if settings.insecure_skip_verify:
+        session.verify = False
+    elif settings.ca_file:
+        session.verify = settings.ca_file
+    if settings.cert_file:
+        session.cert = (
+            (settings.cert_file, settings.key_file) if settings.key_file else settings.cert_file
+        )
+    return session
+
+
+class PrometheusClient:
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        retries: int = 4,
+        retry_wait: float = 0.25,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"bad Prometheus URL: {url!r} (expected http://host:port)")
+        self.url = url.rstrip("/")
+        self.session = session if session is not None else requests.Session()
+        self.timeout = timeout
+        self.retries = max(1, retries)
+        self.retry_wait = retry_wait
+        #: Prometheus's own warnings (e.g. a partial response from Thanos or Cortex): the data
+        #: may be incomplete, so the gate reports them instead of judging silently.
+        self.warnings: list[str] = []
+
+    @classmethod
+    def from_settings(cls, url: str, settings: PrometheusSettings) -> PrometheusClient:
+        return cls(
+            url,
+            session=build_session(settings),
+            timeout=settings.timeout,
+            retries=settings.retries,
+            retry_wait=settings.retry_wait,
+        )
+
+    # -- API -----------------------------------------------------------------------------
+    def query(self, expr: str, at: float | None = None) -> list[Sample]:
+        """Evaluate an instant query; a vector or scalar result as samples (NaN kept)."""
+        data = self._get("/api/v1/query", _params(expr, at), expr)
+        kind, result = data.get("resultType"), data.get("result")
+        if kind == "scalar" and isinstance(result, list):
+            return [Sample({}, _float(result[1]))]
+        if kind == "vector" and isinstance(result, list):
+            return [Sample(dict(r.get("metric", {})), _float(r["value"][1])) for r in result]
+        raise QueryError(
+            f"query returned a {kind}: {_short(expr)} (a check needs an instant vector or scalar)"
+        )
+
+    def query_series(self, expr: str, at: float | None = None) -> list[Series]:
+        """Evaluate a range selector (``metric{...}[5m]``) and return its raw samples."""
+        return _matrix(self._get("/api/v1/query", _params(expr, at), expr), expr)
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        """``/api/v1/query_range``: one series per label set, points every ``step`` seconds."""
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return _matrix(self._get("/api/v1/query_range", params, expr), expr)
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _get(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retries),
+            wait=tenacity.wait_exponential(multiplier=self.retry_wait, max=4),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._get_once(path, params, expr)
+        except _Transient as exc:
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
+
+    def _get_once(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
+        url = self.url + path
+        try:
+            # verify= per request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+            # (requests#3829), which would silently drop ca_file and insecure_skip_verify.
+            resp = self.session.get(
+                url, params=params, timeout=self.timeout, verify=self.session.verify
+            )
+        except requests.exceptions.SSLError as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus TLS error at {self.url}: {_reason(exc)} (check ca_file or "
+                "insecure_skip_verify)"
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Transient(
+                PrometheusUnavailable(
+                    f"Prometheus unreachable at {self.url}: {_reason(exc)} "
+                    f"(after {self.retries} attempts; check --prometheus)"
+                )
+            ) from None
+        except requests.RequestException as exc:
+            raise PrometheusUnavailable(f"Prometheus request failed: {_reason(exc)}") from None
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "status" not in body:
+            error = PrometheusUnavailable(
+                f"not a Prometheus API at {self.url}: HTTP {resp.status_code} from {path} "
+                "(check --prometheus)"
+            )
+            if resp.status_code >= 500 or resp.status_code == 429:
+                raise _Transient(error)
+            raise error
+        if body["status"] == "success" and isinstance(body.get("data"), dict):
+            for warning in body.get("warnings") or []:
+                note = f"Prometheus warned: {warning} ({_short(expr)})"
+                if note not in self.warnings:
+                    self.warnings.append(note)  # list.append is atomic: queries run in threads
+            return dict(body["data"])
+        etype, error_text = str(body.get("errorType", "")), str(body.get("error", ""))
+        if resp.status_code in (401, 403):
+            raise PrometheusUnavailable(
+                f"Prometheus refused access: HTTP {resp.status_code} {error_text} "
+                "(check basic_auth / bearer_token)"
+            )
+        if etype == "bad_data" or resp.status_code == 400:
+            raise QuerySyntaxError(f"Prometheus rejected the query: {error_text}: {_short(expr)}")
+        message = f"query failed ({etype or resp.status_code}): {error_text}: {_short(expr)}"
+        if (
+            etype in ("timeout", "unavailable")
+            or resp.status_code >= 500
+            or resp.status_code == 429
+        ):
+            raise _Transient(
+                PrometheusUnavailable(
+                    f"Prometheus failing after {self.retries} attempts: {message}"
+                )
+            )
+        raise QueryError(message)
+
+
+def _params(expr: str, at: float | None) -> dict[str, str]:
+    params = {"query": expr}
+    if at is not None:
+        params["time"] = f"{at:.3f}"
+    return params
+
+
+def _matrix(data: dict[str, Any], expr: str) -> list[Series]:
+    if data.get("resultType") != "matrix":
+        raise QueryError(f"expected a range vector from {_short(expr)}")
+    return [
+        Series(dict(r.get("metric", {})), [(float(t), _float(v)) for t, v in r.get("values", [])])
+        for r in data.get("result", [])
+    ]
+
+
+def _float(text: object) -> float:
+    # Prometheus sends "NaN", "+Inf", "-Inf" as strings; float() reads all three.
+    try:
+        return float(str(text))
+    except ValueError:
+        return math.nan
+
+
+def _short(expr: str, limit: int = 160) -> str:
+    flat = " ".join(expr.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    # requests nests urllib3's reason deep inside; the tail names the cause.
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "timed out",
+        "No route to host",
+        "Temporary failure in name resolution",
+    ):
+        if marker in text:
+            return marker
+    return " ".join(text.split())[:200]

@@ -1,0 +1,41 @@
+"""Writing reports atomically, so a CI step never picks up half a report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import UsageError
+
+__all__ = ["write_report"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_report(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8) via a temporary file and a rename.
+
+    The file gets the mode a plain ``open()`` would give it (0666 less the umask), not
+    ``mkstemp``'s 0600, so CI servers that publish artifacts can read it.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {target}: {exc.strerror or exc} (is the folder writable?)"
+        ) from None

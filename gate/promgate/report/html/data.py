@@ -1,0 +1,343 @@
+"""Gathering an HTML report's data: the run's figures, tables and charts from Prometheus, plus
+the gate's checks from its JSON result (``promgate check --json``).
+
+Every expression comes from ``queries.py``. Whole-run figures are evaluated at the run's
+``eval_time`` (after the final push was scraped) over its window, exactly as the gate judges them;
+charts are range queries over the run with a rate window of a few scrape intervals, so each point
+holds several samples instead of extrapolating from one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ... import queries
+from ...config.conditions import Condition, parse_condition
+from ...config.units import get_unit
+from ...errors import ConfigError, PrometheusError, UsageError
+from ...prometheus.client import PrometheusClient
+from ...prometheus.templating import render
+from ...prometheus.types import Sample, Series
+from ...prometheus.window import RunWindow, run_selector
+from .charts import Chart, Line, Threshold, format_value
+from .render import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
+
+__all__ = ["collect_report", "per_push_rates", "window_from_result"]
+
+#: At most this many points per chart line: enough detail, a small file.
+MAX_POINTS = 300
+#: gate unit -> (factor to the report's display unit, display unit)
+_DISPLAY = {
+    "seconds": (1.0, "s"),
+    "ms": (1e-3, "s"),
+    "ratio": (100.0, "%"),
+    "percent": (1.0, "%"),
+    "rps": (1.0, "/s"),
+    "count": (1.0, ""),
+    "bytes": (1.0, ""),
+}
+_LATENCY_PRESETS = ("p50", "p90", "p95", "p99", "avg_response_time", "max_response_time")
+
+
+def window_from_result(result: Mapping[str, Any]) -> RunWindow:
+    """The judged run's window as the gate recorded it in its JSON result."""
+    run = result.get("run") or {}
+    try:
+        window = str(run["window"])
+        return RunWindow(
+            run_id=str(run["run_id"]),
+            job=str(run["job"]),
+            start=float(run["start"]),
+            end=float(run["end"]),
+            final_scrape=float(run.get("final_scrape") or run["end"]),
+            scrape_interval=float(run.get("scrape_interval") or 15.0),
+            eval_time=float(run["eval_time"]),
+            window_seconds=int(window.rstrip("s")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(
+            f"bad gate result: run window missing or malformed ({exc}) "
+            "(pass the file written by promgate check --json)"
+        ) from None
+
+
+def collect_report(
+    client: PrometheusClient,
+    window: RunWindow,
+    result: Mapping[str, Any] | None = None,
+    *,
+    range_query: Callable[[str, float, float, float], list[Series]] | None = None,
+) -> ReportData:
+    """Everything the HTML report shows, for one run."""
+    notes: list[str] = []
+    fetch_range = range_query or client.query_range
+    variables = {"job": window.job, "run_id": window.run_id, "window": window.duration}
+    sel = run_selector(window.run_id, window.job)
+
+    def instant(template: str) -> list[Sample]:
+        try:
+            return client.query(render(template, variables), window.eval_time)
+        except PrometheusError as exc:
+            notes.append(f"query failed: {exc}")
+            return []
+
+    def one(template: str) -> float | None:
+        values = [s.value for s in instant(template) if math.isfinite(s.value)]
+        return values[0] if values else None
+
+    summary = Summary(
+        requests=one(queries.requests_total()),
+        failures=one(queries.failures_total()),
+        error_ratio=one(queries.error_ratio()),
+        rps=one(queries.locust_rps()),
+        avg=one(queries.avg_response_time()),
+        p50=one(queries.locust_quantile(0.5)),
+        p95=one(queries.locust_quantile(0.95)),
+        p99=one(queries.locust_quantile(0.99)),
+        peak_users=one(queries.max_users()),
+    )
+    endpoints: dict[tuple[str, str], dict[str, float]] = {}
+    for column, template in queries.endpoint_table().items():
+        for s in instant(template):
+            key = (s.labels.get("method", ""), s.labels.get("name", ""))
+            endpoints.setdefault(key, {})[column] = s.value
+    errors = [
+        ErrorRow(
+            s.labels.get("method", ""), s.labels.get("name", ""), s.labels.get("error", ""), s.value
+        )
+        for s in instant(queries.errors_by_error())
+        if math.isfinite(s.value) and s.value > 0
+    ]
+    checks = _checks(result) if result else []
+    push_interval = one(queries.push_interval_seconds())
+    charts = _charts(fetch_range, sel, window, result, notes, push_interval)
+    verdict = str(result.get("verdict", "unknown")) if result else "unknown"
+    if summary.requests is None:
+        notes.append(f"no request counts for run {window.run_id!r}: the exporter pushed nothing")
+    baseline = ((result or {}).get("baseline") or {}).get("run") or {}
+    return ReportData(
+        run_id=window.run_id,
+        job=window.job,
+        start=window.start,
+        end=window.end,
+        verdict=verdict,
+        summary=summary,
+        checks=checks,
+        charts=charts,
+        endpoints=[_endpoint(k, cols) for k, cols in endpoints.items()],
+        errors=errors,
+        baseline_run_id=str(baseline["run_id"]) if baseline.get("run_id") else None,
+        notes=[*((result or {}).get("notes") or []), *notes],
+    )
+
+
+def _endpoint(key: tuple[str, str], cols: Mapping[str, float]) -> EndpointRow:
+    def get(name: str) -> float | None:
+        value = cols.get(name)
+        return value if value is not None and math.isfinite(value) else None
+
+    return EndpointRow(
+        key[0],
+        key[1],
+        get("requests"),
+        get("failures"),
+        get("error_ratio"),
+        get("avg"),
+        get("p50"),
+        get("p95"),
+        get("p99"),
+        get("rps"),
+    )
+
+
+def _checks(result: Mapping[str, Any]) -> list[CheckRow]:
+    rows = []
+    for c in result.get("checks") or []:
+        factor, unit = _DISPLAY.get(str(c.get("unit")), (1.0, ""))
+        value, baseline = _scaled(c.get("value"), factor), _scaled(c.get("baseline"), factor)
+        delta = None
+        if value is not None and baseline:
+            delta = (value - baseline) / abs(baseline) * 100
+        verdict = str(c.get("verdict", "unknown"))
+        if verdict == "skip":
+            verdict = "no_data" if value is None else "skipped"
+        limits = {
+            level: " or ".join(_limit_text(text, c, factor, unit) for text in c.get(level) or [])
+            for level in ("warning", "critical")
+        }
+        rows.append(
+            CheckRow(
+                name=str(c.get("name", "")),
+                verdict=verdict,
+                value=value,
+                unit=unit,
+                warning=limits["warning"],
+                critical=limits["critical"],
+                baseline=baseline,
+                delta_pct=delta,
+                detail=str(c.get("reason") or ""),
+                query=str(c.get("query") or ""),
+            )
+        )
+    return rows
+
+
+def _resolve(text: object, check: Mapping[str, Any]) -> Condition | None:
+    """A threshold condition as the gate parsed it, or None when it cannot be read back."""
+    try:
+        return parse_condition(text, get_unit(str(check.get("unit"))))
+    except ConfigError:
+        return None
+
+
+def _limit_text(text: object, check: Mapping[str, Any], factor: float, unit: str) -> str:
+    """``"> 2"`` in a seconds check reads ``> 2.00 s``; relative ones show the resolved value."""
+    cond = _resolve(text, check)
+    if cond is None:
+        return str(text)
+    raw = check.get("baseline")
+    limit = cond.threshold(float(raw) if isinstance(raw, (int, float)) else None)
+    if limit is None:
+        return str(text)
+    shown = f"{cond.op} {format_value(limit * factor, unit)}"
+    return f"{shown} ({cond.text.strip()})" if cond.relative else shown
+
+
+def _scaled(value: object, factor: float) -> float | None:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value) * factor
+
+
+def _thresholds(
+    result: Mapping[str, Any] | None, wanted: Callable[[str, str], bool]
+) -> list[Threshold]:
+    """Threshold values of the run-wide checks ``wanted``, in the chart's display unit.
+
+    A check judged per series (per endpoint) has no single line to draw, so it is left out.
+    """
+    out: list[Threshold] = []
+    for c in (result or {}).get("checks") or []:
+        name, preset = str(c.get("name", "")), str(c.get("preset") or "")
+        series = c.get("series") or []
+        if not wanted(name, preset) or len(series) > 1 or (series and series[0].get("labels")):
+            continue
+        factor = _DISPLAY.get(str(c.get("unit")), (1.0, ""))[0]
+        raw = c.get("baseline")
+        baseline = float(raw) if isinstance(raw, (int, float)) else None
+        for severity in ("warning", "critical"):
+            for text in c.get(severity) or []:
+                cond = _resolve(text, c)
+                limit = cond.threshold(baseline) if cond else None
+                scaled = _scaled(limit, factor)
+                if scaled is not None:
+                    out.append(Threshold(f"{severity} {name}", scaled, severity))
+    return out
+
+
+def _charts(
+    fetch: Callable[[str, float, float, float], list[Series]],
+    sel: str,
+    window: RunWindow,
+    result: Mapping[str, Any] | None,
+    notes: list[str],
+    push_interval: float | None = None,
+) -> list[Chart]:
+    start, end = window.start, max(window.end, window.start + 1)
+    # Counters move once a push: points closer than a push interval, or windows holding only a
+    # few pushes, see 1 or 2 pushes' worth by turns and saw-tooth. A step of one push interval
+    # keeps every point at the same phase; fewer than ~4 scrapes per window makes rate() empty.
+    push = push_interval if push_interval is not None and math.isfinite(push_interval) else 0.0
+    step = max(1.0, math.ceil((end - start) / MAX_POINTS), round(push))
+    rate_window = f"{math.ceil(max(4 * window.scrape_interval, 3 * push, 2 * step))}s"
+
+    def lines(*exprs: tuple[str, str]) -> list[Line]:
+        # Each expression sums over the run's series, so it yields one line named after it.
+        out = []
+        for name, expr in exprs:
+            try:
+                out += [Line(name, s.points) for s in fetch(expr, start, end, step)]
+            except PrometheusError as exc:
+                notes.append(f"chart query failed: {exc}")
+        return out
+
+    def per_push(name: str, counter: str) -> list[Line]:
+        # rate() over a counter that moves once a push is biased by the window's phase; the
+        # counter's own steps divided by the Pushgateway's push times are exact.
+        fine = max(window.scrape_interval, (end - start) / 10_000)  # Prometheus caps points
+        try:
+            values = {t: v for s in fetch(counter, start, end, fine) for t, v in s.points}
+            pushed = {
+                t: v for s in fetch(queries.push_time(sel), start, end, fine) for t, v in s.points
+            }
+        except PrometheusError as exc:
+            notes.append(f"chart query failed: {exc}")
+            return []
+        return [Line(name, per_push_rates(values, pushed, MAX_POINTS))]
+
+    def is_latency(name: str, preset: str) -> bool:
+        base = preset.removesuffix("_hist") if preset else name
+        return base in _LATENCY_PRESETS
+
+    return [
+        Chart(
+            "Users",
+            "",
+            lines(("users", queries.users(sel))),
+            _thresholds(result, lambda n, p: p == "max_users"),
+        ),
+        Chart(
+            "Requests per second",
+            "/s",
+            per_push("requests/s", queries.requests_counter(sel)),
+            _thresholds(result, lambda n, p: p == "rps"),
+        ),
+        Chart(
+            "Failures per second",
+            "/s",
+            per_push("failures/s", queries.failures_counter(sel)),
+        ),
+        Chart(
+            "Error rate",
+            "%",
+            [
+                Line(line.label, [(t, v * 100) for t, v in line.points])
+                for line in lines(("error rate", queries.error_ratio_window(sel, rate_window)))
+            ],
+            _thresholds(result, lambda n, p: p == "error_rate"),
+        ),
+        Chart(
+            f"Response time (histogram, {rate_window} window)",
+            "s",
+            lines(
+                *(
+                    (f"p{round(q * 100)}", queries.histogram_quantile_window(q, sel, rate_window))
+                    for q in (0.5, 0.95, 0.99)
+                ),
+            ),
+            _thresholds(result, is_latency),
+            wide=True,
+        ),
+    ]
+
+
+def per_push_rates(
+    counter: Mapping[float, float], push_time: Mapping[float, float], max_points: int
+) -> list[tuple[float, float]]:
+    """Rates between pushes: ``counter`` and ``push_time`` are one series each, keyed by scrape
+    time; each distinct push contributes (its push time, its counter value). Rates span
+    enough pushes to stay within ``max_points``; a counter that went down (a new group under
+    the same run id) starts over."""
+    pushes = sorted(
+        {push_time[t]: counter[t] for t in counter.keys() & push_time.keys()
+         if math.isfinite(counter[t]) and math.isfinite(push_time[t])}.items()
+    )  # fmt: skip
+    stride = max(1, math.ceil((len(pushes) - 1) / max_points))
+    points = []
+    for (t0, c0), (t1, c1) in itertools.pairwise(pushes[::stride]):
+        if t1 > t0 and c1 >= c0:
+            points.append((t1, (c1 - c0) / (t1 - t0)))
+    return points

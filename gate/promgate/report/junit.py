@@ -1,0 +1,55 @@
+"""JUnit XML: one testcase per check (and per series of an ``each`` check)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..config.units import format_value, get_unit
+from ..core.result import GateResult, Verdict
+
+__all__ = ["render_junit"]
+
+
+def render_junit(result: GateResult) -> str:
+    suite = ET.Element("testsuite", name=f"promgate {result.run_id}")
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    for check in result.checks:
+        unit = get_unit(check.unit)
+        cases = [(check.name, check.value, check.verdict, check.reason)]
+        if check.reduce == "each" and len(check.series) > 1:
+            cases = [
+                (f"{check.name}{_labels(s.labels)}", s.value, s.verdict, s.reason)
+                for s in check.series
+            ]
+        for name, value, verdict, reason in cases:
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname="promgate", name=name)
+            ET.SubElement(
+                case, "system-out"
+            ).text = f"value: {format_value(value, unit)}\nquery: {check.query}\n{reason}"
+            message = f"{format_value(value, unit)}: {reason}"
+            failed = verdict is Verdict.FAIL or (result.strict and verdict is Verdict.WARN)
+            if failed:
+                counts["failures"] += 1
+                ET.SubElement(case, "failure", message=message, type=verdict.value).text = reason
+            elif verdict is Verdict.SKIP:
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=message)
+            elif verdict is Verdict.WARN:
+                # JUnit has no warning state; CI servers show system-err next to a passed case.
+                ET.SubElement(case, "system-err").text = f"warning: {message}"
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("errors", "0")
+    suites = ET.Element(
+        "testsuites", {"name": "promgate", **{k: str(v) for k, v in counts.items()}}
+    )
+    suites.append(suite)
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return "{" + ",".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"

@@ -1,0 +1,47 @@
+"""Pushing the gate's results to a Pushgateway (docs/metrics.md, "Gate results")."""
+
+from __future__ import annotations
+
+import math
+
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+from ..core.result import GateResult
+from ..errors import PrometheusUnavailable
+
+__all__ = ["push_results"]
+
+
+def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
+    registry = CollectorRegistry()
+    verdict = Gauge("promgate_verdict", "0 pass, 1 warning, 2 fail", registry=registry)
+    check_verdict = Gauge(
+        "promgate_check_verdict",
+        "0 pass, 1 warning, 2 fail, 3 skipped",
+        ["check"],
+        registry=registry,
+    )
+    check_value = Gauge(
+        "promgate_check_value",
+        "the value judged (reduced to one number)",
+        ["check"],
+        registry=registry,
+    )
+    stamp = Gauge("promgate_timestamp_seconds", "when the gate ran", registry=registry)
+    verdict.set(result.verdict.code)
+    for check in result.checks:
+        check_verdict.labels(check.name).set(check.verdict.code)
+        check_value.labels(check.name).set(check.value if check.value is not None else math.nan)
+    stamp.set(result.generated_at)
+    try:
+        push_to_gateway(
+            url,
+            job="promgate",
+            registry=registry,
+            grouping_key={"run_id": result.run_id},
+            timeout=timeout,
+        )
+    except OSError as exc:
+        raise PrometheusUnavailable(
+            f"pushing results to {url} failed: {exc} (check --push-results)"
+        ) from None

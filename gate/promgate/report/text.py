@@ -1,0 +1,78 @@
+"""The table ``promgate check`` prints on stdout; colour only when stdout is a terminal."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ..config.units import format_value, get_unit
+from ..core.result import CheckResult, GateResult, Verdict
+
+__all__ = ["render_table", "write_table"]
+
+_COLOURS = {Verdict.PASS: "32", Verdict.WARN: "33", Verdict.FAIL: "31", Verdict.SKIP: "90"}
+_HEADER = ("check", "value", "warning", "critical", "baseline", "verdict")
+
+
+def _rows(check: CheckResult) -> list[tuple[str, ...]]:
+    unit = get_unit(check.unit)
+    row = (
+        check.name,
+        format_value(check.value, unit),
+        " or ".join(check.warning) or "-",
+        " or ".join(check.critical) or "-",
+        format_value(check.baseline, unit) if check.baseline is not None else "-",
+        check.verdict.value,
+    )
+    rows: list[tuple[str, ...]] = [row]
+    if check.reduce == "each" and len(check.series) > 1:
+        for s in check.series:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+            rows.append(
+                (
+                    f"  {labels}",
+                    format_value(s.value, unit),
+                    "",
+                    "",
+                    format_value(s.baseline, unit) if s.baseline is not None else "",
+                    s.verdict.value,
+                )
+            )
+    return rows
+
+
+def render_table(result: GateResult, colour: bool = False) -> str:
+    rows: list[tuple[str, ...]] = []
+    verdicts: list[Verdict] = []
+    for check in result.checks:
+        for i, row in enumerate(_rows(check)):
+            rows.append(row)
+            verdicts.append(check.verdict if i == 0 else Verdict(row[-1]))
+    widths = [max(len(r[i]) for r in [_HEADER, *rows]) for i in range(len(_HEADER))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADER, widths, strict=True)).rstrip()]
+    for row, verdict in zip(rows, verdicts, strict=True):
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=True)]
+        if colour:
+            cells[-1] = f"\033[{_COLOURS[verdict]}m{cells[-1]}\033[0m"
+        lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    for check in result.checks:
+        if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
+            lines.append(f"{check.name}: {check.reason}")
+    overall = result.verdict.value.upper()
+    if colour:
+        overall = f"\033[1;{_COLOURS[result.verdict]}m{overall}\033[0m"
+    base = ""
+    if result.baseline and result.baseline.get("run"):
+        base = f", baseline {result.baseline['run'].get('run_id')!r}"
+    elif result.baseline:
+        base = f", baseline {result.baseline.get('file')}"
+    lines.append(
+        f"promgate: {overall} (run {result.run_id!r}{base}, window {result.run.get('window')})"
+    )
+    lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(lines) + "\n"
+
+
+def write_table(result: GateResult, out: TextIO) -> None:
+    colour = bool(getattr(out, "isatty", lambda: False)())
+    out.write(render_table(result, colour))

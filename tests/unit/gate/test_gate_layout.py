@@ -1,0 +1,129 @@
+"""The gate's imports point one way, read from the source with ``ast``:
+``cli → report → core → config → prometheus → queries → errors``; no cycles between modules, no
+import of promgate inside a function (a lazy import would hide a cycle), never Locust."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[3] / "gate" / "promgate"
+
+#: layer of each top-level part of the package; a module imports only its own layer or lower ones
+LAYERS = {
+    "errors": 0,
+    "_version": 0,
+    "queries": 1,
+    "prometheus": 2,
+    "config": 3,
+    "core": 4,
+    "report": 5,
+    "cli": 6,
+    "__init__": 7,
+    "__main__": 7,
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _resolve(module: str, path: Path, node: ast.ImportFrom) -> list[str]:
+    """Absolute promgate modules named by ``node`` (``from ..x import y`` may import module y)."""
+    if node.level == 0:
+        base = node.module or ""
+    else:
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join([*package, *([node.module] if node.module else [])])
+    if not base.startswith("promgate"):
+        return []
+    known = _modules()
+    names = [f"{base}.{alias.name}" for alias in node.names]
+    return [n for n in names if n in known] or [base]
+
+
+def _imports(module: str, path: Path) -> list[tuple[str, int, bool]]:
+    """(imported promgate module, line, at module level) for every import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = set(map(id, tree.body))
+    found: list[tuple[str, int, bool]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            targets = _resolve(module, path, node)
+        elif isinstance(node, ast.Import):
+            targets = [a.name for a in node.names if a.name.split(".")[0] == "promgate"]
+            if any(a.name.split(".")[0] in ("locust", "gevent") for a in node.names):
+                targets.append("locust")
+        else:
+            continue
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+            "locust",
+            "gevent",
+        ):
+            targets.append("locust")
+        found.extend((t, node.lineno, id(node) in top) for t in targets)
+    return found
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    return LAYERS[parts[1] if len(parts) > 1 else "__init__"]
+
+
+def test_every_part_of_the_package_has_a_layer() -> None:
+    for module in _modules():
+        parts = module.split(".")
+        assert len(parts) == 1 or parts[1] in LAYERS, f"{module}: add its part to LAYERS"
+
+
+def test_imports_point_down_only_at_module_level_and_never_to_locust() -> None:
+    problems = []
+    for module, path in _modules().items():
+        for target, line, at_top in _imports(module, path):
+            where = f"{path.relative_to(PACKAGE.parent)}:{line}"
+            if target == "locust":
+                problems.append(f"{where}: the gate never imports Locust or gevent")
+                continue
+            if not at_top:
+                problems.append(f"{where}: lazy import of {target} (import at module level)")
+            if _layer(target) > _layer(module):
+                problems.append(f"{where}: {module} imports {target}, a higher layer")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_import_cycles_between_modules() -> None:
+    graph = {m: {t for t, _, _ in _imports(m, p)} for m, p in _modules().items()}
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                pytest.fail("import cycle: " + " -> ".join([*stack[stack.index(nxt) :], nxt]))
+            if nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_the_checker_sees_a_violation() -> None:
+    # Guard against a checker that finds nothing: report importing cli is caught.
+    path = PACKAGE / "report" / "text.py"
+    node = ast.parse("from ..cli.main import run").body[0]
+    assert isinstance(node, ast.ImportFrom)
+    (target,) = _resolve("promgate.report.text", path, node)
+    assert target == "promgate.cli.main"
+    assert _layer(target) > _layer("promgate.report.text")
