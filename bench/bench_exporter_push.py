@@ -91,12 +91,13 @@ def main() -> None:
         env = environment(n)
         exp = PrometheusExporter(ExporterConfig(run_id="bench", max_endpoints=10_000))
         exp.environment = env
-        exp.info = exp._run_info(env)
         collector = exp.collector()
         snap_cpu, _, snap = cpu(exp.snapshot, args.repeat)
         lean_cpu, lean_spread, lean = cpu(lambda: exp.encode(snap, exp.health), args.repeat)
         ref_cpu, ref_spread, ref = cpu(lambda: generate_latest(collector), args.repeat)
-        gz_cpu, _, gz = cpu(lambda: exp._encode_maybe_gzip(snap, exp.health, True), args.repeat)
+        gz_cpu, _, gz = cpu(
+            lambda: exp.renderer.encode_maybe_gzip(snap, exp.health, True), args.repeat
+        )
         stalls = {
             "generate_latest in loop": [
                 stall_while(lambda: generate_latest(collector))[0] for _ in range(3)

@@ -2,18 +2,28 @@
 
 Locust 2.x prints ``locust --help`` before it imports the locustfile, so plugin options cannot
 appear there; they are accepted on the command line, as ``LOCUST_PROMETHEUS_*`` and in locust.conf.
+
+Exit codes: 0 help printed, 2 a bad option or Locust/gevent not installed (one line on stderr).
 """
 
 from __future__ import annotations
 
 import sys
 
-import configargparse  # type: ignore[import-untyped]
+from . import MISSING_DEPENDENCY
 
-from .options import add_arguments
+#: Exit code when the ``locust`` extra is not installed (as for a bad option: nothing ran).
+EXIT_MISSING_DEPENDENCY = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    if MISSING_DEPENDENCY:
+        print(MISSING_DEPENDENCY, file=sys.stderr)
+        return EXIT_MISSING_DEPENDENCY
+    import configargparse  # type: ignore[import-untyped]
+
+    from .options import add_arguments
+
     parser = configargparse.ArgumentParser(
         prog="locust -f locustfile.py",
         description="Options added by `import locust_prometheus` (see docs/exporter.md).",

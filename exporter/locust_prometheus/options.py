@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "DEFAULTS",
+    "OPTIONS",
     "ConfigError",
     "ExporterConfig",
+    "Option",
     "add_arguments",
     "config_from_options",
     "default_run_id",
@@ -31,85 +34,101 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Option:
+    """One exporter option: the flag ``--prometheus-<stem>``, the variable
+    ``LOCUST_PROMETHEUS_<STEM>``, the locust.conf key ``prometheus-<stem>``, and its default.
+    ``help`` may say ``%(default)s``: argparse fills it in from ``default``."""
+
+    stem: str
+    default: str | float | int | bool | list[str]
+    help: str
+    metavar: str | None = None
+    secret: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--prometheus-" + self.stem.replace("_", "-")
+
+    @property
+    def env_var(self) -> str:
+        return "LOCUST_PROMETHEUS_" + self.stem.upper()
+
+    @property
+    def dest(self) -> str:
+        return "prometheus_" + self.stem
+
+
+#: The one table of the exporter's options. ``ExporterConfig``'s defaults, --help, the
+#: environment variables and locust.conf all come from it; a unit test holds docs/exporter.md to it.
+OPTIONS: tuple[Option, ...] = (
+    Option("pushgateway", "", "Pushgateway URL, e.g. http://127.0.0.1:9091. Empty: the exporter "
+           "pushes nothing.", "URL"),
+    Option("run_id", "", "Run id label (grouping key with job). Default: the CI run id "
+           "(GITHUB_RUN_ID, CI_PIPELINE_ID, BUILD_BUILDID, BUILD_TAG, BUILD_NUMBER) or "
+           "a timestamp plus random suffix.", "ID"),
+    Option("run_id_file", "", "Write the run id to PATH, for the CI step that runs the gate.",
+           "PATH"),
+    Option("push_interval", 5.0, "Seconds between pushes during the run (default %(default)g).",
+           "SECONDS"),
+    Option("push_timeout", 5.0, "Limit of one whole push attempt (default %(default)g).",
+           "SECONDS"),
+    Option("job", "locust", "Pushgateway job label (default %(default)s).", "NAME"),
+    Option("label", [], "Extra label on locust_run_info; repeatable.", "KEY=VALUE"),
+    Option("testplan", "", "testplan label on locust_run_info.", "NAME"),
+    Option("environment", "", "environment label on locust_run_info.", "NAME"),
+    Option("linger", 30.0, "Seconds between the final push and deleting the group (default "
+           "%(default)g; keep it at least one Prometheus scrape interval).", "SECONDS"),
+    Option("keep", False, "Keep the group in the Pushgateway after the run (no delete)."),
+    Option("max_endpoints", 1000, 'Endpoints beyond N fold into name="__other__" (default '
+           "%(default)s); also caps distinct error series.", "N"),
+    Option("basic_auth_user", "", "Basic auth user for the Pushgateway.", "USER"),
+    Option("basic_auth_password", "", "Basic auth password for the Pushgateway (prefer the "
+           "environment variable: a command line shows in ps).", "PASSWORD", secret=True),
+    Option("bearer_token_file", "", "File holding a bearer token for the Pushgateway.", "PATH"),
+    Option("cert_file", "", "Client certificate (PEM) for mutual TLS.", "PATH"),
+    Option("key_file", "", "Client key (PEM) for mutual TLS.", "PATH"),
+    Option("ca_file", "", "CA bundle to verify the Pushgateway's certificate.", "PATH"),
+    Option("insecure_skip_verify", False, "Do not verify the Pushgateway's TLS certificate."),
+    Option("gzip", False, "gzip the pushed payload (Content-Encoding: gzip)."),
+    Option("listen", "", "Also serve the metrics on http://HOST:PORT/metrics (pull mode, "
+           "master/local only).", "HOST:PORT"),
+    Option("grafana_url", "", "Grafana base URL, e.g. http://127.0.0.1:3000: log a link to "
+           "the run's dashboard at test start.", "URL"),
+)  # fmt: skip
+
+DEFAULTS: Mapping[str, Any] = {o.stem: o.default for o in OPTIONS}
+
+
+@dataclass(frozen=True)
 class ExporterConfig:
-    pushgateway: str = ""
-    run_id: str = ""
-    run_id_file: str = ""
-    push_interval: float = 5.0
-    push_timeout: float = 5.0
-    job: str = "locust"
+    pushgateway: str = DEFAULTS["pushgateway"]
+    run_id: str = DEFAULTS["run_id"]
+    run_id_file: str = DEFAULTS["run_id_file"]
+    push_interval: float = DEFAULTS["push_interval"]
+    push_timeout: float = DEFAULTS["push_timeout"]
+    job: str = DEFAULTS["job"]
+    #: parsed from ``--prometheus-label``
     labels: Mapping[str, str] = field(default_factory=dict)
-    testplan: str = ""
-    environment: str = ""
-    linger: float = 30.0
-    keep: bool = False
-    max_endpoints: int = 1000
-    basic_auth_user: str = ""
-    basic_auth_password: str = ""
-    bearer_token_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-    ca_file: str = ""
-    insecure_skip_verify: bool = False
-    gzip: bool = False
+    testplan: str = DEFAULTS["testplan"]
+    environment: str = DEFAULTS["environment"]
+    linger: float = DEFAULTS["linger"]
+    keep: bool = DEFAULTS["keep"]
+    max_endpoints: int = DEFAULTS["max_endpoints"]
+    basic_auth_user: str = DEFAULTS["basic_auth_user"]
+    basic_auth_password: str = DEFAULTS["basic_auth_password"]
+    bearer_token_file: str = DEFAULTS["bearer_token_file"]
+    cert_file: str = DEFAULTS["cert_file"]
+    key_file: str = DEFAULTS["key_file"]
+    ca_file: str = DEFAULTS["ca_file"]
+    insecure_skip_verify: bool = DEFAULTS["insecure_skip_verify"]
+    gzip: bool = DEFAULTS["gzip"]
+    #: parsed from ``--prometheus-listen``; None: no /metrics server
     listen: tuple[str, int] | None = None
+    grafana_url: str = DEFAULTS["grafana_url"]
 
     @property
     def enabled(self) -> bool:
         return bool(self.pushgateway) or self.listen is not None
-
-
-# (flags, env var suffix, kwargs). One table so --help, env vars and locust.conf stay in step.
-_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
-    ("--prometheus-pushgateway", "PUSHGATEWAY", dict(metavar="URL", default="",
-        help="Pushgateway URL, e.g. http://127.0.0.1:9091. Empty: the exporter pushes nothing.")),
-    ("--prometheus-run-id", "RUN_ID", dict(metavar="ID", default="",
-        help="Run id label (grouping key with job). Default: the CI run id "
-             "(GITHUB_RUN_ID, CI_PIPELINE_ID, BUILD_BUILDID, BUILD_TAG, BUILD_NUMBER) or "
-             "a timestamp plus random suffix.")),
-    ("--prometheus-run-id-file", "RUN_ID_FILE", dict(metavar="PATH", default="",
-        help="Write the run id to PATH, for the CI step that runs the gate.")),
-    ("--prometheus-push-interval", "PUSH_INTERVAL", dict(metavar="SECONDS", type=float,
-        default=5.0, help="Seconds between pushes during the run (default 5).")),
-    ("--prometheus-push-timeout", "PUSH_TIMEOUT", dict(metavar="SECONDS", type=float,
-        default=5.0, help="HTTP timeout of one push attempt (default 5).")),
-    ("--prometheus-job", "JOB", dict(metavar="NAME", default="locust",
-        help="Pushgateway job label (default locust).")),
-    ("--prometheus-label", "LABEL", dict(metavar="KEY=VALUE", action="append", default=[],
-        help="Extra label on locust_run_info; repeatable.")),
-    ("--prometheus-testplan", "TESTPLAN", dict(metavar="NAME", default="",
-        help="testplan label on locust_run_info.")),
-    ("--prometheus-environment", "ENVIRONMENT", dict(metavar="NAME", default="",
-        help="environment label on locust_run_info.")),
-    ("--prometheus-linger", "LINGER", dict(metavar="SECONDS", type=float, default=30.0,
-        help="Seconds between the final push and deleting the group (default 30; "
-             "keep it at least one Prometheus scrape interval).")),
-    ("--prometheus-keep", "KEEP", dict(action="store_true", default=False,
-        help="Keep the group in the Pushgateway after the run (no delete).")),
-    ("--prometheus-max-endpoints", "MAX_ENDPOINTS", dict(metavar="N", type=int, default=1000,
-        help="Endpoints beyond N fold into name=\"__other__\" (default 1000); also caps "
-             "distinct error series.")),
-    ("--prometheus-basic-auth-user", "BASIC_AUTH_USER", dict(metavar="USER", default="",
-        help="Basic auth user for the Pushgateway.")),
-    ("--prometheus-basic-auth-password", "BASIC_AUTH_PASSWORD", dict(metavar="PASSWORD",
-        default="", help="Basic auth password for the Pushgateway.")),
-    ("--prometheus-bearer-token-file", "BEARER_TOKEN_FILE", dict(metavar="PATH", default="",
-        help="File holding a bearer token for the Pushgateway.")),
-    ("--prometheus-cert-file", "CERT_FILE", dict(metavar="PATH", default="",
-        help="Client certificate (PEM) for mutual TLS.")),
-    ("--prometheus-key-file", "KEY_FILE", dict(metavar="PATH", default="",
-        help="Client key (PEM) for mutual TLS.")),
-    ("--prometheus-ca-file", "CA_FILE", dict(metavar="PATH", default="",
-        help="CA bundle to verify the Pushgateway's certificate.")),
-    ("--prometheus-insecure-skip-verify", "INSECURE_SKIP_VERIFY", dict(action="store_true",
-        default=False, help="Do not verify the Pushgateway's TLS certificate.")),
-    ("--prometheus-gzip", "GZIP", dict(action="store_true", default=False,
-        help="gzip the pushed payload (Content-Encoding: gzip).")),
-    ("--prometheus-listen", "LISTEN", dict(metavar="HOST:PORT", default="",
-        help="Also serve the metrics on http://HOST:PORT/metrics (pull mode, master/local only).")),
-]  # fmt: skip
-
-_SECRET = frozenset({"--prometheus-basic-auth-password"})
 
 
 def add_arguments(parser: Any) -> None:
@@ -118,11 +137,19 @@ def add_arguments(parser: Any) -> None:
         "Prometheus exporter (locust_prometheus)",
         "Push live metrics to a Pushgateway. Only the master or the local runner pushes.",
     )
-    for flag, suffix, kwargs in _OPTIONS:
+    for option in OPTIONS:
+        default = option.default
+        kwargs: dict[str, Any] = {"default": default, "help": option.help}
+        if isinstance(default, bool):
+            kwargs["action"] = "store_true"
+        elif isinstance(default, list):
+            kwargs.update(action="append", default=list(default), metavar=option.metavar)
+        else:
+            kwargs.update(type=type(default), metavar=option.metavar)
         # argparse groups do not take Locust's web-UI keywords; set them on the action instead.
-        action = group.add_argument(flag, env_var=f"LOCUST_PROMETHEUS_{suffix}", **kwargs)
+        action = group.add_argument(option.flag, env_var=option.env_var, **kwargs)
         action.include_in_web_ui = False
-        action.is_secret = flag in _SECRET
+        action.is_secret = option.secret
         action.is_required = False
         action.is_multiple = False
 
@@ -171,79 +198,82 @@ def _parse_listen(text: str) -> tuple[str, int] | None:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+def _url(flag: str, text: str) -> str:
+    """``host:port`` means ``http://host:port``, as for the gate's Prometheus URL."""
+    url = text.strip()
+    if url and "://" not in url:
+        url = f"http://{url}"
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"invalid {flag} {url!r}: unsupported scheme (use http:// or https://)")
+    return url.rstrip("/")
+
+
 def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> ExporterConfig:
     """Validate Locust's parsed options; raises ConfigError with a ``what: detail (hint)`` text."""
 
-    def get(name: str, default: Any) -> Any:
-        value = getattr(options, name, default)
-        return default if value is None else value
+    def get(stem: str) -> Any:
+        value = getattr(options, "prometheus_" + stem, None)
+        return DEFAULTS[stem] if value is None else value
 
-    pushgateway = str(get("prometheus_pushgateway", "")).strip()
-    if pushgateway and "://" not in pushgateway:
-        pushgateway = f"http://{pushgateway}"
-    if pushgateway and not pushgateway.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"invalid --prometheus-pushgateway {pushgateway!r}: unsupported scheme "
-            "(use http:// or https://)"
-        )
-    interval = float(get("prometheus_push_interval", 5.0))
+    interval = float(get("push_interval"))
     if interval <= 0:
         raise ConfigError(
             f"invalid --prometheus-push-interval {interval}: must be > 0 (seconds, e.g. 5)"
         )
-    timeout = float(get("prometheus_push_timeout", 5.0))
+    timeout = float(get("push_timeout"))
     if timeout <= 0:
         raise ConfigError(
             f"invalid --prometheus-push-timeout {timeout}: must be > 0 (seconds, e.g. 5)"
         )
-    linger = float(get("prometheus_linger", 30.0))
+    linger = float(get("linger"))
     if linger < 0:
         raise ConfigError(
             f"invalid --prometheus-linger {linger}: must be >= 0 "
             "(at least one scrape interval, or use --prometheus-keep)"
         )
-    max_endpoints = int(get("prometheus_max_endpoints", 1000))
+    max_endpoints = int(get("max_endpoints"))
     if max_endpoints < 1:
         raise ConfigError(
-            f"invalid --prometheus-max-endpoints {max_endpoints}: must be >= 1 (default 1000)"
+            f"invalid --prometheus-max-endpoints {max_endpoints}: must be >= 1 "
+            f"(default {DEFAULTS['max_endpoints']})"
         )
-    job = str(get("prometheus_job", "locust"))
+    job = str(get("job"))
     if not job:
-        raise ConfigError("invalid --prometheus-job '': must not be empty (default: locust)")
-    cert, key = str(get("prometheus_cert_file", "")), str(get("prometheus_key_file", ""))
+        raise ConfigError(
+            f"invalid --prometheus-job '': must not be empty (default: {DEFAULTS['job']})"
+        )
+    cert, key = str(get("cert_file")), str(get("key_file"))
     if bool(cert) != bool(key):
         raise ConfigError(
             "invalid TLS client options: --prometheus-cert-file and --prometheus-key-file "
             "go together (give both or neither)"
         )
-    user = str(get("prometheus_basic_auth_user", ""))
-    password = str(get("prometheus_basic_auth_password", ""))
-    token_file = str(get("prometheus_bearer_token_file", ""))
+    user, token_file = str(get("basic_auth_user")), str(get("bearer_token_file"))
     if user and token_file:
         raise ConfigError(
             "invalid auth options: basic auth and a bearer token are exclusive (choose one)"
         )
-    run_id = str(get("prometheus_run_id", "")) or default_run_id(env)
     return ExporterConfig(
-        pushgateway=pushgateway.rstrip("/"),
-        run_id=run_id,
-        run_id_file=str(get("prometheus_run_id_file", "")),
+        pushgateway=_url("--prometheus-pushgateway", str(get("pushgateway"))),
+        run_id=str(get("run_id")) or default_run_id(env),
+        run_id_file=str(get("run_id_file")),
         push_interval=interval,
         push_timeout=timeout,
         job=job,
-        labels=_parse_labels(list(get("prometheus_label", []))),
-        testplan=str(get("prometheus_testplan", "")),
-        environment=str(get("prometheus_environment", "")),
+        labels=_parse_labels(list(get("label"))),
+        testplan=str(get("testplan")),
+        environment=str(get("environment")),
         linger=linger,
-        keep=bool(get("prometheus_keep", False)),
+        keep=bool(get("keep")),
         max_endpoints=max_endpoints,
         basic_auth_user=user,
-        basic_auth_password=password,
+        basic_auth_password=str(get("basic_auth_password")),
         bearer_token_file=token_file,
         cert_file=cert,
         key_file=key,
-        ca_file=str(get("prometheus_ca_file", "")),
-        insecure_skip_verify=bool(get("prometheus_insecure_skip_verify", False)),
-        gzip=bool(get("prometheus_gzip", False)),
-        listen=_parse_listen(str(get("prometheus_listen", ""))),
+        ca_file=str(get("ca_file")),
+        insecure_skip_verify=bool(get("insecure_skip_verify")),
+        gzip=bool(get("gzip")),
+        listen=_parse_listen(str(get("listen"))),
+        grafana_url=_url("--prometheus-grafana-url", str(get("grafana_url"))),
     )

@@ -151,7 +151,7 @@ import logging
 import sys
 
 sys.path.insert(0, {examples!r})
-logging.getLogger("locust_prometheus.plugin").setLevel(logging.DEBUG)
+logging.getLogger("locust_prometheus.pushing").setLevel(logging.DEBUG)
 from locustfile import StudentUser  # noqa: E402,F401
 """
 PUSH_FAILED = "locust_prometheus: push failure"  # DEBUG, one per failed push

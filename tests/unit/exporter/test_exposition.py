@@ -51,8 +51,7 @@ def _exporter(env: Environment) -> PrometheusExporter:
     exp = PrometheusExporter(
         ExporterConfig(run_id="r", labels={"team": "qa"}, testplan="tp"), handler=None
     )
-    exp.environment = env
-    exp.info = exp._run_info(env)
+    exp.environment = env  # also sets the run info labels
     return exp
 
 

@@ -95,7 +95,7 @@ def test_lifecycle_push_final_delete() -> None:
     rec = Recorder([])
     exp, env = _exporter(rec, push_interval=60)
     env.events.test_start.fire(environment=env)
-    exp._loop.join(timeout=0.5)  # type: ignore[union-attr]
+    exp.channel.loop.join(timeout=0.5)  # type: ignore[union-attr]
     env.events.test_stop.fire(environment=env)
     env.events.quit.fire(exit_code=0)
     methods = [c[1] for c in rec.calls]
@@ -114,7 +114,7 @@ def test_each_test_of_one_process_is_its_own_run() -> None:
     urls: list[set[str]] = []
     for _ in range(2):
         env.events.test_start.fire(environment=env)
-        exp._loop.join(timeout=0.5)  # type: ignore[union-attr]
+        exp.channel.loop.join(timeout=0.5)  # type: ignore[union-attr]
         env.events.test_stop.fire(environment=env)
         urls.append({c[0] for c in rec.calls if c[1] == "PUT"} - set().union(*urls))
     assert exp.config.run_id == "r/1-2"

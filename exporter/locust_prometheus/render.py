@@ -1,0 +1,76 @@
+"""From Locust's statistics to a payload: snapshot in the gevent loop, encoding off it."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import gevent
+from prometheus_client.registry import Collector
+
+from .exposition import Health, encode, families
+from .model import CardinalityGuard, build_model
+from .snapshot import RunSnapshot, take_snapshot
+
+__all__ = ["GZIP_LEVEL", "Renderer"]
+
+#: zlib level of gzipped payloads (push and /metrics).
+GZIP_LEVEL = 5
+
+
+class Renderer:
+    """Renders one run's metrics; holds the cardinality guard, so kept endpoints stay stable."""
+
+    def __init__(self, max_endpoints: int) -> None:
+        self.guard = CardinalityGuard(max_endpoints)
+        self.environment: Any = None
+        #: the labels of locust_run_info
+        self.info: Mapping[str, str] = {}
+        self._quitting_snapshot: RunSnapshot | None = None
+
+    def snapshot(self, *, final: bool = False, end_time: float | None = None) -> RunSnapshot:
+        """Locust's statistics now; call from the gevent loop (it does not yield)."""
+        return take_snapshot(self.environment, final=final, end_time=end_time)
+
+    def keep_quitting_snapshot(self, end_time: float | None) -> None:
+        """Locust's --json/--json-file zero every endpoint at shutdown (serialize_stats uses
+        get_stripped_report); a copy taken at the quitting event still has them."""
+        self._quitting_snapshot = self.snapshot(final=True, end_time=end_time)
+
+    def encode(self, snapshot: RunSnapshot, health: Health) -> bytes:
+        """Payload for ``snapshot``; CPU-bound, so run it off the loop (see ``render``)."""
+        return encode(build_model(snapshot, self.guard), self.info, health)
+
+    def render(
+        self, health: Health, *, final: bool, end_time: float | None, compress: bool
+    ) -> bytes:
+        """Snapshot in the loop, encode in a native thread, so the loop keeps serving users."""
+        snap = self.snapshot(final=final, end_time=end_time)
+        if final and self._quitting_snapshot is not None and _stripped(snap):
+            snap = self._quitting_snapshot
+        work: Callable[[], bytes] = lambda: self.encode_maybe_gzip(snap, health, compress)  # noqa: E731
+        return gevent.get_hub().threadpool.apply(work)  # type: ignore[no-any-return]
+
+    def encode_maybe_gzip(self, snap: RunSnapshot, health: Health, compress: bool) -> bytes:
+        data = self.encode(snap, health)
+        # zlib releases the GIL while it works, so compression also stays off the loop.
+        return gzip.compress(data, compresslevel=GZIP_LEVEL) if compress else data
+
+    def collector(
+        self, health: Callable[[], Health], end_time: Callable[[], float | None]
+    ) -> Collector:
+        """A prometheus_client collector of the same metrics (for a registry of your own)."""
+        renderer = self
+
+        class _Collector(Collector):
+            def collect(self) -> Iterable[Any]:
+                ended = end_time()
+                snap = renderer.snapshot(final=ended is not None, end_time=ended)
+                return families(build_model(snap, renderer.guard), renderer.info, health())
+
+        return _Collector()
+
+
+def _stripped(snap: RunSnapshot) -> bool:
+    return snap.total.num_requests > sum(e.num_requests for e in snap.entries)

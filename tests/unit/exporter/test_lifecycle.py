@@ -1,0 +1,146 @@
+"""The façade's parts on their own: the Grafana link, run ids per test, the wait for workers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import gevent
+import pytest
+from locust import User, constant, task
+from locust.env import Environment
+from locust_prometheus import PrometheusExporter
+from locust_prometheus.links import DASHBOARD_UID, dashboard_link
+from locust_prometheus.options import ExporterConfig, config_from_options
+from locust_prometheus.runs import RunIds
+from locust_prometheus.workers import WorkerReports
+
+
+class U(User):
+    wait_time = constant(1)
+
+    @task
+    def t(self) -> None:  # pragma: no cover
+        pass
+
+
+@pytest.mark.parametrize("run_id", ["20260102T030405Z-ab12cd", "a b/c&d=é#1", ""])
+def test_dashboard_link_opens_the_run_in_its_time_range(run_id: str) -> None:
+    live = dashboard_link("http://grafana:3000/", run_id, 1767323045.25)
+    parts = urlsplit(live)
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "http",
+        "grafana:3000",
+        f"/d/{DASHBOARD_UID}",
+    )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    assert query == {"var-run_id": [run_id], "from": ["1767323045250"], "to": ["now"]}
+    assert " " not in live and "#" not in parts.query.replace("%23", "")
+    done = dashboard_link("http://grafana:3000", run_id, 100.0, 160.5)
+    assert parse_qs(urlsplit(done).query)["to"] == ["160500"]
+
+
+def test_grafana_url_option_takes_host_port_and_rejects_other_schemes() -> None:
+    opts = type("O", (), {"prometheus_grafana_url": "grafana:3000/"})()
+    assert config_from_options(opts, env={}).grafana_url == "http://grafana:3000"
+    bad = type("O", (), {"prometheus_grafana_url": "ftp://grafana"})()
+    with pytest.raises(ValueError, match="--prometheus-grafana-url"):
+        config_from_options(bad, env={})
+
+
+def test_test_start_logs_the_dashboard_link(caplog: pytest.LogCaptureFixture) -> None:
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    exp = PrometheusExporter(ExporterConfig(run_id="r 1", grafana_url="http://g:3000"))
+    exp.register(env)
+    before = time.time()
+    with caplog.at_level(logging.INFO, logger="locust_prometheus"):
+        env.events.test_start.fire(environment=env)
+        env.events.test_start.fire(environment=env)  # a second test: its own run id
+    links = [
+        r.getMessage().split("dashboard ", 1)[1]
+        for r in caplog.records
+        if "dashboard" in r.getMessage()
+    ]
+    assert len(links) == 2
+    for link, run_id in zip(links, ["r 1", "r 1-2"], strict=True):
+        query = parse_qs(urlsplit(link).query)
+        assert query["var-run_id"] == [run_id] and query["to"] == ["now"]
+        assert before * 1000 - 1 <= int(query["from"][0]) <= time.time() * 1000 + 1
+
+
+def test_no_link_without_grafana_url(caplog: pytest.LogCaptureFixture) -> None:
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    PrometheusExporter(ExporterConfig(run_id="r")).register(env)
+    with caplog.at_level(logging.INFO, logger="locust_prometheus"):
+        env.events.test_start.fire(environment=env)
+    assert not [r for r in caplog.records if "dashboard" in r.getMessage()]
+
+
+def test_run_ids_per_test_and_the_file_follows(tmp_path: Path) -> None:
+    path = tmp_path / "run_id.txt"
+    config = ExporterConfig(run_id="base", run_id_file=str(path))
+    runs = RunIds(config.run_id)
+    assert runs.next_test(config) is None  # the first test keeps the id given
+    second = runs.next_test(config)
+    third = runs.next_test(config)
+    assert second is not None and third is not None
+    assert (second.run_id, third.run_id) == ("base-2", "base-3")
+    assert path.read_text() == "base-3\n"
+
+
+def test_run_id_file_that_cannot_be_rewritten_only_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = ExporterConfig(run_id="b", run_id_file=str(tmp_path / "absent" / "id.txt"))
+    runs = RunIds("b")
+    runs.next_test(config)
+    with caplog.at_level(logging.WARNING):
+        assert runs.next_test(config).run_id == "b-2"  # type: ignore[union-attr]
+    assert "cannot write --prometheus-run-id-file" in caplog.text
+
+
+def test_worker_wait_ends_when_every_worker_reported_after_stop() -> None:
+    reports = WorkerReports(wait=5.0)
+    done: list[float] = []
+    stopped = time.time()
+    reports.reported("w1")  # a report from before the stop does not count...
+    reports._reports["w1"] = stopped - 1
+    reports.then(stopped, {"w1", "w2"}, lambda: done.append(time.monotonic()))
+    gevent.sleep(0.2)
+    assert not done
+    reports.reported("w1")
+    reports.reported("w2")
+    started = time.monotonic()
+    gevent.sleep(0.3)
+    assert done and done[0] - started < 0.3
+    assert reports.cancel() is False  # it already ran: nothing was pending
+
+
+def test_worker_wait_is_bounded_and_cancel_stops_it() -> None:
+    reports = WorkerReports(wait=0.2)
+    done: list[bool] = []
+    reports.then(time.time(), {"gone"}, lambda: done.append(True))
+    gevent.sleep(0.5)
+    assert done == [True]  # a worker that never reports delays the push by `wait` only
+    reports.then(time.time(), {"gone"}, lambda: done.append(True))
+    assert reports.cancel() is True
+    gevent.sleep(0.3)
+    assert done == [True]
+
+
+def test_connected_workers_count_even_before_their_first_report() -> None:
+    class Node:
+        def __init__(self, id: str) -> None:
+            self.id = id
+
+    runner: Any = type("R", (), {"clients": type("C", (), {"all": [Node("a"), Node("b")]})()})()
+    reports = WorkerReports()
+    reports.reported("c")
+    assert reports.workers(runner) == {"a", "b", "c"}
+    reports.new_test()
+    assert reports.workers(None) == set()
