@@ -12,9 +12,15 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-#: The provisioned datasource (grafana/provisioning/datasources/promgate.yml).
-DATASOURCE_UID = "promgate-prometheus"
-DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+#: The dashboard variable every panel, target, query variable and annotation reads its
+#: datasource from, so the dashboards work with any Prometheus datasource of any Grafana.
+DATASOURCE_VAR = "datasource"
+DATASOURCE_REF = {"type": "prometheus", "uid": f"${{{DATASOURCE_VAR}}}"}
+DATASOURCE = dm.DataSourceRef(type_val=DATASOURCE_REF["type"], uid=DATASOURCE_REF["uid"])
+#: The provisioned datasource (grafana/provisioning/datasources/promgate.yml): the variable's
+#: default in the provisioned dashboards.
+PROVISIONED_UID = "promgate-prometheus"
+PROVISIONED_NAME = "Prometheus"
 
 RUN_DASHBOARD_UID = "promgate-locust-run"
 RUNS_DASHBOARD_UID = "promgate-runs"
@@ -144,6 +150,17 @@ def merged_table(title: str, columns: dict[str, str], names: dict[str, str]) -> 
                 options={"excludeByName": {"Time": True}, "renameByName": rename},
             )
         )
+    )
+
+
+def datasource_variable() -> db.DatasourceVariable:
+    """The Prometheus datasource picker; it defaults to the provisioned datasource (the importable
+    variant binds it to the datasource chosen at import, see generate.py)."""
+    return (
+        db.DatasourceVariable(DATASOURCE_VAR)
+        .label("Prometheus")
+        .type("prometheus")
+        .current(dm.VariableOption(selected=True, text=PROVISIONED_NAME, value=PROVISIONED_UID))
     )
 
 

@@ -17,6 +17,7 @@ from dashgen.common import (
     RUN_DASHBOARD_UID,
     RUNS_DASHBOARD_UID,
     dashboard,
+    datasource_variable,
     merged_table,
     override,
     query_variable,
@@ -38,19 +39,25 @@ VERDICTS = [
 ]  # fmt: skip
 
 # Opens the run dashboard on this run with the run's own time range (link_from/link_to are the
-# run's start and last request in ms, with a margin; hidden columns of the same row).
+# run's start and last request in ms, with a margin; hidden columns of the same row). Run ids and
+# job names may hold spaces, "/", "&": every text value is percent-encoded.
 RUN_LINK = (
-    f"/d/{RUN_DASHBOARD_UID}/locust-run?var-job=$job&var-run_id=${{__value.raw}}"
+    f"/d/{RUN_DASHBOARD_UID}/locust-run?var-datasource=${{datasource:percentencode}}"
+    "&var-job=${job:percentencode}&var-run_id=${__value.raw:percentencode}"
     "&from=${__data.fields.link_from}&to=${__data.fields.link_to}"
 )
+RUN_A = f'{JOB}, run_id="$run_a"'
+RUN_B = f'{JOB}, run_id="$run_b"'
 
 
-def variables() -> list[db.QueryVariable]:
-    runs = q.run_ids(JOB, RNG)
+def variables() -> list[db.DatasourceVariable | db.QueryVariable]:
+    # Run A defaults to the newest run, run B to the run just before it: a first look compares
+    # the latest run with its predecessor, never a run with itself.
     return [
+        datasource_variable(),
         query_variable("job", "job", q.job_label_values()),
-        run_variable("run_a", "run A (before)", runs),
-        run_variable("run_b", "run B (after)", runs),
+        run_variable("run_a", "run A", q.run_ids(JOB, RNG)),
+        run_variable("run_b", "run B (earlier)", q.run_ids_before(RUN_A, JOB, RNG)),
     ]
 
 
@@ -117,14 +124,13 @@ def p95_by_run() -> bargauge.Panel:
 
 
 def comparison() -> table.Panel:
-    sel_a = f'{JOB}, run_id="$run_a"'
-    sel_b = f'{JOB}, run_id="$run_b"'
-    columns = q.compare_endpoints(sel_a, sel_b, RNG)
+    # Run B is the earlier run: the change is from B to A (what the newer run changed).
+    columns = q.compare_endpoints(RUN_B, RUN_A, RNG)
     names: dict[str, str] = {}
     overrides: list[Any] = []
     for key in columns:
         metric, _, which = key.rpartition("_")
-        label = {"a": "A", "b": "B", "change": "Δ %"}[which]
+        label = {"a": "B", "b": "A", "change": "Δ %"}[which]
         names[key] = f"{metric} {label}"
         if which == "change":
             overrides.append(override(names[key], unit="percent", decimals=1))
@@ -132,8 +138,9 @@ def comparison() -> table.Panel:
             overrides.append(override(names[key], unit="s"))
         elif metric == "error_ratio":
             overrides.append(override(names[key], unit="percentunit"))
-    title = "Run A vs run B per endpoint (both runs inside the time range)"
-    return merged_table(title, columns, names).overrides(overrides)
+    title = "Run A vs the earlier run B per endpoint (both runs inside the time range)"
+    desc = "Per endpoint: run B (earlier), run A, and Δ %, the change from B to A."
+    return merged_table(title, columns, names).description(desc).overrides(overrides)
 
 
 def build() -> db.Dashboard:
@@ -143,8 +150,9 @@ def build() -> db.Dashboard:
             RUNS_DASHBOARD_UID,
             "Every Locust run in the time range, the gate's verdict, and A/B comparison.",
             "now-7d",
-            db.DashboardLink("Locust run").url(f"/d/{RUN_DASHBOARD_UID}"),
+            db.DashboardLink("Locust run").url(f"/d/{RUN_DASHBOARD_UID}").include_vars(True),
         )
+        .refresh("")
         .variables(variables())  # type: ignore[arg-type]
         .with_row(db.Row("Runs"))
         .with_panel(runs_table())
