@@ -1,9 +1,11 @@
 # promgate: `make demo` runs the main job, `make test` runs every test. Both set up what they need.
 VENV ?= .venv
+# The exporter's tests run here too, against the lowest Locust the package allows.
+FLOOR_VENV ?= .venv-floor
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup demo test lint unit integration bench dashboards clean
+.PHONY: setup demo test lint unit floor integration bench dashboards clean
 
 setup:
 	@scripts/setup.sh
@@ -22,8 +24,12 @@ unit: setup
 integration: setup
 	$(PY) -m pytest -q tests/integration
 
+floor: setup
+	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit/exporter
+
 test: lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit/exporter
 
 bench: setup
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -33,4 +39,4 @@ dashboards: setup
 	$(PY) deploy/prometheus/generate_rules.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .mypy_cache .ruff_cache out

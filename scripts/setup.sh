@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything promgate's demo and tests need on a fresh Debian/Ubuntu machine, every time:
-# Debian packages when missing, then a virtualenv with the package and its dev extras.
+# Debian packages when missing, then a virtualenv with the package, Locust and the dev group, and
+# a second one with the lowest Locust the package allows (for the exporter's tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -37,13 +38,23 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 command -v docker-compose >/dev/null \
   || apt_install docker-compose || echo "setup: warning: docker-compose not installed (its test is skipped)" >&2
 
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-stamp="$VENV/.promgate-installed"
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[dev]'
-  echo "$want" > "$stamp"
-fi
+# The dev venv: promgate editable with Locust, and the dev dependency group (PEP 735, so pip
+# >= 25.1). Redone whenever pyproject.toml or this script changes.
+want=$(cat pyproject.toml "$0" | sha256sum | cut -d' ' -f1)
+install_venv() {  # venv, then pip install arguments
+  local venv=$1; shift
+  local stamp="$venv/.promgate-installed"
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$venv/bin/pip" install -q --upgrade 'pip>=25.1'
+    "$venv/bin/pip" install -q "$@"
+    echo "$want" > "$stamp"
+  fi
+}
+install_venv "$VENV" -e '.[locust]' --group dev
+
+# The floor venv: the exporter's tests also run against the lowest Locust pyproject.toml allows,
+# so the published floor is one the suite proves.
+floor=$(sed -n 's/^locust = \["locust>=\([0-9][0-9.]*\)"\]$/\1/p' pyproject.toml)
+[ -n "$floor" ] || { echo "setup: no 'locust = [\"locust>=X\"]' extra in pyproject.toml" >&2; exit 1; }
+install_venv "${FLOOR_VENV:-.venv-floor}" -e . --group test "locust==$floor"
