@@ -1,8 +1,9 @@
 """Every dashboard query, with Grafana's variables filled in, returns data from a real run.
 
 No Grafana server: the targets, variable queries and annotations of the generated JSON run against
-the session's Prometheus holding ``completed_run`` (a finished local Locust run, group kept) and
-the gate's verdict for it (``promgate check --push-results``).
+the session's Prometheus holding ``completed_run`` (a finished local Locust run, group kept), the
+gate's verdict for it (``promgate check --push-results``) and a second, later short run (the Runs
+dashboard compares run A with the run before it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import wait_until
+from support import new_run_id, start_locust, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "grafana"))
@@ -49,7 +50,27 @@ def judged_run(completed_run: Any) -> Any:
     return completed_run
 
 
-def _values(completed_run: Any) -> tuple[dict[str, str], float, float]:
+@pytest.fixture(scope="module")
+def later_run(judged_run: Any, demo_api: Any) -> Any:
+    """A short real run started after ``completed_run``, of the same job, group kept."""
+    stack = judged_run.stack
+    run = start_locust(
+        demo_api.url,
+        pushgateway=stack.pushgateway_url,
+        run_id=new_run_id("later"),
+        users=2,
+        run_time="3s",
+        extra=["--prometheus-keep"],
+    ).wait()
+    assert run.returncode in (0, 1), run.output
+    end = f'locust_run_end_timestamp_seconds{{run_id="{run.run_id}"}}'
+    wait_until(lambda: stack.query(end), 30, f"the final push of {run.run_id} in Prometheus")
+    return run
+
+
+def _values(completed_run: Any, later: Any = None) -> tuple[dict[str, str], float, float]:
+    """Variable values as Grafana would fill them; run A is ``later`` when given (run B, the
+    run before it, is then ``completed_run`` or a run between the two)."""
     stack = completed_run.stack
     sel = f'run_id="{completed_run.run_id}"'
     (start,) = stack.query(f"max(locust_run_start_timestamp_seconds{{{sel}}})")
@@ -62,10 +83,19 @@ def _values(completed_run: Any) -> tuple[dict[str, str], float, float]:
         "the final push in Prometheus",
     )
     now = max(time.time(), float(scraped[0]["value"][1]) + 0.5)  # type: ignore[index]
+    if later is not None:
+        later_sel = f'run_id="{later.run_id}"'
+        scraped = wait_until(
+            lambda: stack.query(f"timestamp(locust_run_end_timestamp_seconds{{{later_sel}}})"),
+            15,
+            "the later run's final push in Prometheus",
+        )
+        now = max(now, float(scraped[0]["value"][1]) + 0.5)  # type: ignore[index]
     values = {
+        "datasource": "promgate-prometheus",  # no query names it: only the request target
         "job": str(job["metric"]["job"]),
         "run_id": completed_run.run_id,
-        "run_a": completed_run.run_id,
+        "run_a": later.run_id if later is not None else completed_run.run_id,
         "run_b": completed_run.run_id,
         "endpoint": ".*",  # "All"
         "quantile": "0.95",
@@ -98,10 +128,10 @@ def _has_data(result: list[dict[str, Any]]) -> bool:
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
-def test_every_query_returns_data(judged_run: Any, path: Path) -> None:
+def test_every_query_returns_data(judged_run: Any, later_run: Any, path: Path) -> None:
     completed_run = judged_run
     model = json.loads(path.read_text())
-    values, start, end = _values(completed_run)
+    values, start, end = _values(completed_run, later_run)
     empty = []
     checked = 0
     for where, template, instant in lint.expressions(model):
@@ -165,3 +195,38 @@ def test_runs_table_links_cover_the_run(judged_run: Any) -> None:
     assert value("link_to") / 1000 > value("start") / 1000 + value("duration")
     assert value("peak_users") == 8
     assert value("verdict") in (0, 1, 2)  # the gate's verdict: pass, warning, fail
+
+
+def _variable_runs(
+    stack: Any, model: dict[str, Any], name: str, values: dict[str, str], at: float
+) -> list[str]:
+    """The options Grafana lists for a run variable, in its order (query_result + regex)."""
+    (var,) = [v for v in model["templating"]["list"] if v["name"] == name]
+    expr = lint.substitute(lint.variable_expr(var["query"]), values)
+    return [str(r["metric"]["run_id"]) for r in stack.query(expr, at=at)]
+
+
+def test_run_b_defaults_to_the_run_before_run_a(judged_run: Any, later_run: Any) -> None:
+    """Run A's first option (Grafana's default) is the newest run; run B's is the newest run that
+    started before run A, never run A itself."""
+    stack = judged_run.stack
+    model = json.loads((ROOT / "grafana" / "dashboards" / "locust-runs.json").read_text())
+    values, _, end = _values(judged_run, later_run)
+    run_a = _variable_runs(stack, model, "run_a", values, end)
+    assert run_a[0] == later_run.run_id
+    values["run_a"] = run_a[0]
+    run_b = _variable_runs(stack, model, "run_b", values, end)
+    # Every run of the job with its start, independently of the dashboard's query.
+    starts = {
+        str(r["metric"]["run_id"]): float(r["value"][1])
+        for r in stack.query(
+            f"max by (run_id) (last_over_time(locust_run_start_timestamp_seconds"
+            f'{{job="{values["job"]}"}}[{values["__range"]}]))',
+            at=end,
+        )
+    }
+    before = sorted((rid for rid in starts if starts[rid] < starts[later_run.run_id]),
+                    key=lambda rid: starts[rid], reverse=True)  # fmt: skip
+    assert judged_run.run_id in before
+    assert run_b == before  # newest first: the default is the run just before run A
+    assert later_run.run_id not in run_b
