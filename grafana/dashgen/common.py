@@ -25,7 +25,7 @@ PROVISIONED_NAME = "Prometheus"
 RUN_DASHBOARD_UID = "promgate-locust-run"
 RUNS_DASHBOARD_UID = "promgate-runs"
 
-# The seed's thresholds (performance_thresholds.json): (warning, critical).
+# (warning, critical) as in performance_thresholds.json (the Locust CI/CD guide's format).
 P95_SECONDS = (2.0, 5.0)
 P99_SECONDS = (3.0, 10.0)
 ERROR_RATIO = (0.02, 0.05)
