@@ -171,7 +171,9 @@ def import_problems(model: Mapping[str, Any]) -> list[str]:
         return [f"__inputs: not one Prometheus datasource input: {inputs!r}"]
     placeholder = "${" + str(inputs[0]["name"]) + "}"
     out: list[str] = []
-    var = next((v for v in model["templating"]["list"] if v.get("name") == DATASOURCE_VAR), {})
+    var: dict[str, Any] = next(
+        (v for v in model["templating"]["list"] if v.get("name") == DATASOURCE_VAR), {}
+    )
     if (var.get("current") or {}).get("value") != placeholder:
         out.append(f"variable {DATASOURCE_VAR}: default is not {placeholder}")
     if others := set(re.findall(r"\$\{DS_\w+\}", json.dumps(model))) - {placeholder}:
