@@ -65,7 +65,8 @@ def alerting() -> dict[str, Any]:
                 "1m",
                 severity,
                 f"Locust {run}: error rate above {ratio:.0%}",
-                "{{ $value | humanizePercentage }} of requests failed over the last minute.",
+                "{{ $value | humanizePercentage }} of requests are failing (Locust's current "
+                "figures, about the last 10 s) for a minute.",
             ),
             _alert(
                 f"LocustLatencyP95{suffix}",
@@ -73,7 +74,7 @@ def alerting() -> dict[str, Any]:
                 "1m",
                 severity,
                 f"Locust {run}: p95 response time above {p95:g} s",
-                "p95 over the last minute is {{ $value | humanizeDuration }}.",
+                "Locust's current p95 (about the last 10 s) is {{ $value | humanizeDuration }}.",
             ),
             _alert(
                 f"LocustLatencyP99{suffix}",
@@ -81,7 +82,7 @@ def alerting() -> dict[str, Any]:
                 "1m",
                 severity,
                 f"Locust {run}: p99 response time above {p99:g} s",
-                "p99 over the last minute is {{ $value | humanizeDuration }}.",
+                "Locust's current p99 (about the last 10 s) is {{ $value | humanizeDuration }}.",
             ),
         ]
     rules += [

@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
-from .model import BUCKET_BOUNDS_MS, Model, iter_quantile_labels
+from .model import BUCKET_BOUNDS_MS, LIVE_PERCENTILES, Model, percentile_labels
 
 __all__ = ["HELP", "Health", "encode", "families"]
 
@@ -27,9 +27,15 @@ HELP: dict[str, tuple[str, str]] = {
     "locust_errors_total": ("counter", "Failures by normalized error text."),
     "locust_request_duration_seconds": ("histogram", "Response time on Locust's rounding grid."),
     "locust_response_bytes_total": ("counter", "Response bytes (Locust's total content length)."),
-    "locust_response_time_quantile_seconds": ("gauge", "Locust's whole-run percentile."),
+    "locust_response_time_percentile_seconds": ("gauge", "Locust's whole-run percentile."),
     "locust_response_time_max_seconds": ("gauge", "Locust's max response time for the endpoint."),
-    "locust_run_response_time_quantile_seconds": ("gauge", "Whole-run percentile, all requests."),
+    "locust_current_requests_per_second": ("gauge", "Locust's current RPS (its live window)."),
+    "locust_current_failures_per_second": ("gauge", "Locust's current failures/s (live window)."),
+    "locust_current_response_time_percentile_seconds": (
+        "gauge", "Locust's current-window percentile (about the last 10 s)."),
+    "locust_run_response_time_percentile_seconds": ("gauge", "Whole-run percentile, all requests."),
+    "locust_run_current_response_time_percentile_seconds": (
+        "gauge", "Current-window percentile, all requests (about the last 10 s)."),
     "locust_run_response_time_max_seconds": ("gauge", "Locust's max response time, all requests."),
     "locust_users": ("gauge", "Current users by user class; 0 in the final push."),
     "locust_workers": ("gauge", "Workers by state (distributed mode)."),
@@ -108,15 +114,30 @@ def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
         w(f'{prefix}+Inf"}} {r.requests}\n{h}_sum{{{lab}}} {_num(r.sum_seconds)}\n'
           f"{h}_count{{{lab}}} {r.requests}\n")  # fmt: skip
 
-    qlabels = iter_quantile_labels(model.snapshot.percentiles)
-    q = "locust_response_time_quantile_seconds"
+    qlabels = percentile_labels(model.snapshot.percentiles)
+    q = "locust_response_time_percentile_seconds"
     header(q)
     for lab, r in zip(labels, eps, strict=True):
         for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
-            w(f'{q}{{{lab},quantile="{ql}"}} {_num(v / 1000.0)}\n')
+            w(f'{q}{{{lab},percentile="{ql}"}} {_num(v / 1000.0)}\n')
     header("locust_response_time_max_seconds")
     for lab, r in zip(labels, eps, strict=True):
         w(f"locust_response_time_max_seconds{{{lab}}} {_num(r.max_ms / 1000.0)}\n")
+
+    for name, attr in (
+        ("locust_current_requests_per_second", "current_rps"),
+        ("locust_current_failures_per_second", "current_fail_per_sec"),
+    ):
+        header(name)
+        for lab, r in zip(labels, eps, strict=True):
+            w(f"{name}{{{lab}}} {_num(getattr(r, attr))}\n")
+    live = percentile_labels(LIVE_PERCENTILES)
+    c = "locust_current_response_time_percentile_seconds"
+    header(c)
+    for lab, r in zip(labels, eps, strict=True):
+        if r.current_ms is not None:
+            for ql, v in zip(live, r.current_ms, strict=True):
+                w(f'{c}{{{lab},percentile="{ql}"}} {_num(v / 1000.0)}\n')
 
     for name, samples in _run_families(model, info, health):
         header(name)
@@ -130,11 +151,15 @@ def _run_families(
     model: Model, info: Mapping[str, str], health: Health
 ) -> list[tuple[str, list[tuple[dict[str, str], float]]]]:
     s = model.snapshot
-    qlabels = iter_quantile_labels(s.percentiles)
+    qlabels = percentile_labels(s.percentiles)
     totals = model.total_quantiles_ms
+    current = model.total_current_ms
+    live = percentile_labels(LIVE_PERCENTILES) if current is not None else []
     fams: list[tuple[str, list[tuple[dict[str, str], float]]]] = [
-        ("locust_run_response_time_quantile_seconds",
-         [({"quantile": ql}, v / 1000.0) for ql, v in zip(qlabels, totals, strict=True)]),
+        ("locust_run_response_time_percentile_seconds",
+         [({"percentile": ql}, v / 1000.0) for ql, v in zip(qlabels, totals, strict=True)]),
+        ("locust_run_current_response_time_percentile_seconds",
+         [({"percentile": ql}, v / 1000.0) for ql, v in zip(live, current or [], strict=True)]),
         ("locust_run_response_time_max_seconds", [({}, model.total_max_ms / 1000.0)]),
         ("locust_users", [({"user_class": k}, v) for k, v in s.users.items()]),
         ("locust_run_start_timestamp_seconds", [({}, s.start_time)]),
@@ -186,8 +211,8 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
         ]
         h.add_metric([r.method, r.name], buckets, r.sum_seconds)
     yield h
-    qlabels = iter_quantile_labels(model.snapshot.percentiles)
-    g = _gauge("locust_response_time_quantile_seconds", [*endpoint_labels, "quantile"])
+    qlabels = percentile_labels(model.snapshot.percentiles)
+    g = _gauge("locust_response_time_percentile_seconds", [*endpoint_labels, "percentile"])
     for r in eps:
         for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
             g.add_metric([r.method, r.name, ql], v / 1000.0)
@@ -195,6 +220,21 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
     g = _gauge("locust_response_time_max_seconds", endpoint_labels)
     for r in eps:
         g.add_metric([r.method, r.name], r.max_ms / 1000.0)
+    yield g
+    for name, attr in (
+        ("locust_current_requests_per_second", "current_rps"),
+        ("locust_current_failures_per_second", "current_fail_per_sec"),
+    ):
+        g = _gauge(name, endpoint_labels)
+        for r in eps:
+            g.add_metric([r.method, r.name], getattr(r, attr))
+        yield g
+    live = percentile_labels(LIVE_PERCENTILES)
+    g = _gauge("locust_current_response_time_percentile_seconds", [*endpoint_labels, "percentile"])
+    for r in eps:
+        if r.current_ms is not None:
+            for ql, v in zip(live, r.current_ms, strict=True):
+                g.add_metric([r.method, r.name, ql], v / 1000.0)
     yield g
     for name, samples in _run_families(model, info, health):
         kind, text = HELP[name]

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from .snapshot import EntrySnapshot, RunSnapshot
+from .snapshot import EntrySnapshot, RunSnapshot, WindowStart
 
 __all__ = [
     "BUCKET_BOUNDS_MS",
+    "LIVE_PERCENTILES",
     "OTHER",
     "CardinalityGuard",
     "EndpointRow",
@@ -26,7 +27,9 @@ __all__ = [
     "bucket_counts",
     "build_model",
     "normalize_error",
+    "percentile_labels",
     "percentiles",
+    "window_percentiles",
 ]
 
 logger = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ BUCKET_BOUNDS_MS: tuple[int, ...] = (
     1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 30000, 60000,
 )  # fmt: skip
 OTHER = "__other__"
+#: Percentiles of Locust's current window exported live (its web UI charts 0.5 and 0.95).
+LIVE_PERCENTILES: tuple[float, ...] = (0.5, 0.95, 0.99)
 _MAX_ERROR_CHARS = 200
 
 _UUID = re.compile(
@@ -112,6 +117,10 @@ class EndpointRow:
     buckets: list[int]  # cumulative, one per BUCKET_BOUNDS_MS; +Inf is ``requests``
     quantiles_ms: list[Any]
     max_ms: float
+    current_rps: float = 0.0
+    current_fail_per_sec: float = 0.0
+    #: Locust's current-window percentiles (LIVE_PERCENTILES); None: no timed request in it
+    current_ms: list[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,7 @@ class Model:
     errors: list[ErrorRow]
     total_quantiles_ms: list[Any]
     total_max_ms: float
+    total_current_ms: list[Any] | None
     snapshot: RunSnapshot
     dropped_endpoints: int
 
@@ -182,45 +192,94 @@ class CardinalityGuard:
         return OTHER
 
 
-def _merge(into: dict[tuple[str, str], list[Any]], key: tuple[str, str], e: EntrySnapshot) -> None:
-    acc = into.get(key)
-    if acc is None:
-        into[key] = [e.num_requests, e.num_none_requests, e.num_failures,
-                     e.total_response_time, e.max_response_time, e.total_content_length,
-                     dict(e.response_times)]  # fmt: skip
-        return
-    acc[0] += e.num_requests
-    acc[1] += e.num_none_requests
-    acc[2] += e.num_failures
-    acc[3] += e.total_response_time
-    acc[4] = max(acc[4], e.max_response_time)
-    acc[5] += e.total_content_length
-    rt = acc[6]
-    for k, v in e.response_times.items():
-        rt[k] = rt.get(k, 0) + v
+def window_percentiles(
+    response_times: dict[Any, int],
+    timed_requests: int,
+    start: WindowStart | None,
+    qs: Sequence[float] = LIVE_PERCENTILES,
+) -> list[Any] | None:
+    """Locust's ``get_current_response_time_percentile``: percentiles of the response times
+    logged since ``start``; None when there is no window or no timed request in it."""
+    window, n = _window(response_times, timed_requests, start)
+    return percentiles(window, n, qs) if window is not None and n > 0 else None
 
 
-def _row(method: str, name: str, e: Sequence[Any], qs: Sequence[float]) -> EndpointRow:
-    n, none, failures, total_rt, max_rt, content, rt = e
+def _window(
+    response_times: dict[Any, int], timed_requests: int, start: WindowStart | None
+) -> tuple[dict[Any, int] | None, int]:
+    if start is None:
+        return None, 0
+    old = start.response_times
+    diff = {k: d for k, v in response_times.items() if (d := v - old.get(k, 0))}
+    return diff, timed_requests - start.timed_requests
+
+
+class _Folded:
+    """Endpoints beyond the cap, summed into one ``__other__`` row per method."""
+
+    def __init__(self) -> None:
+        self.requests = self.none = self.failures = self.content = 0
+        self.total_rt = self.max_rt = self.rps = self.fails_per_sec = 0.0
+        self.response_times: dict[Any, int] = {}
+        self.window: dict[Any, int] = {}
+        self.window_n = 0
+        self.has_window = False
+
+    def add(self, e: EntrySnapshot) -> None:
+        self.requests += e.num_requests
+        self.none += e.num_none_requests
+        self.failures += e.num_failures
+        self.content += e.total_content_length
+        self.total_rt += e.total_response_time
+        self.max_rt = max(self.max_rt, e.max_response_time)
+        self.rps += e.current_rps
+        self.fails_per_sec += e.current_fail_per_sec
+        _add(self.response_times, e.response_times)
+        window, n = _window(e.response_times, e.num_requests - e.num_none_requests, e.window_start)
+        if window is not None:
+            self.has_window = True
+            _add(self.window, window)
+            self.window_n += n
+
+    def row(self, method: str, qs: Sequence[float]) -> EndpointRow:
+        current = None
+        if self.has_window and self.window_n > 0:
+            current = percentiles(self.window, self.window_n, LIVE_PERCENTILES)
+        return EndpointRow(
+            method, OTHER, self.requests, self.failures, self.content, self.total_rt / 1000.0,
+            bucket_counts(self.response_times),
+            percentiles(self.response_times, self.requests - self.none, qs), self.max_rt,
+            self.rps, self.fails_per_sec, current,
+        )  # fmt: skip
+
+
+def _add(into: dict[Any, int], counts: dict[Any, int]) -> None:
+    for k, v in counts.items():
+        into[k] = into.get(k, 0) + v
+
+
+def _row(e: EntrySnapshot, name: str, qs: Sequence[float]) -> EndpointRow:
+    timed = e.num_requests - e.num_none_requests
+    rt = e.response_times
     return EndpointRow(
-        method, name, n, failures, content, total_rt / 1000.0, bucket_counts(rt),
-        percentiles(rt, n - none, qs), max_rt,
+        e.method, name, e.num_requests, e.num_failures, e.total_content_length,
+        e.total_response_time / 1000.0, bucket_counts(rt), percentiles(rt, timed, qs),
+        e.max_response_time, e.current_rps, e.current_fail_per_sec,
+        window_percentiles(rt, timed, e.window_start),
     )  # fmt: skip
 
 
 def build_model(snapshot: RunSnapshot, guard: CardinalityGuard) -> Model:
     qs = snapshot.percentiles
     endpoints: list[EndpointRow] = []
-    folded: dict[tuple[str, str], list[Any]] = {}
+    folded: dict[str, _Folded] = {}
     for e in snapshot.entries:
         name = guard.endpoint(e.method, e.name)
         if name is OTHER:
-            _merge(folded, (e.method, OTHER), e)
+            folded.setdefault(e.method, _Folded()).add(e)
             continue
-        fields = (e.num_requests, e.num_none_requests, e.num_failures, e.total_response_time,
-                  e.max_response_time, e.total_content_length, e.response_times)  # fmt: skip
-        endpoints.append(_row(e.method, name, fields, qs))
-    endpoints.extend(_row(m, n, acc, qs) for (m, n), acc in folded.items())
+        endpoints.append(_row(e, name, qs))
+    endpoints.extend(acc.row(method, qs) for method, acc in folded.items())
 
     counts: dict[tuple[str, str, str], int] = {}
     for method, name, error, occurrences in snapshot.errors:
@@ -231,15 +290,18 @@ def build_model(snapshot: RunSnapshot, guard: CardinalityGuard) -> Model:
     errors = [ErrorRow(m, n, t, c) for (m, n, t), c in counts.items()]
 
     t = snapshot.total
+    timed = t.num_requests - t.num_none_requests
     return Model(
         endpoints=endpoints,
         errors=errors,
-        total_quantiles_ms=percentiles(t.response_times, t.num_requests - t.num_none_requests, qs),
+        total_quantiles_ms=percentiles(t.response_times, timed, qs),
         total_max_ms=t.max_response_time,
+        total_current_ms=window_percentiles(t.response_times, timed, t.window_start),
         snapshot=snapshot,
         dropped_endpoints=guard.dropped,
     )
 
 
-def iter_quantile_labels(qs: Iterable[float]) -> list[str]:
+def percentile_labels(qs: Iterable[float]) -> list[str]:
+    """Values of the ``percentile`` label: ``0.95`` for Locust's 95th percentile."""
     return [str(float(q)) for q in qs]

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["WORKER_STATES", "EntrySnapshot", "RunSnapshot", "take_snapshot"]
+__all__ = ["WORKER_STATES", "EntrySnapshot", "RunSnapshot", "WindowStart", "take_snapshot"]
 
 #: The worker states of the contract, and the Locust states that map onto them.
 WORKER_STATES = ("ready", "spawning", "running", "stopped", "missing")
@@ -27,6 +27,16 @@ _STATE_MAP = {
 
 
 @dataclass(frozen=True, slots=True)
+class WindowStart:
+    """Where Locust's current response-time window begins for one entry: the copy of its
+    response times that Locust cached about ``CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW`` seconds
+    ago (Locust never mutates a cached copy, so holding it is safe) and the timed requests then."""
+
+    response_times: dict[Any, int]
+    timed_requests: int
+
+
+@dataclass(frozen=True, slots=True)
 class EntrySnapshot:
     method: str
     name: str
@@ -37,6 +47,11 @@ class EntrySnapshot:
     max_response_time: float
     total_content_length: int
     response_times: dict[Any, int]
+    #: Locust's own live figures (its web UI's "Current RPS" and "Current Failures/s")
+    current_rps: float = 0.0
+    current_fail_per_sec: float = 0.0
+    #: start of Locust's current percentile window; None when Locust has no cached copy
+    window_start: WindowStart | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +71,50 @@ class RunSnapshot:
     taken_at: float = field(default_factory=time.time)
 
 
-def _entry(entry: Any) -> EntrySnapshot:
+def _window_keys(now: float) -> list[int]:
+    """The cache keys Locust's ``get_current_response_time_percentile`` tries, in its order:
+    the window's nominal start, then one second further either side, up to 8 seconds."""
+    from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW as WINDOW
+
+    t = int(now)
+    keys = [t - WINDOW]
+    for i in range(1, 9):
+        keys += [t - WINDOW - i, t - WINDOW + i]
+    return keys
+
+
+def _window_start(entry: Any, keys: list[int]) -> WindowStart | None:
+    cache = getattr(entry, "response_times_cache", None)
+    if not cache:
+        return None
+    for key in keys:
+        cached = cache.get(key)
+        if cached is not None:
+            return WindowStart(
+                cached.response_times, cached.num_requests - cached.num_none_requests
+            )
+    return None
+
+
+def _rate_seconds(stats: Any) -> range | None:
+    """The seconds Locust's ``current_rps`` averages over: from 12 s before the last request
+    (not before the start) to 3 s before it, so late worker reports have arrived."""
+    last = stats.last_request_timestamp
+    if last is None:
+        return None
+    return range(max(int(last) - 12, int(stats.start_time or 0)), int(last) - 2)
+
+
+def _per_second(counts: dict[int, int], seconds: range | None) -> float:
+    """Locust's ``avg`` of the per-second counts over ``seconds`` (``current_rps`` computed once
+    per snapshot instead of per property call: the loop pays for every endpoint)."""
+    if seconds is None:
+        return 0.0
+    get = counts.get
+    return sum((get(t, 0) for t in seconds), 0.0) / max(len(seconds), 1)
+
+
+def _entry(entry: Any, keys: list[int], seconds: range | None) -> EntrySnapshot:
     return EntrySnapshot(
         str(entry.method or ""),
         str(entry.name),
@@ -67,6 +125,9 @@ def _entry(entry: Any) -> EntrySnapshot:
         entry.max_response_time,
         entry.total_content_length,
         dict(entry.response_times),
+        _per_second(entry.num_reqs_per_sec, seconds),
+        _per_second(entry.num_fail_per_sec, seconds),
+        _window_start(entry, keys),
     )
 
 
@@ -79,7 +140,10 @@ def take_snapshot(
 
     runner = environment.runner
     stats = runner.stats if runner is not None else environment.stats
-    entries = [_entry(e) for e in list(stats.entries.values())]
+    now = time.time()
+    keys = _window_keys(now)
+    seconds = _rate_seconds(stats)
+    entries = [_entry(e, keys, seconds) for e in list(stats.entries.values())]
     errors = [
         (str(e.method or ""), str(e.name), e.error, e.occurrences) for e in stats.errors.values()
     ]
@@ -112,7 +176,7 @@ def take_snapshot(
         users = dict.fromkeys(users, 0)
     return RunSnapshot(
         entries=entries,
-        total=_entry(stats.total),
+        total=_entry(stats.total, keys, seconds),
         errors=errors,
         users=users,
         workers=workers,
@@ -121,4 +185,5 @@ def take_snapshot(
         last_request_timestamp=float(stats.last_request_timestamp or 0.0),
         end_time=end_time if final else None,
         percentiles=tuple(float(q) for q in locust_stats.PERCENTILES_TO_REPORT),
+        taken_at=now,
     )

@@ -47,6 +47,11 @@ __all__ = [
     "http_requests_per_second",
     "job_label_values",
     "latest_run",
+    "live_endpoint_percentile",
+    "live_error_ratio",
+    "live_failures_per_second",
+    "live_percentile",
+    "live_requests_per_second",
     "loadgen_cpu",
     "loadgen_cpu_avg",
     "loadgen_cpu_max",
@@ -139,13 +144,13 @@ def locust_rps(sel: str = RUN, window: str = WINDOW, by: str = "") -> str:
 
 def locust_quantile(q: float | str, sel: str = RUN, window: str = WINDOW) -> str:
     """Locust's own whole-run percentile over all requests, as its summary prints it (seconds)."""
-    metric = _sel("locust_run_response_time_quantile_seconds", sel, f'quantile="{_q(q)}"')
+    metric = _sel("locust_run_response_time_percentile_seconds", sel, f'percentile="{_q(q)}"')
     return f"max(last_over_time({metric}[{window}]))"
 
 
 def endpoint_quantile(q: float | str, sel: str = RUN, window: str = WINDOW) -> str:
     """Locust's own whole-run percentile per endpoint (labels method, name)."""
-    metric = _sel("locust_response_time_quantile_seconds", sel, f'quantile="{_q(q)}"')
+    metric = _sel("locust_response_time_percentile_seconds", sel, f'percentile="{_q(q)}"')
     return f"max by (method, name) (last_over_time({metric}[{window}]))"
 
 
@@ -186,6 +191,35 @@ def requests_per_second(sel: str = RUN, rate_window: str = "$__rate_interval", b
 
 def failures_per_second(sel: str = RUN, rate_window: str = "$__rate_interval", by: str = "") -> str:
     return f"sum{_by(by)}(rate({_sel('locust_request_failures_total', sel)}[{rate_window}]))"
+
+
+def live_requests_per_second(sel: str = RUN, by: str = "") -> str:
+    """Locust's own current RPS (its web UI's figure: requests of about the last 10 s)."""
+    return f"sum{_by(by)}({_sel('locust_current_requests_per_second', sel)})"
+
+
+def live_failures_per_second(sel: str = RUN, by: str = "") -> str:
+    """Locust's own current failures per second."""
+    return f"sum{_by(by)}({_sel('locust_current_failures_per_second', sel)})"
+
+
+def live_error_ratio(sel: str = RUN, by: str = "") -> str:
+    """Locust's current failures/s over its current RPS (ratio)."""
+    return f"{live_failures_per_second(sel, by)} / {live_requests_per_second(sel, by)}"
+
+
+def live_percentile(q: float | str, sel: str = RUN, by: str = "") -> str:
+    """Locust's own current-window percentile of all requests (about the last 10 s), seconds."""
+    metric = _sel(
+        "locust_run_current_response_time_percentile_seconds", sel, f'percentile="{_q(q)}"'
+    )
+    return f"max{_by(by)}({metric})"
+
+
+def live_endpoint_percentile(q: float | str, sel: str = RUN) -> str:
+    """Locust's own current-window percentile per endpoint (labels method, name), seconds."""
+    metric = _sel("locust_current_response_time_percentile_seconds", sel, f'percentile="{_q(q)}"')
+    return f"max by (method, name) ({metric})"
 
 
 def errors_by_error(sel: str = RUN, window: str = WINDOW) -> str:
@@ -266,11 +300,9 @@ def error_ratio_window(sel: str = RUN, rate_window: str = "$__rate_interval", by
     )
 
 
-def peak_rps(
-    sel: str = RUN, window: str = WINDOW, rate_window: str = "$__rate_interval", step: str = ""
-) -> str:
-    """Highest live request rate during the window (a subquery over the sliding rate)."""
-    return f"max_over_time({requests_per_second(sel, rate_window)}[{window}:{step}])"
+def peak_rps(sel: str = RUN, window: str = WINDOW, step: str = "") -> str:
+    """Locust's highest current RPS during the window (a subquery over the live figure)."""
+    return f"max_over_time({live_requests_per_second(sel)}[{window}:{step}])"
 
 
 def duration_heatmap(sel: str = RUN, rate_window: str = "$__rate_interval") -> str:
@@ -339,7 +371,7 @@ def runs_table(sel: str = 'job="$job"', window: str = WINDOW) -> dict[str, str]:
         "duration": duration,
         "requests": requests,
         "error_ratio": error_ratio(sel, window, by),
-        "p95": last("locust_run_response_time_quantile_seconds", 'quantile="0.95"'),
+        "p95": last("locust_run_response_time_percentile_seconds", 'percentile="0.95"'),
         "peak_users": peak_users,
         "rps": f"{requests} / {duration}",
         # Only runs of the selected job: the gate's group has job="promgate".
@@ -394,10 +426,11 @@ def http_quantile(
 
 
 # Recording rules: live per-run series that dashboards and alerts read instead of re-computing.
-REC_RPS = "job_run_id:locust_requests:rate1m"
-REC_FAILURES = "job_run_id:locust_request_failures:rate1m"
-REC_P95 = "job_run_id:locust_request_duration_seconds:p95_rate1m"
-REC_P99 = "job_run_id:locust_request_duration_seconds:p99_rate1m"
+# The live ones are Locust's own current figures (its ~10 s window), as its web UI shows them.
+REC_RPS = "job_run_id:locust_current_requests_per_second:sum"
+REC_FAILURES = "job_run_id:locust_current_failures_per_second:sum"
+REC_P95 = "job_run_id:locust_current_response_time_seconds:p95"
+REC_P99 = "job_run_id:locust_current_response_time_seconds:p99"
 REC_USERS = "job_run_id:locust_users:sum"
 REC_CPU = "job_run_id:locust_loadgen_cpu_percent:max"
 
@@ -405,21 +438,27 @@ REC_CPU = "job_run_id:locust_loadgen_cpu_percent:max"
 def recording_rules() -> dict[str, str]:
     """Record name -> expression, over every run (no ``$`` placeholders)."""
     return {
-        REC_RPS: requests_per_second(ANY_RUN, "1m", RUN_LABELS),
-        REC_FAILURES: failures_per_second(ANY_RUN, "1m", RUN_LABELS),
-        REC_P95: histogram_quantile_window(0.95, ANY_RUN, "1m", RUN_LABELS),
-        REC_P99: histogram_quantile_window(0.99, ANY_RUN, "1m", RUN_LABELS),
+        REC_RPS: live_requests_per_second(ANY_RUN, RUN_LABELS),
+        REC_FAILURES: live_failures_per_second(ANY_RUN, RUN_LABELS),
+        REC_P95: live_percentile(0.95, ANY_RUN, RUN_LABELS),
+        REC_P99: live_percentile(0.99, ANY_RUN, RUN_LABELS),
         REC_USERS: f"sum by ({RUN_LABELS}) ({_sel('locust_users', ANY_RUN)})",
         REC_CPU: f"max by ({RUN_LABELS}) ({_sel('locust_loadgen_cpu_percent', ANY_RUN)})",
     }
 
 
 def alert_error_ratio(threshold: float) -> str:
-    return f"{REC_FAILURES} / {REC_RPS} > {threshold}"
+    return _while_running(f"{REC_FAILURES} / {REC_RPS} > {threshold}")
 
 
 def alert_recorded_above(record: str, threshold: float) -> str:
-    return f"{record} > {threshold}"
+    return _while_running(f"{record} > {threshold}")
+
+
+def _while_running(expr: str) -> str:
+    """Only runs without an end timestamp: a finished run kept in the Pushgateway keeps its
+    last live figures, which describe the past."""
+    return f"({expr}) unless on ({RUN_LABELS}) locust_run_end_timestamp_seconds"
 
 
 def alert_run_stalled(seconds: float) -> str:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 from grafana_foundation_sdk.builders import bargauge, heatmap, timeseries
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import table as tb
@@ -24,6 +21,7 @@ from dashgen.common import (
     RUN_DASHBOARD_UID,
     RUNS_DASHBOARD_UID,
     dashboard,
+    datasource_variable,
     merged_table,
     override,
     query_variable,
@@ -42,7 +40,7 @@ EP = f'{q.RUN}, name=~"$endpoint"'
 ENDPOINT_LEGEND = "{{method}} {{name}}"
 
 
-def variables() -> list[db.QueryVariable | db.CustomVariable]:
+def variables() -> list[db.DatasourceVariable | db.QueryVariable | db.CustomVariable]:
     quantile = (
         db.CustomVariable("quantile")
         .label("quantile")
@@ -51,6 +49,7 @@ def variables() -> list[db.QueryVariable | db.CustomVariable]:
         .current(dm.VariableOption(selected=True, text="0.95", value="0.95"))
     )
     return [
+        datasource_variable(),
         query_variable("job", "job", q.job_label_values()),
         run_variable("run_id", "run", q.run_ids('job="$job"', "$__range")),
         query_variable("endpoint", "endpoint", q.endpoint_label_values(RUN), multi=True),
@@ -80,25 +79,39 @@ def summary_row() -> list[object]:
             "reqps",
             desc="Requests over (last request - start), as Locust computes it.",
         ),
-        stat_panel("Peak RPS", q.peak_rps(RUN, rng, "$__rate_interval", "$__interval"), "reqps"),
+        stat_panel(
+            "Peak RPS",
+            q.peak_rps(RUN, rng, "$__interval"),
+            "reqps",
+            desc="Locust's highest current RPS (its live figure) during the range.",
+        ),
         stat_panel("Peak users", q.max_users(RUN, rng, "$__interval"), "short"),
     ]
 
 
 def all_and_per_endpoint(
-    title: str, query: Callable[..., str], unit: str, levels: tuple[float, float]
+    title: str,
+    overall: str,
+    per_endpoint: str,
+    unit: str,
+    levels: tuple[float, float],
+    desc: str = "",
 ) -> timeseries.Panel:
-    """A sliding-window ``query(sel, window, by)``: all requests (A), and each endpoint (B)."""
-    win = "$__rate_interval"
+    """A live figure: all requests (A), and each endpoint (B)."""
     return timeseries_panel(
         title,
-        [
-            target(query(RUN, win), "all", "A"),
-            target(query(EP, win, "method, name"), ENDPOINT_LEGEND, "B"),
-        ],
+        [target(overall, "all", "A"), target(per_endpoint, ENDPOINT_LEGEND, "B")],
         unit,
         levels,
+        desc=desc,
     )
+
+
+#: What every live panel shows, in its description.
+LIVE = (
+    "Locust's own live figure (its web UI's current value: about the last 10 s), as last "
+    "pushed; see docs/metrics.md for its bound."
+)
 
 
 def live_row() -> list[object]:
@@ -116,42 +129,53 @@ def live_row() -> list[object]:
         timeseries_panel(
             "Requests and failures per second",
             [
-                target(q.requests_per_second(RUN, win), "requests/s", "A"),
-                target(q.failures_per_second(RUN, win), "failures/s", "B"),
+                target(q.live_requests_per_second(RUN), "requests/s", "A"),
+                target(q.live_failures_per_second(RUN), "failures/s", "B"),
             ],
             "reqps",
+            desc=LIVE,
         ),
         timeseries_panel(
             "Requests per second by endpoint",
-            [target(q.requests_per_second(EP, win, "method, name"), ENDPOINT_LEGEND)],
+            [target(q.live_requests_per_second(EP, "method, name"), ENDPOINT_LEGEND)],
             "reqps",
+            desc=LIVE,
         ),
         all_and_per_endpoint(
-            "Error rate (sliding window)", q.error_ratio_window, "percentunit", ERROR_RATIO
+            "Error rate (sliding window)",
+            q.live_error_ratio(RUN),
+            q.live_error_ratio(EP, "method, name"),
+            "percentunit",
+            ERROR_RATIO,
+            LIVE,
         ),
         all_and_per_endpoint(
             "Latency p95 (sliding window)",
-            partial(q.histogram_quantile_window, 0.95),
+            q.live_percentile(0.95, RUN),
+            q.live_endpoint_percentile(0.95, EP),
             "s",
             P95_SECONDS,
+            LIVE,
         ),
         all_and_per_endpoint(
             "Latency p99 (sliding window)",
-            partial(q.histogram_quantile_window, 0.99),
+            q.live_percentile(0.99, RUN),
+            q.live_endpoint_percentile(0.99, EP),
             "s",
             P99_SECONDS,
+            LIVE,
         ),
         timeseries_panel(
             "Latency quantiles, all requests",
             [
-                target(q.histogram_quantile_window(0.5, RUN, win), "p50", "A"),
-                target(q.histogram_quantile_window(0.95, RUN, win), "p95", "B"),
-                target(q.histogram_quantile_window(0.99, RUN, win), "p99", "C"),
-                target(q.histogram_quantile_window("$quantile", RUN, win), "$quantile", "D"),
+                target(q.live_percentile(0.5, RUN), "p50", "A"),
+                target(q.live_percentile(0.95, RUN), "p95", "B"),
+                target(q.live_percentile(0.99, RUN), "p99", "C"),
                 target(q.locust_quantile("$quantile", RUN, win), "Locust's $quantile so far", "E"),
             ],
             "s",
-            desc="Sliding-window quantiles from the histogram; E: Locust's cumulative percentile.",
+            desc="A-C: Locust's current-window percentiles (about the last 10 s); E: Locust's "
+            "percentile over the whole run so far.",
         ),
         heatmap.Panel()
         .title("Latency heatmap")
@@ -251,7 +275,10 @@ def build() -> db.Dashboard:
             RUN_DASHBOARD_UID,
             "One Locust run exported by promgate: live, whole run, per endpoint.",
             "now-30m",
-            db.DashboardLink("All runs").url(f"/d/{RUNS_DASHBOARD_UID}").keep_time(True),
+            db.DashboardLink("All runs")
+            .url(f"/d/{RUNS_DASHBOARD_UID}")
+            .keep_time(True)
+            .include_vars(True),
         )
         .refresh("5s")
         .tooltip(dm.DashboardCursorSync.CROSSHAIR)

@@ -30,11 +30,11 @@ def mk(path: Path) -> Path:
 
 
 def last(stack: LocalStack, expr: str) -> dict[tuple[str, ...], float]:
-    """``last_over_time`` of a series set, keyed by (method, name) or quantile labels."""
+    """``last_over_time`` of a series set, keyed by (method, name) or percentile labels."""
     out: dict[tuple[str, ...], float] = {}
     for row in stack.query(f"last_over_time({expr}[5m])"):
         labels: dict[str, str] = row["metric"]  # type: ignore[assignment]
-        key = tuple(labels.get(k, "") for k in ("method", "name", "quantile") if k in labels)
+        key = tuple(labels.get(k, "") for k in ("method", "name", "percentile") if k in labels)
         out[key] = float(row["value"][1])  # type: ignore[index]
     return out
 
@@ -73,7 +73,7 @@ def check_exact(
 
     summary = run.summary()
     csv_rows = {(r["Type"], r["Name"]): r for r in run.stats_rows()}
-    quant = last(stack, f"locust_response_time_quantile_seconds{sel}")
+    quant = last(stack, f"locust_response_time_percentile_seconds{sel}")
     # Max response times: the exporter divides Locust's ms by 1000 and the text format, Prometheus
     # and its JSON API all round-trip float64 exactly, so equality is exact (no tolerance).
     maxes = last(stack, f"locust_response_time_max_seconds{sel}")
@@ -89,7 +89,7 @@ def check_exact(
             assert int(row["Request Count"]) == sum(reqs.values())
             assert entry.max_response_time > 0
             assert run_max == {(): entry.max_response_time / 1000.0}
-            run_q = last(stack, f"locust_run_response_time_quantile_seconds{sel}")
+            run_q = last(stack, f"locust_run_response_time_percentile_seconds{sel}")
             cols = get_readable_percentiles(PERCENTILES_TO_REPORT)
             for q, col in zip(PERCENTILES_TO_REPORT, cols, strict=True):
                 exported = round(run_q[(str(float(q)),)] * 1000)

@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import shutil
+import subprocess
+import time
 from typing import Any
 
 import pytest
 from locust import User, constant, task
 from locust.env import Environment
-from locust.stats import PERCENTILES_TO_REPORT
+from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW, PERCENTILES_TO_REPORT
 from locust_prometheus import PrometheusExporter
 from locust_prometheus.exposition import Health, encode, families
-from locust_prometheus.model import CardinalityGuard, build_model
+from locust_prometheus.model import LIVE_PERCENTILES, CardinalityGuard, build_model
 from locust_prometheus.options import ExporterConfig
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -87,11 +90,11 @@ def test_values_match_locust_stats() -> None:
             entry.total_response_time / 1000
         )
         for q in PERCENTILES_TO_REPORT:
-            key = ("locust_response_time_quantile_seconds", (*lab, ("quantile", str(float(q)))))
+            key = ("locust_response_time_percentile_seconds", (*lab, ("percentile", str(float(q)))))
             assert got[key] == entry.get_response_time_percentile(q) / 1000
         assert got[("locust_response_time_max_seconds", lab)] == entry.max_response_time / 1000
     for q in PERCENTILES_TO_REPORT:
-        key = ("locust_run_response_time_quantile_seconds", (("quantile", str(float(q))),))
+        key = ("locust_run_response_time_percentile_seconds", (("percentile", str(float(q))),))
         assert got[key] == stats.total.get_response_time_percentile(q) / 1000
     assert got[("locust_run_start_timestamp_seconds", ())] == stats.start_time
     assert got[("locust_run_last_request_timestamp_seconds", ())] == stats.last_request_timestamp
@@ -102,6 +105,78 @@ def test_values_match_locust_stats() -> None:
     assert ("locust_run_end_timestamp_seconds", ()) not in got
     errs = [k for k in got if k[0] == "locust_errors_total"]
     assert len(errs) == len(NASTY) and all("<n>" in dict(k[1])["error"] for k in errs)
+
+
+def _live_env() -> Environment:
+    """Requests spread over Locust's live window: a cached copy of the response times from
+    the window's start, then more requests, and per-second counts inside the RPS window."""
+    env = _env()
+    stats = env.runner.stats  # type: ignore[union-attr]
+    stats.total.start_time -= 30  # a run that started before the RPS window
+    start = int(time.time()) - CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
+    for entry in [*stats.entries.values(), stats.total]:
+        entry._cache_response_times(start)
+    for i, name in enumerate(NASTY):
+        for rt in range(40 + i, 400, 9):
+            stats.log_request("GET", name, rt, 10)
+    second = int(stats.last_request_timestamp) - 5
+    for i, entry in enumerate([*stats.entries.values()]):
+        entry.num_reqs_per_sec[second] += 30 + i
+        entry.num_fail_per_sec[second] += i
+        stats.total.num_reqs_per_sec[second] += 30 + i
+        stats.total.num_fail_per_sec[second] += i
+    return env
+
+
+def test_live_gauges_are_locusts_current_figures() -> None:
+    env = _live_env()
+    exp = _exporter(env)
+    got = _samples(exp.render().decode())
+    stats = env.runner.stats  # type: ignore[union-attr]
+    rps = fails = 0.0
+    for entry in stats.entries.values():
+        lab = (("method", entry.method), ("name", entry.name))
+        assert got[("locust_current_requests_per_second", lab)] == entry.current_rps
+        assert got[("locust_current_failures_per_second", lab)] == entry.current_fail_per_sec
+        rps += got[("locust_current_requests_per_second", lab)]
+        fails += got[("locust_current_failures_per_second", lab)]
+        for q in LIVE_PERCENTILES:
+            key = (*lab, ("percentile", str(q)))
+            expected = entry.get_current_response_time_percentile(q)
+            exported = got.get(("locust_current_response_time_percentile_seconds", key))
+            if entry.name == "/students":  # nothing logged since the window's start
+                assert expected == 0 and exported is None
+            else:
+                assert expected and exported == expected / 1000
+    # Locust's Aggregated live figures are the sums of the endpoints' (the same window)
+    assert rps == pytest.approx(stats.total.current_rps) and stats.total.current_rps > 0
+    assert fails == pytest.approx(stats.total.current_fail_per_sec) and fails > 0
+    for q in LIVE_PERCENTILES:
+        key = ("locust_run_current_response_time_percentile_seconds", (("percentile", str(q)),))
+        expected = stats.total.get_current_response_time_percentile(q)
+        assert expected and got[key] == expected / 1000
+        # the whole-run percentile includes the earlier, slower requests: a different figure
+        whole = ("locust_run_response_time_percentile_seconds", (("percentile", str(q)),))
+        assert got[whole] != got[key]
+
+
+def test_no_live_percentiles_without_a_window() -> None:
+    got = _samples(_exporter(_env()).render().decode())  # every request in this second
+    assert not [k for k in got if "current_response_time" in k[0]]
+    assert got[("locust_current_requests_per_second", (("method", "GET"), ("name", "/x/y")))] == 0
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+def test_promtool_check_metrics_is_clean() -> None:
+    """Prometheus's own linter on the payload: names, types, units and reserved labels."""
+    exp = _exporter(_live_env())
+    exp.end_time = time.time()
+    for payload in (exp.render(), exp.render(final=True)):
+        result = subprocess.run(
+            ["promtool", "check", "metrics"], input=payload, capture_output=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, (result.stdout + result.stderr).decode()
 
 
 def test_final_render_has_end_time_and_zero_users() -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import random
+import time
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,8 +15,9 @@ from locust_prometheus.model import (
     build_model,
     normalize_error,
     percentiles,
+    window_percentiles,
 )
-from locust_prometheus.snapshot import EntrySnapshot, RunSnapshot
+from locust_prometheus.snapshot import EntrySnapshot, RunSnapshot, WindowStart
 
 QS = tuple(locust_stats.PERCENTILES_TO_REPORT)
 
@@ -137,3 +140,49 @@ def test_random_model_totals() -> None:
     model = build_model(_snapshot(entries, []), CardinalityGuard(1000))
     assert sum(r.requests for r in model.endpoints) == 50
     assert all(r.buckets[-1] == r.requests for r in model.endpoints)
+
+
+@given(
+    st.dictionaries(st.integers(0, 20_000), st.integers(1, 30), max_size=40),
+    st.dictionaries(st.integers(0, 20_000), st.integers(1, 30), max_size=40),
+)
+def test_window_percentiles_equal_locusts_current(
+    before: dict[int, int], after: dict[int, int]
+) -> None:
+    """Locust's current percentile diffs its response times with a cached copy; so do we."""
+    entry = locust_stats.StatsEntry(
+        locust_stats.RequestStats(), "/w", "GET", use_response_times_cache=True
+    )
+    entry.response_times_cache = None
+    for rt, n in before.items():
+        for _ in range(n):
+            entry._log_response_time(rt)
+    entry.num_requests = sum(before.values())
+    key = int(time.time()) - locust_stats.CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
+    entry._cache_response_times(key)
+    cached = entry.response_times_cache[key]  # type: ignore[index]
+    for rt, n in after.items():
+        for _ in range(n):
+            entry._log_response_time(rt)
+    entry.num_requests += sum(after.values())
+    start = WindowStart(cached.response_times, cached.num_requests - cached.num_none_requests)
+    got = window_percentiles(dict(entry.response_times), entry.num_requests, start)
+    expected = [entry.get_current_response_time_percentile(q) for q in (0.5, 0.95, 0.99)]
+    assert got == (expected if after else None)
+
+
+def test_folded_endpoints_sum_live_rates_and_merge_windows() -> None:
+    guard = CardinalityGuard(1)
+    start = WindowStart({100: 5}, 5)
+    entries = [
+        _entry("GET", "/kept", {10: 1}),
+        replace(_entry("GET", "/f1", {100: 5, 200: 10}), current_rps=2.5, window_start=start),
+        replace(_entry("GET", "/f2", {300: 10}), current_rps=1.5, current_fail_per_sec=0.5,
+                window_start=WindowStart({}, 0)),
+    ]  # fmt: skip
+    model = build_model(_snapshot(entries, []), guard)
+    other = model.endpoints[-1]
+    assert (other.name, other.current_rps, other.current_fail_per_sec) == (OTHER, 4.0, 0.5)
+    # window: 10 at 200 ms (f1 since its start) and 10 at 300 ms (f2)
+    assert other.current_ms == percentiles({200: 10, 300: 10}, 20, (0.5, 0.95, 0.99))
+    assert model.endpoints[0].current_ms is None  # no window start: no live percentile
