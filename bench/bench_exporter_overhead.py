@@ -1,14 +1,21 @@
-# ruff: noqa: E501 - report formatting; closures run within their loop iteration
-"""Locust's CPU per request and p99.9 with the exporter vs bare Locust, alternating runs.
+# ruff: noqa: E501 - report formatting
+"""Locust's CPU per request with the exporter vs bare Locust, alternating runs.
 
-    .venv/bin/python bench/bench_exporter_overhead.py [--reps 3] [--run-time 12s] [--users 20]
-        [--endpoints 1 1000]
+    .venv/bin/python bench/bench_exporter_overhead.py [--reps 5] [--run-time 30s] [--users 20]
+        [--endpoints 1000] [--push-interval 5] [--warmup 8]
 
-Starts a minimal gevent HTTP server as the system under test and a Pushgateway on free loopback ports; each
-repetition runs bare Locust then Locust pushing every 1 s (5x the default rate), so drift on a
-shared machine hits both alike. CPU is the Locust process's user+sys time (getrusage of the
-waited child, start-up included: ~1 s of imports, the same for both); requests and p99.9 come
-from Locust's own --json-file.
+Starts a minimal gevent HTTP server as the system under test (it counts the requests it serves)
+and a Pushgateway on free loopback ports; each repetition runs bare Locust, then Locust pushing
+every ``--push-interval`` seconds, so drift on a shared machine hits both alike. Both runs import
+``locust_prometheus``; only ``--prometheus-pushgateway`` differs.
+
+Two figures per run:
+
+- **whole run**: the Locust process's user+sys time (getrusage of the waited child, start-up and
+  shutdown included) per request of Locust's own ``--json-file``.
+- **steady state**: CPU time of the Locust process (psutil) per request served by the system under
+  test, between ``--warmup`` seconds after the start and 3 s before the end: pushes at the push
+  interval only, without start-up, the final pushes and shutdown.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -23,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "deploy" / "local"), str(ROOT / "tests")]
@@ -44,37 +54,38 @@ class Bench(FastHttpUser):
         self.client.get("/health", name=f"/e{{random.randrange(N)}}" if N > 1 else "/health")
 """
 
-
-# A minimal gevent WSGI server: fast and with a deep accept backlog, so the numbers are Locust's.
+# A minimal gevent WSGI server: fast, a deep accept backlog, and a request counter at /__count
+# (not a load request), so the steady-state window counts requests without asking Locust.
 SUT = """
 import sys
 from gevent.pywsgi import WSGIServer
+served = [0]
 def app(env, start):
-    start("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
-    return [b"ok"]
+    if env["PATH_INFO"] == "/__count":
+        body = str(served[0]).encode()
+    else:
+        served[0] += 1
+        body = b"ok"
+    start("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 WSGIServer(("127.0.0.1", int(sys.argv[1])), app, log=None, backlog=1024).serve_forever()
 """
 
 
-def calculate_response_time_percentile(times: dict[int, int], n: int, q: float) -> int:
-    # Locust's own algorithm, copied: importing locust here would monkey-patch ssl after
-    # requests imported it (RecursionError).
-    target, processed = int(n * q), 0
-    for key in sorted(times, reverse=True):
-        processed += times[key]
-        if n - processed <= target:
-            return key
-    return 0
+def parse_seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
 
 
-def p999(rows: list[dict]) -> int:  # type: ignore[type-arg]
-    merged: dict[int, int] = {}
-    n = 0
-    for r in rows:
-        n += r["num_requests"] - r.get("num_none_requests", 0)
-        for k, v in r["response_times"].items():
-            merged[int(k)] = merged.get(int(k), 0) + v
-    return calculate_response_time_percentile(merged, n, 0.999)
+def served(host: str) -> int:
+    import requests
+
+    return int(requests.get(f"{host}/__count", timeout=5).text)
+
+
+def cpu_of(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 def one_run(
@@ -89,24 +100,43 @@ def one_run(
     if gateway:
         cmd += ["--prometheus-pushgateway", gateway, "--prometheus-push-interval", args.push_interval,
                 "--prometheus-linger", "0", "--prometheus-run-id", out.name]  # fmt: skip
+    run_time = parse_seconds(args.run_time)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir
-    )
+    started = time.monotonic()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+    proc = psutil.Process(child.pid)
+    time.sleep(args.warmup)
+    cpu0, req0 = cpu_of(proc), served(host)
+    time.sleep(max(1.0, started + args.warmup + (run_time - args.warmup - 3) - time.monotonic()))
+    cpu1, req1 = cpu_of(proc), served(host)
+    child.wait()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     rows = json.loads(Path(f"{out}.json").read_text())
     reqs = sum(r["num_requests"] for r in rows)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"cpu_us_per_req": cpu / max(reqs, 1) * 1e6, "reqs": reqs, "p999_ms": p999(rows)}
+    return {
+        "whole_us": cpu / max(reqs, 1) * 1e6,
+        "steady_us": (cpu1 - cpu0) / max(req1 - req0, 1) * 1e6,
+        "steady_rps": (req1 - req0) / max(run_time - args.warmup - 3, 1),
+        "reqs": reqs,
+        "cpu_s": cpu,
+    }
+
+
+def describe(values: list[float], unit: str = "µs") -> str:
+    spread = (max(values) - min(values)) / statistics.median(values) * 100
+    return (f"median {statistics.median(values):6.1f} {unit} (runs {', '.join(f'{v:.0f}' for v in values)}; "
+            f"spread {spread:.0f} %)")  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--run-time", default="12s")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--run-time", default="30s")
     ap.add_argument("--users", type=int, default=20)
-    ap.add_argument("--endpoints", type=int, nargs="+", default=[1, 1000])
-    ap.add_argument("--push-interval", default="1", help="seconds (the exporter default is 5)")
+    ap.add_argument("--endpoints", type=int, nargs="+", default=[1000])
+    ap.add_argument("--push-interval", default="5", help="seconds (the exporter default is 5)")
+    ap.add_argument("--warmup", type=float, default=8.0, help="seconds before the steady window")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-exporter-"))
     api_port, gw_port = free_port(), free_port()
@@ -119,7 +149,8 @@ def main() -> None:
     try:
         wait_until(lambda: requests.get(f"{host}/health", timeout=1).ok, 20, "demo API")
         wait_until(lambda: requests.get(f"{gateway}/-/ready", timeout=1).ok, 20, "Pushgateway")
-        print(f"cpus={os.cpu_count()} users={args.users} run_time={args.run_time} reps={args.reps}")
+        print(f"{platform.processor() or platform.machine()}, cpus={os.cpu_count()}, load {os.getloadavg()[0]:.1f}; "
+              f"users={args.users} run_time={args.run_time} push_interval={args.push_interval}s reps={args.reps}")  # fmt: skip
         for n in args.endpoints:
             results: dict[str, list[dict[str, float]]] = {"bare": [], "exporter": []}
             for _ in range(args.reps):
@@ -127,12 +158,22 @@ def main() -> None:
                 results["exporter"].append(one_run(workdir, host, gateway, args, n))
             print(f"\n== {n} endpoint(s) ==")
             for name, runs in results.items():
-                cpu = [r["cpu_us_per_req"] for r in runs]
-                p = [r["p999_ms"] for r in runs]
-                print(f"{name:9s} CPU/request median {statistics.median(cpu):6.1f} us "
-                      f"(runs {', '.join(f'{c:.0f}' for c in cpu)}); "
-                      f"p99.9 median {statistics.median(p):5.0f} ms (runs {', '.join(f'{x:.0f}' for x in p)}); "
-                      f"requests/run {statistics.median(r['reqs'] for r in runs):.0f}")  # fmt: skip
+                print(f"{name:9s} whole run CPU/request {describe([r['whole_us'] for r in runs])}")
+                print(f"{'':9s} steady    CPU/request {describe([r['steady_us'] for r in runs])}; "
+                      f"{statistics.median(r['steady_rps'] for r in runs):.0f} requests/s")  # fmt: skip
+            for key, what in (("whole_us", "whole run"), ("steady_us", "steady state")):
+                pairs = [
+                    e[key] / b[key] - 1
+                    for b, e in zip(results["bare"], results["exporter"], strict=True)
+                ]
+                print(f"exporter vs bare, {what:12s}: median of pairs {statistics.median(pairs) * 100:+.1f} % "
+                      f"(pairs {', '.join(f'{p * 100:+.1f}' for p in pairs)})")  # fmt: skip
+            extra = [
+                e["cpu_s"] - b["cpu_s"]
+                for b, e in zip(results["bare"], results["exporter"], strict=True)
+            ]
+            print(f"extra CPU per run (exporter - bare): median {statistics.median(extra):.2f} s "
+                  f"(pairs {', '.join(f'{x:.2f}' for x in extra)})")  # fmt: skip
     finally:
         api.terminate()
         gw.terminate()

@@ -191,6 +191,11 @@ class PrometheusExporter:
             logger.exception("locust_prometheus: final push failed (the load test is unaffected)")
 
     def _on_quitting(self, **_: Any) -> None:
+        options = getattr(self.environment, "parsed_options", None)
+        if options is not None and not (
+            getattr(options, "json", False) or getattr(options, "json_file", None)
+        ):
+            return  # only Locust's JSON output zeroes the statistics: no copy needed
         try:
             self.renderer.keep_quitting_snapshot(self.end_time)
         except Exception:

@@ -144,3 +144,16 @@ def test_connected_workers_count_even_before_their_first_report() -> None:
     assert reports.workers(runner) == {"a", "b", "c"}
     reports.new_test()
     assert reports.workers(None) == set()
+
+
+@pytest.mark.parametrize(("json_file", "kept"), [(None, False), ("out", True)])
+def test_quitting_copy_only_when_locusts_json_output_will_zero_the_stats(
+    json_file: str | None, kept: bool
+) -> None:
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    env.parsed_options = type("O", (), {"json": False, "json_file": json_file})()  # type: ignore[assignment]
+    exp = PrometheusExporter(ExporterConfig(run_id="r"))
+    exp.register(env)
+    env.events.quitting.fire(environment=env)
+    assert (exp.renderer._quitting_snapshot is not None) is kept
