@@ -117,9 +117,10 @@ def _value(stack: LocalStack, expr: str) -> float | None:
 def _progress(stack: LocalStack, run_id: str, started: float) -> str:
     sel = f'job="locust", run_id="{run_id}"'
     users = _value(stack, queries.users(sel))
-    rps = _value(stack, queries.requests_per_second(sel, "10s"))
+    # Locust's own live figures (its web UI's current RPS and p95), as last pushed.
+    rps = _value(stack, queries.live_requests_per_second(sel))
     fails = _value(stack, queries.failures_total(sel, "1h"))
-    p95 = _value(stack, queries.histogram_quantile_window(0.95, sel, "15s"))
+    p95 = _value(stack, queries.live_percentile(0.95, sel))
 
     def fmt(v: float | None, spec: str) -> str:
         width = int(spec.split(".")[0] or 0)  # "7.1f" -> 7: a dash keeps the column
