@@ -65,8 +65,7 @@ def alerting() -> dict[str, Any]:
                 "1m",
                 severity,
                 f"Locust {run}: error rate above {ratio:.0%}",
-                "{{ $value | humanizePercentage }} of requests are failing (Locust's current "
-                "figures, about the last 10 s) for a minute.",
+                "{{ $value | humanizePercentage }} of requests failed over the last minute.",
             ),
             _alert(
                 f"LocustLatencyP95{suffix}",
@@ -74,7 +73,7 @@ def alerting() -> dict[str, Any]:
                 "1m",
                 severity,
                 f"Locust {run}: p95 response time above {p95:g} s",
-                "Locust's current p95 (about the last 10 s) is {{ $value | humanizeDuration }}.",
+                "p95 over the last minute is {{ $value | humanizeDuration }}.",
             ),
             _alert(
                 f"LocustLatencyP99{suffix}",
@@ -82,7 +81,7 @@ def alerting() -> dict[str, Any]:
                 "1m",
                 severity,
                 f"Locust {run}: p99 response time above {p99:g} s",
-                "Locust's current p99 (about the last 10 s) is {{ $value | humanizeDuration }}.",
+                "p99 over the last minute is {{ $value | humanizeDuration }}.",
             ),
         ]
     rules += [

@@ -30,8 +30,7 @@ from .errors import (
 )
 from .prometheus.client import PrometheusClient
 from .prometheus.settings import PrometheusSettings
-from .prometheus.types import Sample, Series
-from .prometheus.window import RunWindow
+from .prometheus.types import RunWindow, Sample, Series
 
 __all__ = [
     "PRESETS",

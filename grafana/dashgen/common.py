@@ -11,6 +11,7 @@ from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+from promgate import levels
 
 #: The dashboard variable every panel, target, query variable and annotation reads its
 #: datasource from, so the dashboards work with any Prometheus datasource of any Grafana.
@@ -25,11 +26,9 @@ PROVISIONED_NAME = "Prometheus"
 RUN_DASHBOARD_UID = "promgate-locust-run"
 RUNS_DASHBOARD_UID = "promgate-runs"
 
-# (warning, critical) as in performance_thresholds.json (the Locust CI/CD guide's format).
-P95_SECONDS = (2.0, 5.0)
-P99_SECONDS = (3.0, 10.0)
-ERROR_RATIO = (0.02, 0.05)
-LOADGEN_CPU_PERCENT = (80.0, 90.0)
+# (warning, critical): one table in promgate.levels, shared with the alert rules.
+P95_SECONDS, P99_SECONDS = levels.P95_SECONDS, levels.P99_SECONDS
+ERROR_RATIO, LOADGEN_CPU_PERCENT = levels.ERROR_RATIO, levels.LOADGEN_CPU_PERCENT
 
 #: Locust's PERCENTILES_TO_REPORT as the exporter labels them (str(float)).
 QUANTILES = ["0.5", "0.66", "0.75", "0.8", "0.9", "0.95", "0.98", "0.99", "0.999", "0.9999", "1.0"]

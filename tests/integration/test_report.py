@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import CompletedRun
 from promgate.cli import run
-from promgate.report.html.charts import format_value
+from promgate.core.format import format_value
 from unit.report.report_support import CHROMIUM, png_stats, screenshot
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def tables(html: str) -> dict[str, list[dict[str, str]]]:
 
 
 def ms(entry: Any, q: float) -> str:
-    return format_value(entry.get_response_time_percentile(q) / 1000, "s")
+    return format_value(entry.get_response_time_percentile(q) / 1000, "seconds")
 
 
 @pytest.fixture(scope="module")
@@ -88,15 +88,16 @@ def test_endpoint_table_equals_locust_summary(completed_run: CompletedRun, repor
     assert set(rows) == set(summary), "endpoints differ from Locust's summary"
     for (method, name), entry in summary.items():
         row = rows[(method, name)]
-        assert row["Requests"] == f"{entry.num_requests:,}", (method, name)
-        assert row["Failures"] == f"{entry.num_failures:,}", (method, name)
-        assert row["Fail %"] == format_value(entry.fail_ratio * 100, "%"), (method, name)
+        assert row["Requests"] == format_value(entry.num_requests, "count"), (method, name)
+        assert row["Failures"] == format_value(entry.num_failures, "count"), (method, name)
+        assert row["Fail %"] == format_value(entry.fail_ratio * 100, "percent"), (method, name)
         assert row["p50"] == ms(entry, 0.5), (method, name)
         assert row["p95"] == ms(entry, 0.95), (method, name)
         assert row["p99"] == ms(entry, 0.99), (method, name)
-        avg = float(row["Avg"].split()[0]) / (1000 if row["Avg"].endswith(" ms") else 1)
+        avg_text = row["Avg"]
+        avg = float(avg_text.rstrip("ms")) / (1000 if avg_text.endswith("ms") else 1)
         assert avg == pytest.approx(entry.avg_response_time / 1000, abs=0.0015), (method, name)
-        rps = float(row["RPS"].removesuffix("/s").replace(",", ""))
+        rps = float(row["RPS"].removesuffix(" rps"))
         assert rps == pytest.approx(entry.total_rps, rel=0.02, abs=0.2), (method, name)
     total = summary[("", "Aggregated")]
     assert total.num_failures > 0, "the run was meant to have injected errors"
@@ -163,11 +164,11 @@ def test_check_html_and_report_from_result(completed_run: CompletedRun, tmp_path
     assert names == [c["name"] for c in doc["checks"]]
     rows = tables(check_html)["Checks"]
     error_row = rows[names.index("error_rate")]
-    assert error_row["Value"] == format_value(doc["summary"]["error_rate_percent"], "%")
-    assert error_row["Warning"] == "> 2.00 %" and error_row["Critical"] == "> 5.00 %"
+    assert error_row["Value"] == format_value(doc["summary"]["error_rate_percent"], "percent")
+    assert error_row["Warning"] == "> 2.00%" and error_row["Critical"] == "> 5.00%"
     # Thresholds are drawn on the charts they belong to.
-    assert "warning error_rate 2.00 %" in check_html
-    assert "warning requests_per_second 50.0/s" in check_html
+    assert "warning error_rate 2.00%" in check_html
+    assert "warning requests_per_second 50.00 rps" in check_html
 
     again = tmp_path / "again.html"
     assert run(["report", "--prometheus", url, "--result", str(result), "--html", str(again)]) == 0

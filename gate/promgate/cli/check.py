@@ -16,9 +16,10 @@ from ..errors import UsageError
 from ..prometheus.client import PrometheusClient, prometheus_url
 from ..report.analysis import analysis_document
 from ..report.files import write_report
+from ..report.github import github_annotations
 from ..report.html.write import write_html_report
 from ..report.junit import render_junit
-from ..report.markdown import github_annotations, render_markdown
+from ..report.markdown import render_markdown
 from ..report.push import push_results
 from ..report.text import write_table
 from .args import parse_vars, wait_seconds
@@ -146,5 +147,4 @@ def _write_reports(args: argparse.Namespace, result: GateResult, client: Prometh
     if args.analysis_json:
         write_report(args.analysis_json, json.dumps(analysis_document(result), indent=2) + "\n")
     if args.html:
-        # The HTML report is its own module; the gate hands it the JSON document.
-        write_html_report(args.html, client, doc)
+        write_html_report(args.html, client, result)

@@ -19,6 +19,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import PromgateError
+from ..report.github import annotation
 from . import check, lint, report, runs
 
 __all__ = ["COMMANDS", "build_parser", "main", "run"]
@@ -68,8 +69,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"promgate: error: {exc.message}", file=sys.stderr)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             # Also an annotation on the run's summary page, where CI readers look first.
-            text = exc.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::error title=promgate::{text}")
+            print(annotation("error", "promgate", exc.message))
         return exc.exit_code
     except KeyboardInterrupt:
         print("promgate: interrupted", file=sys.stderr)

@@ -12,11 +12,12 @@ import json
 import sys
 from typing import Any
 
+from ..core.result import GateResult
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient, prometheus_url
 from ..prometheus.window import find_latest_run, resolve_run
 from ..report.files import write_report
-from ..report.html.data import collect_report, window_from_result
+from ..report.html.data import collect_report
 from ..report.html.render import render_html
 from .args import wait_seconds
 
@@ -66,7 +67,7 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
     client = client or PrometheusClient(prometheus_url(args.prometheus))
     result = _load_result(args.result) if args.result else None
     if result is not None:
-        window = window_from_result(result)
+        window = result.run
         if args.run_id and args.run_id != window.run_id:
             raise UsageError(
                 f"report: --run-id {args.run_id!r} differs from the run in {args.result} "
@@ -91,7 +92,7 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
     return 0
 
 
-def _load_result(path: str) -> dict[str, Any]:
+def _load_result(path: str) -> GateResult:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -102,9 +103,9 @@ def _load_result(path: str) -> dict[str, Any]:
             f"bad gate result {path}: not JSON ({exc.msg} at line {exc.lineno}) "
             "(pass the file written by promgate check --json)"
         ) from None
-    if not isinstance(data, dict) or "run" not in data:
+    try:
+        return GateResult.from_dict(data)
+    except ValueError as exc:
         raise UsageError(
-            f"bad gate result {path}: no 'run' object (pass the file written by promgate "
-            "check --json)"
-        )
-    return data
+            f"bad gate result {path}: {exc} (pass the file written by promgate check --json)"
+        ) from None

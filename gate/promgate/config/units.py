@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 
-__all__ = ["UNITS", "Unit", "convert", "format_value", "get_unit", "parse_quantity"]
+__all__ = ["UNITS", "Unit", "convert", "get_unit", "parse_quantity"]
 
 
 @dataclass(frozen=True)
@@ -98,24 +98,3 @@ def parse_quantity(text: str, unit: Unit) -> float:
             f"{text!r} is a {dimension} but the check's unit is {unit.name} (a {unit.dimension})"
         )
     return number * scale / unit.scale
-
-
-def format_value(value: float | None, unit: Unit) -> str:
-    """Human text for tables and comments; ``None`` (no data) shows as ``no data``."""
-    if value is None:
-        return "no data"
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    if unit.dimension == "time":
-        if unit.name == "ms" or value * unit.scale < 1:
-            return f"{value * unit.scale * 1e3:.1f}ms"
-        return f"{value * unit.scale:.3f}s"
-    if unit.name == "percent":
-        return f"{value:.2f}%"
-    if unit.name == "ratio":
-        return f"{value:.4f}"
-    if unit.name == "rps":
-        return f"{value:.2f} rps"
-    if unit.name == "bytes":
-        return f"{value:.0f} B"
-    return f"{value:g}"

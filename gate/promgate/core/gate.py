@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .. import queries
 from .._version import __version__
 from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
@@ -25,26 +24,13 @@ from ..config.units import convert, get_unit
 from ..errors import ConfigError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
-from ..prometheus.types import Sample
-from ..prometheus.window import RunWindow, find_latest_run, resolve_run
+from ..prometheus.types import RunWindow, Sample
+from ..prometheus.window import find_latest_run, resolve_run
 from .judge import judge_check
-from .result import CheckResult, GateResult
+from .result import Baseline, CheckResult, GateResult
+from .summary import SUMMARY_QUERIES, summary_value
 
-__all__ = ["SUMMARY_QUERIES", "Gate"]
-
-#: Figures every result carries (Markdown key lines, the seed's analysis): name -> (query, scale)
-SUMMARY_QUERIES: dict[str, tuple[Callable[[], str], float]] = {
-    "requests": (queries.requests_total, 1.0),
-    "failures": (queries.failures_total, 1.0),
-    "error_rate_percent": (queries.error_ratio, 100.0),
-    "rps": (queries.locust_rps, 1.0),
-    "p50": (lambda: queries.locust_quantile(0.5), 1.0),
-    "p95": (lambda: queries.locust_quantile(0.95), 1.0),
-    "p99": (lambda: queries.locust_quantile(0.99), 1.0),
-    "avg_response_time": (queries.avg_response_time, 1.0),
-    "cpu_usage_avg": (queries.node_cpu_percent, 1.0),
-    "memory_usage_avg": (queries.node_memory_percent, 1.0),
-}
+__all__ = ["Gate"]
 
 
 class Gate:
@@ -137,17 +123,12 @@ class Gate:
             )
         summary: dict[str, float | None] = {}
         for name, (_build, scale) in SUMMARY_QUERIES.items():
-            finite = [s.value for s in answers[("summary", name)] if math.isfinite(s.value)]
-            summary[name] = max(finite) * scale if finite else None
-        baseline: dict[str, Any] | None = None
+            summary[name] = summary_value(answers[("summary", name)], scale)
+        baseline: Baseline | None = None
         if base_window is not None:
-            baseline = {"source": "run", "run": base_window.to_dict(), "file": None}
+            baseline = Baseline("run", run=base_window)
         elif baseline_file is not None:
-            baseline = {
-                "source": "file",
-                "run": (baseline_doc or {}).get("run"),
-                "file": str(baseline_file),
-            }
+            baseline = Baseline("file", run=_baseline_window(baseline_doc), file=str(baseline_file))
         notes = list(self.client.warnings)
         if not any(c.relative for c in self.config.checks) and baseline is not None:
             notes.append("a baseline was given but no check has a relative condition")
@@ -155,7 +136,7 @@ class Gate:
             version=__version__,
             generated_at=time.time(),
             prometheus=self.client.url,
-            run=window.to_dict(),
+            run=window,
             checks=checks,
             summary=summary,
             baseline=baseline,
@@ -185,6 +166,15 @@ class Gate:
             }
             # .result() re-raises the first failure (Prometheus down, bad query) unchanged.
             return {key: future.result() for key, future in futures.items()}
+
+
+def _baseline_window(doc: Mapping[str, Any] | None) -> RunWindow | None:
+    """The earlier result's run window, when it recorded a readable one."""
+    run = (doc or {}).get("run")
+    try:
+        return RunWindow.from_dict(run) if isinstance(run, Mapping) else None
+    except ValueError:
+        return None
 
 
 def _read_baseline(path: str | Path) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 from ..config.conditions import Condition
 from ..config.loader import CheckSpec
-from ..config.units import convert, format_value
+from ..config.units import convert
 from ..prometheus.types import Sample
+from .format import format_labels, format_value
 from .result import CheckResult, SeriesResult, Verdict, worst
 
 __all__ = ["judge_check", "reduce_values"]
@@ -55,7 +56,7 @@ def judge_check(
             decisive = next(s for s in series if s.verdict is verdict)
             value, bvalue, reason = decisive.value, decisive.baseline, decisive.reason
             if len(series) > 1:
-                reason = f"{_labels(decisive.labels)}: {reason}"
+                reason = f"{format_labels(decisive.labels)}: {reason}"
         else:
             one = _judge_one(spec, {}, None, _match({}, base, 1))
             verdict, value, bvalue, reason = one.verdict, None, one.baseline, one.reason
@@ -184,7 +185,3 @@ def _explain(
             f"{format_value(limit, spec.unit)})"
         )
     return text
-
-
-def _labels(labels: dict[str, str]) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"

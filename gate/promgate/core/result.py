@@ -1,8 +1,9 @@
 """The gate's result model and its JSON form (``promgate check --json``).
 
-The JSON document is the interface for every renderer (text, JUnit, Markdown, HTML) and for
-``--baseline-file``. Schema (``schema`` = 1); times are Unix seconds, values are in the check's
-``unit``, ``null`` means no data::
+Every renderer (text, JUnit, Markdown, GitHub, HTML, analysis JSON, pushed results) takes a
+``GateResult``; ``to_dict``/``from_dict`` are its JSON form (``promgate check --json``, read back by
+``promgate report --result`` and as a baseline file). Schema (``schema`` = 1); times are Unix
+seconds, values are in the check's ``unit``, ``null`` means no data::
 
     {"schema": 1, "promgate_version": str, "generated_at": float,
      "verdict": "pass"|"warning"|"fail", "exit_code": int, "strict": bool,
@@ -26,11 +27,21 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SCHEMA", "CheckResult", "GateResult", "SeriesResult", "Verdict", "worst"]
+from ..prometheus.types import RunWindow
+
+__all__ = [
+    "SCHEMA",
+    "Baseline",
+    "CheckResult",
+    "GateResult",
+    "SeriesResult",
+    "Verdict",
+    "worst",
+]
 
 SCHEMA = 1
 
@@ -40,6 +51,11 @@ class Verdict(str, enum.Enum):
     WARN = "warning"
     FAIL = "fail"
     SKIP = "skip"
+
+    @classmethod
+    def from_code(cls, code: float) -> Verdict | None:
+        """The verdict pushed as ``code`` (``promgate_verdict``), None for an unknown number."""
+        return next((v for v in cls if v.code == code), None)
 
     @property
     def code(self) -> int:
@@ -74,6 +90,18 @@ class SeriesResult:
             "reason": self.reason,
             "thresholds": {k: [_num(x) for x in v] for k, v in self.thresholds.items()},
         }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> SeriesResult:
+        thresholds = doc.get("thresholds") or {}
+        return cls(
+            labels={str(k): str(v) for k, v in (doc.get("labels") or {}).items()},
+            value=_opt(doc.get("value")),
+            baseline=_opt(doc.get("baseline")),
+            verdict=Verdict(doc["verdict"]),
+            reason=str(doc.get("reason") or ""),
+            thresholds={str(k): [_opt(x) for x in v] for k, v in thresholds.items()},
+        )
 
 
 @dataclass
@@ -115,16 +143,59 @@ class CheckResult:
             "series": [s.to_dict() for s in self.series],
         }
 
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> CheckResult:
+        return cls(
+            name=str(doc["name"]),
+            description=str(doc.get("description") or ""),
+            preset=doc.get("preset"),
+            query=str(doc.get("query") or ""),
+            unit=str(doc.get("unit") or "count"),
+            reduce=str(doc.get("reduce") or "max"),
+            no_data=str(doc.get("no_data") or "fail"),
+            baseline_missing=str(doc.get("baseline_missing") or "fail"),
+            warning=[str(x) for x in doc.get("warning") or []],
+            critical=[str(x) for x in doc.get("critical") or []],
+            value=_opt(doc.get("value")),
+            baseline=_opt(doc.get("baseline")),
+            verdict=Verdict(doc["verdict"]),
+            reason=str(doc.get("reason") or ""),
+            series=[SeriesResult.from_dict(s) for s in doc.get("series") or []],
+            baseline_query=doc.get("baseline_query"),
+        )
+
+
+@dataclass
+class Baseline:
+    """What the run was compared with: another run, or an earlier result file."""
+
+    source: str  # "run" | "file"
+    run: RunWindow | None = None
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        run = self.run.to_dict() if self.run is not None else None
+        return {"source": self.source, "run": run, "file": self.file}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Baseline:
+        run = doc.get("run")
+        return cls(
+            source=str(doc.get("source") or ("run" if run else "file")),
+            run=RunWindow.from_dict(run) if isinstance(run, Mapping) else None,
+            file=str(doc["file"]) if doc.get("file") else None,
+        )
+
 
 @dataclass
 class GateResult:
     version: str
     generated_at: float
     prometheus: str
-    run: dict[str, Any]
+    run: RunWindow
     checks: list[CheckResult]
     summary: dict[str, float | None]
-    baseline: dict[str, Any] | None = None
+    baseline: Baseline | None = None
     strict: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -145,7 +216,7 @@ class GateResult:
 
     @property
     def run_id(self) -> str:
-        return str(self.run.get("run_id", ""))
+        return self.run.run_id
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,12 +227,41 @@ class GateResult:
             "exit_code": self.exit_code,
             "strict": self.strict,
             "prometheus": self.prometheus,
-            "run": dict(self.run),
-            "baseline": self.baseline,
+            "run": self.run.to_dict(),
+            "baseline": self.baseline.to_dict() if self.baseline is not None else None,
             "summary": {k: _num(v) for k, v in self.summary.items()},
             "checks": [c.to_dict() for c in self.checks],
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> GateResult:
+        """A result as ``to_dict`` wrote it; ``ValueError`` says what is missing or malformed."""
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("run"), Mapping):
+            raise ValueError("no 'run' object")
+        try:
+            baseline = doc.get("baseline")
+            return cls(
+                version=str(doc.get("promgate_version") or ""),
+                generated_at=float(doc.get("generated_at") or 0.0),
+                prometheus=str(doc.get("prometheus") or ""),
+                run=RunWindow.from_dict(doc["run"]),
+                checks=[CheckResult.from_dict(c) for c in doc.get("checks") or []],
+                summary={str(k): _opt(v) for k, v in (doc.get("summary") or {}).items()},
+                baseline=Baseline.from_dict(baseline) if isinstance(baseline, Mapping) else None,
+                strict=bool(doc.get("strict")),
+                notes=[str(n) for n in doc.get("notes") or []],
+            )
+        except KeyError as exc:
+            raise ValueError(f"a check has no {exc.args[0]!r}") from None
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed: {exc}") from None
+
+
+def _opt(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _num(value: float | None) -> float | None:

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from .. import queries
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
+from .result import Verdict
 
 __all__ = ["RunRow", "list_runs"]
-
-#: promgate_verdict's value -> its name (docs/metrics.md)
-_VERDICTS = {0: "pass", 1: "warning", 2: "fail"}
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,16 @@ def list_runs(
                 error_percent=ratio * 100 if ratio is not None else None,
                 p95=c.get("p95"),
                 rps=c.get("rps"),
-                verdict=_VERDICTS.get(int(verdict), "unknown") if verdict is not None else None,
+                verdict=_verdict_name(verdict),
             )
         )
     rows.sort(key=lambda r: (r.start or 0.0, r.run_id), reverse=True)
     return rows
+
+
+def _verdict_name(code: float | None) -> str | None:
+    """A pushed ``promgate_verdict`` as its word; None when the gate pushed nothing."""
+    if code is None:
+        return None
+    verdict = Verdict.from_code(code)
+    return verdict.value if verdict is not None else "unknown"

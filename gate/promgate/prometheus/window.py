@@ -13,61 +13,19 @@ import math
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .. import queries
 from ..errors import RunNotFinished, RunNotFound, UsageError
 from .client import PrometheusClient
 from .templating import escape_string
+from .types import RunWindow
 
-__all__ = ["RunWindow", "find_latest_run", "resolve_run", "run_selector"]
+__all__ = ["find_latest_run", "resolve_run", "run_selector"]
 
 #: Once the final scrape is this old (s), the interval no longer matters: everything is in.
 OLD_RUN = 60.0
 #: Used when a run has too few samples to measure the scrape interval from.
 FALLBACK_INTERVAL = 1.0
-
-
-@dataclass(frozen=True)
-class RunWindow:
-    run_id: str
-    job: str
-    #: Locust's statistics start and the run's end (exporter's clock), Unix seconds
-    start: float
-    end: float
-    #: Prometheus's timestamp of the first scrape that saw the end (its clock)
-    final_scrape: float
-    scrape_interval: float
-    #: when the gate's queries are evaluated, and the range they look back over
-    eval_time: float
-    window_seconds: int
-
-    @property
-    def duration(self) -> str:
-        return f"{self.window_seconds}s"
-
-    def variables(self) -> dict[str, str]:
-        """The run's template variables."""
-        return {
-            "run_id": self.run_id,
-            "job": self.job,
-            "run_start": _num(self.start),
-            "run_end": _num(self.end),
-            "run_duration": self.duration,
-            "window": self.duration,
-        }
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "job": self.job,
-            "start": self.start,
-            "end": self.end,
-            "final_scrape": self.final_scrape,
-            "scrape_interval": self.scrape_interval,
-            "eval_time": self.eval_time,
-            "window": self.duration,
-        }
 
 
 def run_selector(run_id: str, job: str) -> str:
@@ -183,7 +141,3 @@ def _scrapes(
             first_end = stamps[0] if first_end is None else min(first_end, stamps[0])
         steps.extend(b - a for a, b in itertools.pairwise(stamps) if b > a)
     return first_end, (statistics.median(steps) if steps else None)
-
-
-def _num(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..config.units import format_value, get_unit
+from ..core.format import format_labels, format_value
 from ..core.result import GateResult, Verdict
 
 __all__ = ["render_junit"]
@@ -14,11 +14,11 @@ def render_junit(result: GateResult) -> str:
     suite = ET.Element("testsuite", name=f"promgate {result.run_id}")
     counts = {"tests": 0, "failures": 0, "skipped": 0}
     for check in result.checks:
-        unit = get_unit(check.unit)
+        unit = check.unit
         cases = [(check.name, check.value, check.verdict, check.reason)]
         if check.reduce == "each" and len(check.series) > 1:
             cases = [
-                (f"{check.name}{_labels(s.labels)}", s.value, s.verdict, s.reason)
+                (f"{check.name}{format_labels(s.labels)}", s.value, s.verdict, s.reason)
                 for s in check.series
             ]
         for name, value, verdict, reason in cases:
@@ -49,7 +49,3 @@ def render_junit(result: GateResult) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
-
-
-def _labels(labels: dict[str, str]) -> str:
-    return "{" + ",".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"

@@ -1,42 +1,42 @@
-"""A Markdown PR comment and GitHub Actions workflow commands.
+"""The Markdown PR comment (also appended to the GitHub step summary).
 
-The comment carries the seed workflow's key lines: ``95th percentile: X.XXs`` and
-``Error rate: X.XX%`` (its regexes ``/95th percentile: (\\d+\\.?\\d*)s/`` and
-``/Error rate: (\\d+\\.?\\d*)%/``); without data they read ``N/A`` so the regex finds nothing.
+It carries the key lines the Locust CI/CD guide's workflow reads (``95th percentile: X.XXXs``,
+``Error rate: X.XX%``; see ``core.format.key_lines``). Check names and reasons are free text:
+table cells escape ``|``, backslashes and Markdown/HTML specials so a name cannot break the table.
 """
 
 from __future__ import annotations
 
-from ..config.units import format_value, get_unit
+from ..core.format import VERDICT_ICONS, VERDICT_WORDS, format_value, key_lines
 from ..core.result import GateResult, Verdict
 
-__all__ = ["github_annotations", "render_markdown"]
-
-_ICON = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌", Verdict.SKIP: "⏭️"}
+__all__ = ["render_markdown"]
 
 
 def render_markdown(result: GateResult) -> str:
     s = result.summary
-    p95, err, rps = s.get("p95"), s.get("error_rate_percent"), s.get("rps")
+    p95_line, err_line = key_lines(s.get("p95"), s.get("error_rate_percent"))
+    rps = s.get("rps")
+    verdict = result.verdict.value
     lines = [
-        f"## {_ICON[result.verdict]} promgate: {result.verdict.value.upper()}",
+        f"## {VERDICT_ICONS[verdict]} promgate: {VERDICT_WORDS[verdict]}",
         "",
-        f"Run `{_code(result.run_id)}`, window {result.run.get('window')}.",
+        f"Run `{_code(result.run_id)}`, window {result.run.duration}.",
         "",
         "**Key metrics:**",
-        f"- 95th percentile: {f'{p95:.2f}s' if p95 is not None else 'N/A'}",
-        f"- Error rate: {f'{err:.2f}%' if err is not None else 'N/A'}",
-        f"- Requests per second: {f'{rps:.2f}' if rps is not None else 'N/A'}",
+        f"- {p95_line}",
+        f"- {err_line}",
+        f"- Requests per second: {format_value(rps, 'rps').removesuffix(' rps')}",
         "",
         "| check | value | warning | critical | baseline | verdict |",
         "|---|---|---|---|---|---|",
     ]
     for c in result.checks:
-        unit = get_unit(c.unit)
-        base = format_value(c.baseline, unit) if c.baseline is not None else "–"
+        base = format_value(c.baseline, c.unit) if c.baseline is not None else "–"
+        v = c.verdict.value
         lines.append(
-            f"| {_cell(c.name)} | {format_value(c.value, unit)} | {_cell(' or '.join(c.warning))}"
-            f" | {_cell(' or '.join(c.critical))} | {base} | {_ICON[c.verdict]} {c.verdict.value} |"
+            f"| {_cell(c.name)} | {format_value(c.value, c.unit)} | {_conditions(c.warning)}"
+            f" | {_conditions(c.critical)} | {base} | {VERDICT_ICONS[v]} {v} |"
         )
     problems = [c for c in result.checks if c.verdict in (Verdict.FAIL, Verdict.WARN)]
     if problems:
@@ -49,33 +49,19 @@ def render_markdown(result: GateResult) -> str:
     return "\n".join(lines)
 
 
-def github_annotations(result: GateResult) -> list[str]:
-    """``::error::`` / ``::warning::`` lines for the Actions log."""
-    out = []
-    for c in result.checks:
-        if c.verdict is Verdict.FAIL or (result.strict and c.verdict is Verdict.WARN):
-            level = "error"
-        elif c.verdict is Verdict.WARN:
-            level = "warning"
-        else:
-            continue
-        title = _escape_property(f"promgate {c.name}")
-        out.append(f"::{level} title={title}::{_escape_data(f'{c.name}: {c.reason}')}")
-    return out
-
-
-def _escape_data(text: str) -> str:
-    # GitHub's workflow-command escaping (toCommandValue) for the message ...
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    # ... and for property values, where ':' and ',' delimit.
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+#: characters that Markdown or the HTML GitHub allows in comments would interpret
+_MD_SPECIAL = {c: f"\\{c}" for c in "\\`*[]<|~"}
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ") or "–"
+    """Free text in a table cell or list item, shown literally."""
+    out = "".join(_MD_SPECIAL.get(c, c) for c in text.replace("\r", " ").replace("\n", " "))
+    return out or "–"
+
+
+def _conditions(texts: list[str]) -> str:
+    # Conditions passed the config's syntax check ("> 2s", "> +20%"): nothing to escape.
+    return " or ".join(texts) or "–"
 
 
 def _code(text: str) -> str:

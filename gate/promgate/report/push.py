@@ -9,10 +9,11 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 from ..core.result import GateResult
 from ..errors import PrometheusUnavailable
 
-__all__ = ["push_results"]
+__all__ = ["push_results", "results_registry"]
 
 
-def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
+def results_registry(result: GateResult) -> CollectorRegistry:
+    """The gauges pushed for ``result``; check names are label values, escaped by the client."""
     registry = CollectorRegistry()
     verdict = Gauge("promgate_verdict", "0 pass, 1 warning, 2 fail", registry=registry)
     check_verdict = Gauge(
@@ -33,6 +34,12 @@ def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
         check_verdict.labels(check.name).set(check.verdict.code)
         check_value.labels(check.name).set(check.value if check.value is not None else math.nan)
     stamp.set(result.generated_at)
+    return registry
+
+
+def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
+    """PUT the result's gauges to the Pushgateway at ``url`` (job ``promgate``, the run's id)."""
+    registry = results_registry(result)
     try:
         push_to_gateway(
             url,

@@ -7,8 +7,8 @@ import time
 from dataclasses import asdict
 from typing import TextIO
 
+from ..core.format import format_value
 from ..core.runs import RunRow
-from .html.charts import format_value
 
 __all__ = ["format_runs"]
 
@@ -27,10 +27,10 @@ def format_runs(rows: list[RunRow], fmt: str, out: TextIO) -> None:
             _one_line(r.run_id),
             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.start)) if r.start else "-",
             f"{r.duration:.0f}s" if r.duration is not None else "-",
-            format_value(r.requests, ""),
-            format_value(r.error_percent, "%"),
-            format_value(r.p95, "s"),
-            format_value(r.rps, "/s"),
+            format_value(r.requests, "count"),
+            format_value(r.error_percent, "percent"),
+            format_value(r.p95, "seconds"),
+            format_value(r.rps, "rps"),
             r.verdict or "-",
         )
         for r in rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..config.units import format_value, get_unit
+from ..core.format import format_labels, format_value
 from ..core.result import CheckResult, GateResult, Verdict
 
 __all__ = ["render_table", "write_table"]
@@ -14,7 +14,7 @@ _HEADER = ("check", "value", "warning", "critical", "baseline", "verdict")
 
 
 def _rows(check: CheckResult) -> list[tuple[str, ...]]:
-    unit = get_unit(check.unit)
+    unit = check.unit
     row = (
         check.name,
         format_value(check.value, unit),
@@ -26,10 +26,9 @@ def _rows(check: CheckResult) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [row]
     if check.reduce == "each" and len(check.series) > 1:
         for s in check.series:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
             rows.append(
                 (
-                    f"  {labels}",
+                    f"  {format_labels(s.labels)}",
                     format_value(s.value, unit),
                     "",
                     "",
@@ -62,13 +61,11 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     if colour:
         overall = f"\033[1;{_COLOURS[result.verdict]}m{overall}\033[0m"
     base = ""
-    if result.baseline and result.baseline.get("run"):
-        base = f", baseline {result.baseline['run'].get('run_id')!r}"
-    elif result.baseline:
-        base = f", baseline {result.baseline.get('file')}"
-    lines.append(
-        f"promgate: {overall} (run {result.run_id!r}{base}, window {result.run.get('window')})"
-    )
+    if result.baseline is not None and result.baseline.run is not None:
+        base = f", baseline {result.baseline.run.run_id!r}"
+    elif result.baseline is not None:
+        base = f", baseline {result.baseline.file}"
+    lines.append(f"promgate: {overall} (run {result.run_id!r}{base}, window {result.run.duration})")
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines) + "\n"
 

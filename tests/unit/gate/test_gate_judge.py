@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from promgate import Sample, Verdict, parse_config
+from promgate import RunWindow, Sample, Verdict, parse_config
 from promgate.core.judge import judge_check, reduce_values
 from promgate.core.result import CheckResult, GateResult
 
@@ -133,7 +133,8 @@ def test_overall_verdict_never_passes_on_nothing() -> None:
     warned = judge_check(_spec(), "q", [s(1.5)], None)
 
     def mk(checks: list[CheckResult], strict: bool = False) -> GateResult:
-        return GateResult("0", 0.0, "u", {"run_id": "r"}, checks, {}, strict=strict)
+        window = RunWindow("r", "locust", 0.0, 60.0, 61.0, 1.0, 62.0, 63)
+        return GateResult("0", 0.0, "u", window, checks, {}, strict=strict)
 
     assert mk([skipped]).verdict is Verdict.FAIL
     assert mk([skipped, passed]).verdict is Verdict.PASS

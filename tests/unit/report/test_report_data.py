@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from promgate import queries
 from promgate.cli.report import run_report
+from promgate.core.result import GateResult
 from promgate.errors import PrometheusUnavailable, UsageError
 from promgate.prometheus.templating import render
 from promgate.prometheus.types import Sample, Series
 from promgate.prometheus.window import RunWindow, run_selector
-from promgate.report.html.data import collect_report, per_push_rates, window_from_result
+from promgate.report.html.data import collect_report, per_push_rates
 from promgate.report.html.render import render_html
 
 WINDOW = RunWindow("r<1>", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 75)
@@ -74,16 +75,21 @@ def result_doc(**check: Any) -> dict[str, Any]:
     base = {
         "name": "p95", "preset": "p95", "unit": "ms", "query": "q", "warning": ["> 200"],
         "critical": ["> +50%"], "value": 250.0, "baseline": 200.0, "verdict": "warning",
-        "reason": "warning: 250ms > 200", "series": [{"labels": {}, "thresholds": {}}],
+        "reason": "warning: 250ms > 200",
+        "series": [{"labels": {}, "thresholds": {}, "verdict": "warning"}],
     }  # fmt: skip
     base.update(check)
     return {
         "verdict": "warning",
         "run": {**WINDOW.to_dict()},
-        "baseline": {"source": "run", "run": {"run_id": "base-1"}},
+        "baseline": {"source": "run", "run": {**WINDOW.to_dict(), "run_id": "base-1"}},
         "checks": [base],
         "notes": ["gate note"],
     }
+
+
+def result(**check: Any) -> GateResult:
+    return GateResult.from_dict(result_doc(**check))
 
 
 def test_summary_tables_and_window() -> None:
@@ -127,11 +133,11 @@ def test_per_push_rates_are_exact_between_pushes() -> None:
 
 
 def test_gate_result_checks_and_thresholds() -> None:
-    data = collect_report(fake(), WINDOW, result_doc())  # type: ignore[arg-type]
+    data = collect_report(fake(), WINDOW, result())  # type: ignore[arg-type]
     (check,) = data.checks
-    assert check.value == pytest.approx(0.25) and check.unit == "s"
-    assert check.warning == "> 200 ms"
-    assert check.critical == "> 300 ms (> +50%)"  # relative: resolved against the baseline
+    assert check.value == pytest.approx(0.25) and check.unit == "seconds"
+    assert check.warning == "> 200.0ms"
+    assert check.critical == "> 300.0ms (> +50%)"  # relative: resolved against the baseline
     assert check.delta_pct == pytest.approx(25.0)
     latency = data.charts[-1]
     assert [(t.label, round(t.value, 3)) for t in latency.thresholds] == [
@@ -142,13 +148,18 @@ def test_gate_result_checks_and_thresholds() -> None:
 
 
 def test_skipped_check_without_value_is_no_data() -> None:
-    doc = result_doc(verdict="skip", value=None, baseline=None, series=[])
+    doc = result(verdict="skip", value=None, baseline=None, series=[])
     (check,) = collect_report(fake(), WINDOW, doc).checks  # type: ignore[arg-type]
     assert check.verdict == "no_data" and check.critical == "> +50%"  # no baseline to resolve
 
 
 def test_per_endpoint_checks_draw_no_line() -> None:
-    doc = result_doc(series=[{"labels": {"name": "/a"}}, {"labels": {"name": "/b"}}])
+    doc = result(
+        series=[
+            {"labels": {"name": "/a"}, "verdict": "pass"},
+            {"labels": {"name": "/b"}, "verdict": "pass"},
+        ]
+    )
     data = collect_report(fake(), WINDOW, doc)  # type: ignore[arg-type]
     assert not data.charts[-1].thresholds
 
@@ -161,10 +172,12 @@ def test_chart_failures_become_notes_not_crashes() -> None:
     assert "chart query failed" in render_html(data)
 
 
-def test_window_from_result_rejects_other_documents() -> None:
-    assert window_from_result({"run": WINDOW.to_dict()}) == WINDOW
-    with pytest.raises(UsageError, match="bad gate result: run window missing"):
-        window_from_result({"run": {"run_id": "x"}})
+def test_result_round_trips_and_rejects_other_documents() -> None:
+    doc = result()
+    assert doc.run == WINDOW
+    assert GateResult.from_dict(doc.to_dict()).to_dict() == doc.to_dict()
+    with pytest.raises(ValueError, match="run window has no 'job'"):
+        GateResult.from_dict({"run": {"run_id": "x"}})
 
 
 def args(tmp_path: Path, **kw: Any) -> argparse.Namespace:

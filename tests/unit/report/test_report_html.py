@@ -12,8 +12,8 @@ from promgate.report.html.render import (
     ErrorRow,
     ReportData,
     Summary,
-    key_lines,
     render_html,
+    summary_key_lines,
 )
 from report_support import sample_report
 
@@ -35,8 +35,8 @@ def test_missing_figures_are_not_made_up_as_zero() -> None:
     html = render_html(ReportData(run_id="r", summary=Summary(p95=None, error_ratio=math.nan)))
     assert P95_RE.search(html) is None
     assert ERR_RE.search(html) is None
-    assert "95th percentile: n/a" in html
-    assert key_lines(Summary(p95=0.0, error_ratio=0.0)) == (
+    assert "95th percentile: no data" in html
+    assert summary_key_lines(Summary(p95=0.0, error_ratio=0.0)) == (
         "95th percentile: 0.000s",
         "Error rate: 0.00%",
     )
@@ -75,7 +75,7 @@ def test_verdict_is_text_not_only_colour(verdict: str, text: str) -> None:
 def test_checks_show_value_thresholds_baseline_and_delta() -> None:
     html = render_html(sample_report())
     row = html[html.index("<strong>error_rate</strong>") :].split("</tr>")[0]
-    assert "1.90 %" in row and "&gt; 1.5 %" in row and "0.40 %" in row and "+375.0 %" in row
+    assert "1.90%" in row and "&gt; 1.5 %" in row and "0.40%" in row and "+375.0%" in row
     assert "✗ FAIL" in html and "? NO DATA" in html and "! WARNING" in html
 
 
@@ -86,7 +86,7 @@ def test_endpoint_table_rows_sorted_with_aggregated_total() -> None:
     assert names[0] == "/students/{id}"  # most requests first
     assert names[-1] == "Aggregated"
     total = body.split("<tfoot>")[1]
-    assert "123,456" in total and "2,345" in total and "1.90 %" in total and "411.5/s" in total
+    assert "123,456" in total and "2,345" in total and "1.90%" in total and "411.52 rps" in total
 
 
 def test_errors_table_and_empty_states() -> None:
@@ -104,7 +104,7 @@ def test_charts_are_inline_svg_with_thresholds_and_legend() -> None:
     html = render_html(sample_report())
     assert html.count("<svg ") == 5
     assert 'aria-label="Response time over the run"' in html
-    assert "warning p95 150 ms" in html and "critical p95 500 ms" in html
+    assert "warning p95 150.0ms" in html and "critical p95 500.0ms" in html
     assert "stroke-dasharray" in html
 
 
@@ -121,4 +121,4 @@ def test_endpoint_with_missing_values_renders_na() -> None:
         errors=[ErrorRow("GET", "/x", "", 1)],
     )
     row = render_html(data).split('<td class="name">/x</td>')[1].split("</tr>")[0]
-    assert row.count("n/a") == 7
+    assert row.count("no data") == 7

@@ -56,8 +56,8 @@ def test_table_and_json_formats() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["RUN", "ID", "START", "(UTC)", "DURATION", "REQUESTS", "ERRORS",
                                 "P95", "RPS", "VERDICT"]  # fmt: skip
-    assert lines[1].split() == ["a<b>", "2025-11-24", "16:00:00", "12s", "1,234", "5.50", "%",
-                                "73", "ms", "50.2/s", "fail"]  # fmt: skip
+    assert lines[1].split() == ["a<b>", "2025-11-24", "16:00:00", "12s", "1,234", "5.50%",
+                                "73.4ms", "50.25", "rps", "fail"]  # fmt: skip
     assert lines[2].split()[:3] == ["z", "-", "-"]
     out = io.StringIO()
     format_runs(rows, "json", out)

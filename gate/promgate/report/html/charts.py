@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from ...core.format import format_value
+
 __all__ = [
     "PALETTE",
     "Chart",
     "Line",
     "Threshold",
-    "format_value",
     "off_scale",
     "render_chart",
 ]
@@ -46,32 +47,12 @@ class Threshold:
 @dataclass(frozen=True)
 class Chart:
     title: str
-    #: "s" (seconds), "/s", "%" or "" (a count)
+    #: the values' unit (a gate unit name: "seconds", "rps", "percent", "count")
     unit: str
     lines: Sequence[Line]
     thresholds: Sequence[Threshold] = field(default_factory=tuple)
     #: the whole width of the report (the chart people look at first)
     wide: bool = False
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A value as a person reads it: 45 ms, 1.23 s, 12.5/s, 4.50 %, 1,234."""
-    if value is None or math.isnan(value):
-        return "n/a"
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if unit == "s":
-        if abs(value) < 1:
-            ms = value * 1000
-            return f"{ms:.0f} ms" if abs(ms) >= 10 or ms == 0 else f"{ms:.1f} ms"
-        return f"{value:.2f} s"
-    if unit == "%":
-        return f"{value:.2f} %"
-    if unit == "/s":
-        return f"{value:,.1f}/s"
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
 def off_scale(chart: Chart) -> list[Threshold]:
@@ -84,10 +65,10 @@ def off_scale(chart: Chart) -> list[Threshold]:
 
 def _tick(value: float, unit: str) -> str:
     """An axis label: as short as the step allows (``2.5/s``, not ``2.5000/s``)."""
-    if unit == "s":
+    if unit in ("seconds", "ms"):
         return format_value(value, unit)
     text = f"{value:,.6g}"
-    return {"%": f"{text} %", "/s": f"{text}/s"}.get(unit, text)
+    return {"percent": f"{text}%", "rps": f"{text} rps"}.get(unit, text)
 
 
 def _nice_step(span: float, target: int = 5) -> float:

@@ -12,62 +12,42 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ... import queries
 from ...config.conditions import Condition, parse_condition
 from ...config.units import get_unit
-from ...errors import ConfigError, PrometheusError, UsageError
+from ...core.format import display_state, format_value
+from ...core.result import CheckResult, GateResult
+from ...core.summary import SUMMARY_QUERIES, summary_value
+from ...errors import ConfigError, PrometheusError
 from ...prometheus.client import PrometheusClient
 from ...prometheus.templating import render
-from ...prometheus.types import Sample, Series
-from ...prometheus.window import RunWindow, run_selector
-from .charts import Chart, Line, Threshold, format_value
+from ...prometheus.types import RunWindow, Sample, Series
+from ...prometheus.window import run_selector
+from .charts import Chart, Line, Threshold
 from .render import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
 
-__all__ = ["collect_report", "per_push_rates", "window_from_result"]
+__all__ = ["collect_report", "per_push_rates"]
 
 #: At most this many points per chart line: enough detail, a small file.
 MAX_POINTS = 300
 #: gate unit -> (factor to the report's display unit, display unit)
 _DISPLAY = {
-    "seconds": (1.0, "s"),
-    "ms": (1e-3, "s"),
-    "ratio": (100.0, "%"),
-    "percent": (1.0, "%"),
-    "rps": (1.0, "/s"),
-    "count": (1.0, ""),
-    "bytes": (1.0, ""),
+    "seconds": (1.0, "seconds"),
+    "ms": (1e-3, "seconds"),
+    "ratio": (100.0, "percent"),
+    "percent": (1.0, "percent"),
+    "rps": (1.0, "rps"),
+    "count": (1.0, "count"),
+    "bytes": (1.0, "bytes"),
 }
 _LATENCY_PRESETS = ("p50", "p90", "p95", "p99", "avg_response_time", "max_response_time")
-
-
-def window_from_result(result: Mapping[str, Any]) -> RunWindow:
-    """The judged run's window as the gate recorded it in its JSON result."""
-    run = result.get("run") or {}
-    try:
-        window = str(run["window"])
-        return RunWindow(
-            run_id=str(run["run_id"]),
-            job=str(run["job"]),
-            start=float(run["start"]),
-            end=float(run["end"]),
-            final_scrape=float(run.get("final_scrape") or run["end"]),
-            scrape_interval=float(run.get("scrape_interval") or 15.0),
-            eval_time=float(run["eval_time"]),
-            window_seconds=int(window.rstrip("s")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(
-            f"bad gate result: run window missing or malformed ({exc}) "
-            "(pass the file written by promgate check --json)"
-        ) from None
 
 
 def collect_report(
     client: PrometheusClient,
     window: RunWindow,
-    result: Mapping[str, Any] | None = None,
+    result: GateResult | None = None,
     *,
     range_query: Callable[[str, float, float, float], list[Series]] | None = None,
 ) -> ReportData:
@@ -84,19 +64,25 @@ def collect_report(
             notes.append(f"query failed: {exc}")
             return []
 
-    def one(template: str) -> float | None:
-        values = [s.value for s in instant(template) if math.isfinite(s.value)]
-        return values[0] if values else None
+    def one(template: str, scale: float = 1.0) -> float | None:
+        return summary_value(instant(template), scale)
 
+    # The gate's own figures when it judged this run, so every output shows the same numbers.
+    figures = (
+        dict(result.summary)
+        if result is not None
+        else {name: one(build(), scale) for name, (build, scale) in SUMMARY_QUERIES.items()}
+    )
+    error_percent = figures.get("error_rate_percent")
     summary = Summary(
-        requests=one(queries.requests_total()),
-        failures=one(queries.failures_total()),
-        error_ratio=one(queries.error_ratio()),
-        rps=one(queries.locust_rps()),
-        avg=one(queries.avg_response_time()),
-        p50=one(queries.locust_quantile(0.5)),
-        p95=one(queries.locust_quantile(0.95)),
-        p99=one(queries.locust_quantile(0.99)),
+        requests=figures.get("requests"),
+        failures=figures.get("failures"),
+        error_ratio=error_percent / 100 if error_percent is not None else None,
+        rps=figures.get("rps"),
+        avg=figures.get("avg_response_time"),
+        p50=figures.get("p50"),
+        p95=figures.get("p95"),
+        p99=figures.get("p99"),
         peak_users=one(queries.max_users()),
     )
     endpoints: dict[tuple[str, str], dict[str, float]] = {}
@@ -114,10 +100,10 @@ def collect_report(
     checks = _checks(result) if result else []
     push_interval = one(queries.push_interval_seconds())
     charts = _charts(fetch_range, sel, window, result, notes, push_interval)
-    verdict = str(result.get("verdict", "unknown")) if result else "unknown"
+    verdict = display_state(result.verdict if result is not None else None)
     if summary.requests is None:
         notes.append(f"no request counts for run {window.run_id!r}: the exporter pushed nothing")
-    baseline = ((result or {}).get("baseline") or {}).get("run") or {}
+    baseline = result.baseline.run if result is not None and result.baseline is not None else None
     return ReportData(
         run_id=window.run_id,
         job=window.job,
@@ -129,8 +115,8 @@ def collect_report(
         charts=charts,
         endpoints=[_endpoint(k, cols) for k, cols in endpoints.items()],
         errors=errors,
-        baseline_run_id=str(baseline["run_id"]) if baseline.get("run_id") else None,
-        notes=[*((result or {}).get("notes") or []), *notes],
+        baseline_run_id=baseline.run_id if baseline is not None else None,
+        notes=[*(result.notes if result is not None else []), *notes],
     )
 
 
@@ -153,55 +139,51 @@ def _endpoint(key: tuple[str, str], cols: Mapping[str, float]) -> EndpointRow:
     )
 
 
-def _checks(result: Mapping[str, Any]) -> list[CheckRow]:
+def _checks(result: GateResult) -> list[CheckRow]:
     rows = []
-    for c in result.get("checks") or []:
-        factor, unit = _DISPLAY.get(str(c.get("unit")), (1.0, ""))
-        value, baseline = _scaled(c.get("value"), factor), _scaled(c.get("baseline"), factor)
+    for c in result.checks:
+        factor, unit = _DISPLAY.get(c.unit, (1.0, "count"))
+        value, baseline = _scaled(c.value, factor), _scaled(c.baseline, factor)
         delta = None
         if value is not None and baseline:
             delta = (value - baseline) / abs(baseline) * 100
-        verdict = str(c.get("verdict", "unknown"))
-        if verdict == "skip":
-            verdict = "no_data" if value is None else "skipped"
         limits = {
-            level: " or ".join(_limit_text(text, c, factor, unit) for text in c.get(level) or [])
-            for level in ("warning", "critical")
+            level: " or ".join(_limit_text(text, c, factor, unit) for text in texts)
+            for level, texts in (("warning", c.warning), ("critical", c.critical))
         }
         rows.append(
             CheckRow(
-                name=str(c.get("name", "")),
-                verdict=verdict,
+                name=c.name,
+                verdict=display_state(c.verdict, value),
                 value=value,
                 unit=unit,
                 warning=limits["warning"],
                 critical=limits["critical"],
                 baseline=baseline,
                 delta_pct=delta,
-                detail=str(c.get("reason") or ""),
-                query=str(c.get("query") or ""),
+                detail=c.reason,
+                query=c.query,
             )
         )
     return rows
 
 
-def _resolve(text: object, check: Mapping[str, Any]) -> Condition | None:
+def _resolve(text: str, check: CheckResult) -> Condition | None:
     """A threshold condition as the gate parsed it, or None when it cannot be read back."""
     try:
-        return parse_condition(text, get_unit(str(check.get("unit"))))
+        return parse_condition(text, get_unit(check.unit))
     except ConfigError:
         return None
 
 
-def _limit_text(text: object, check: Mapping[str, Any], factor: float, unit: str) -> str:
-    """``"> 2"`` in a seconds check reads ``> 2.00 s``; relative ones show the resolved value."""
+def _limit_text(text: str, check: CheckResult, factor: float, unit: str) -> str:
+    """``"> 2"`` in a seconds check reads ``> 2.000s``; relative ones show the resolved value."""
     cond = _resolve(text, check)
     if cond is None:
-        return str(text)
-    raw = check.get("baseline")
-    limit = cond.threshold(float(raw) if isinstance(raw, (int, float)) else None)
+        return text
+    limit = cond.threshold(check.baseline)
     if limit is None:
-        return str(text)
+        return text
     shown = f"{cond.op} {format_value(limit * factor, unit)}"
     return f"{shown} ({cond.text.strip()})" if cond.relative else shown
 
@@ -212,29 +194,25 @@ def _scaled(value: object, factor: float) -> float | None:
     return float(value) * factor
 
 
-def _thresholds(
-    result: Mapping[str, Any] | None, wanted: Callable[[str, str], bool]
-) -> list[Threshold]:
+def _thresholds(result: GateResult | None, wanted: Callable[[str, str], bool]) -> list[Threshold]:
     """Threshold values of the run-wide checks ``wanted``, in the chart's display unit.
 
     A check judged per series (per endpoint) has no single line to draw, so it is left out.
     """
     out: list[Threshold] = []
-    for c in (result or {}).get("checks") or []:
-        name, preset = str(c.get("name", "")), str(c.get("preset") or "")
-        series = c.get("series") or []
-        if not wanted(name, preset) or len(series) > 1 or (series and series[0].get("labels")):
+    for c in result.checks if result is not None else []:
+        if not wanted(c.name, c.preset or "") or len(c.series) > 1:
             continue
-        factor = _DISPLAY.get(str(c.get("unit")), (1.0, ""))[0]
-        raw = c.get("baseline")
-        baseline = float(raw) if isinstance(raw, (int, float)) else None
-        for severity in ("warning", "critical"):
-            for text in c.get(severity) or []:
+        if c.series and c.series[0].labels:
+            continue
+        factor = _DISPLAY.get(c.unit, (1.0, "count"))[0]
+        for severity, texts in (("warning", c.warning), ("critical", c.critical)):
+            for text in texts:
                 cond = _resolve(text, c)
-                limit = cond.threshold(baseline) if cond else None
+                limit = cond.threshold(c.baseline) if cond else None
                 scaled = _scaled(limit, factor)
                 if scaled is not None:
-                    out.append(Threshold(f"{severity} {name}", scaled, severity))
+                    out.append(Threshold(f"{severity} {c.name}", scaled, severity))
     return out
 
 
@@ -242,7 +220,7 @@ def _charts(
     fetch: Callable[[str, float, float, float], list[Series]],
     sel: str,
     window: RunWindow,
-    result: Mapping[str, Any] | None,
+    result: GateResult | None,
     notes: list[str],
     push_interval: float | None = None,
 ) -> list[Chart]:
@@ -285,24 +263,24 @@ def _charts(
     return [
         Chart(
             "Users",
-            "",
+            "count",
             lines(("users", queries.users(sel))),
             _thresholds(result, lambda n, p: p == "max_users"),
         ),
         Chart(
             "Requests per second",
-            "/s",
+            "rps",
             per_push("requests/s", queries.requests_counter(sel)),
             _thresholds(result, lambda n, p: p == "rps"),
         ),
         Chart(
             "Failures per second",
-            "/s",
+            "rps",
             per_push("failures/s", queries.failures_counter(sel)),
         ),
         Chart(
             "Error rate",
-            "%",
+            "percent",
             [
                 Line(line.label, [(t, v * 100) for t, v in line.points])
                 for line in lines(("error rate", queries.error_ratio_window(sel, rate_window)))
@@ -311,7 +289,7 @@ def _charts(
         ),
         Chart(
             f"Response time (histogram, {rate_window} window)",
-            "s",
+            "seconds",
             lines(
                 *(
                     (f"p{round(q * 100)}", queries.histogram_quantile_window(q, sel, rate_window))

@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from .charts import PALETTE, Chart, format_value, off_scale, render_chart
+from ...core.format import (
+    NO_DATA,
+    VERDICT_GLYPHS,
+    VERDICT_MEANINGS,
+    VERDICT_WORDS,
+    format_value,
+    key_lines,
+)
+from .charts import PALETTE, Chart, off_scale, render_chart
 from .style import CSS
 
 __all__ = [
@@ -23,30 +31,26 @@ __all__ = [
     "ErrorRow",
     "ReportData",
     "Summary",
-    "key_lines",
     "render_html",
+    "summary_key_lines",
 ]
 
-#: verdict -> (banner text, glyph, explanation). The glyph and text carry the meaning, so the
-#: verdict never depends on colour alone.
+#: state -> (banner text, glyph, explanation), from the one vocabulary in ``core.format``. The
+#: glyph and text carry the meaning, so the verdict never depends on colour alone.
 VERDICTS = {
-    "pass": ("PASS", "✓", "every check passed"),
-    "warning": ("WARNING", "!", "no check failed, some crossed a warning threshold"),
-    "fail": ("FAIL", "✗", "at least one check failed"),
-    "no_data": ("NO DATA", "?", "Prometheus returned nothing to judge: not a pass"),
-    "skipped": ("SKIPPED", "–", "not judged"),
-    "unknown": ("NOT JUDGED", "–", "no gate result was given (run promgate check)"),
+    state: (word, VERDICT_GLYPHS[state], VERDICT_MEANINGS[state])
+    for state, word in VERDICT_WORDS.items()
 }
 
 
 @dataclass(frozen=True)
 class CheckRow:
     name: str
-    #: pass | warning | fail | no_data | skipped | error
+    #: a state of ``core.format.VERDICT_WORDS``: pass | warning | fail | skip | no_data | unknown
     verdict: str
     value: float | None
-    #: display unit of value, baseline and thresholds: "s", "%", "/s" or "" (a count)
-    unit: str = ""
+    #: unit of value and baseline (a gate unit name: "seconds", "percent", "rps", "count")
+    unit: str = "count"
     warning: str = ""
     critical: str = ""
     baseline: float | None = None
@@ -119,30 +123,21 @@ def _num(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def key_lines(summary: Summary) -> tuple[str, str]:
-    """The two lines CI scripts read from the report (the seed workflow's regexes).
-
-    ``/95th percentile: (\\d+\\.?\\d*)s/`` and ``/Error rate: (\\d+\\.?\\d*)%/``; a missing value
-    is written as ``n/a`` so the regex finds nothing rather than a made-up 0.
-    """
-    p95 = f"{summary.p95:.3f}s" if _num(summary.p95) else "n/a"
-    err = (
-        f"{summary.error_ratio * 100:.2f}%"
-        if summary.error_ratio is not None and _num(summary.error_ratio)
-        else "n/a"
-    )
-    return f"95th percentile: {p95}", f"Error rate: {err}"
+def summary_key_lines(summary: Summary) -> tuple[str, str]:
+    """The two lines CI scripts read from the report (``core.format.key_lines``)."""
+    err = summary.error_ratio * 100 if summary.error_ratio is not None else None
+    return key_lines(summary.p95, err)
 
 
 def _utc(ts: float | None) -> str:
     if ts is None or not math.isfinite(ts):
-        return "n/a"
+        return NO_DATA
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 def _duration(start: float | None, end: float | None) -> str:
     if start is None or end is None:
-        return "n/a"
+        return NO_DATA
     s = round(end - start)
     if s < 60:
         return f"{s}s"
@@ -185,19 +180,19 @@ def _verdict(d: ReportData) -> str:
 
 
 def _figures(s: Summary) -> str:
-    p95_line, err_line = key_lines(s)
+    p95_line, err_line = summary_key_lines(s)
     cards = [
-        ("Requests", format_value(s.requests, "")),
-        ("Failures", format_value(s.failures, "")),
+        ("Requests", format_value(s.requests, "count")),
+        ("Failures", format_value(s.failures, "count")),
         (
             "Error rate",
-            format_value(s.error_ratio * 100 if s.error_ratio is not None else None, "%"),
+            format_value(s.error_ratio * 100 if s.error_ratio is not None else None, "percent"),
         ),
-        ("Requests/s", format_value(s.rps, "/s")),
-        ("p50", format_value(s.p50, "s")),
-        ("p95", format_value(s.p95, "s")),
-        ("p99", format_value(s.p99, "s")),
-        ("Peak users", format_value(s.peak_users, "")),
+        ("Requests/s", format_value(s.rps, "rps")),
+        ("p50", format_value(s.p50, "seconds")),
+        ("p95", format_value(s.p95, "seconds")),
+        ("p99", format_value(s.p99, "seconds")),
+        ("Peak users", format_value(s.peak_users, "count")),
     ]
     items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in cards)
     # The key lines stay plain text in one element: CI scripts grep the HTML for them.
@@ -217,7 +212,7 @@ def _checks(d: ReportData) -> str:
         baseline = format_value(c.baseline, c.unit) if c.baseline is not None else "—"
         delta = "—"
         if c.delta_pct is not None and math.isfinite(c.delta_pct):
-            delta = f"{c.delta_pct:+.1f} %"
+            delta = f"{c.delta_pct:+.1f}%"
         detail = f'<div class="detail">{_e(c.detail)}</div>' if c.detail else ""
         query = (
             f'<details><summary>query</summary><code class="q">{_e(c.query)}</code></details>'
@@ -284,14 +279,15 @@ def _endpoints(d: ReportData) -> str:
         bad = ' class="n bad"' if err is not None and err > 0 else ' class="n"'
         return (
             f'<tr{cls}><td>{_e(r.method)}</td><td class="name">{_e(r.name)}</td>'
-            f'<td class="n">{_e(format_value(r.requests, ""))}</td>'
-            f'<td class="n">{_e(format_value(r.failures, ""))}</td>'
-            f"<td{bad}>{_e(format_value(err, '%'))}</td>"
+            f'<td class="n">{_e(format_value(r.requests, "count"))}</td>'
+            f'<td class="n">{_e(format_value(r.failures, "count"))}</td>'
+            f"<td{bad}>{_e(format_value(err, 'percent'))}</td>"
             + "".join(
-                f'<td class="n">{_e(format_value(v, "s"))}</td>' for v in (r.avg, r.p50, r.p95)
+                f'<td class="n">{_e(format_value(v, "seconds"))}</td>'
+                for v in (r.avg, r.p50, r.p95)
             )
-            + f'<td class="n">{_e(format_value(r.p99, "s"))}</td>'
-            f'<td class="n">{_e(format_value(r.rps, "/s"))}</td></tr>'
+            + f'<td class="n">{_e(format_value(r.p99, "seconds"))}</td>'
+            f'<td class="n">{_e(format_value(r.rps, "rps"))}</td></tr>'
         )
 
     head = "".join(
@@ -312,7 +308,7 @@ def _errors(d: ReportData) -> str:
             body = '<p class="hint">Failures were counted, but no error texts were exported.</p>'
         return f"<section><h2>Errors</h2>{body}</section>"
     rows = "".join(
-        f'<tr><td class="n">{_e(format_value(r.count, ""))}</td><td>{_e(r.method)}</td>'
+        f'<tr><td class="n">{_e(format_value(r.count, "count"))}</td><td>{_e(r.method)}</td>'
         f'<td class="name">{_e(r.name)}</td><td class="err">{_e(r.error)}</td></tr>'
         for r in sorted(d.errors, key=lambda r: (-r.count, r.name, r.error))
     )

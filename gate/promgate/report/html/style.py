@@ -28,7 +28,7 @@ display:flex;align-items:center;justify-content:center;border:3px solid #fff;bor
 .vtext{margin:0;font-size:34px;font-weight:800;letter-spacing:.04em;line-height:1.1}
 .vdetail{margin:2px 0 0;font-size:16px;opacity:.95}
 .v-pass{background:var(--pass)}.v-warning{background:var(--warning)}
-.v-fail{background:var(--fail)}.v-no_data,.v-unknown,.v-skipped,.v-error{background:var(--nodata)}
+.v-fail{background:var(--fail)}.v-no_data,.v-unknown,.v-skip,.v-error{background:var(--nodata)}
 .figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:10px;margin:0}
 .figures div{background:var(--soft);border:1px solid var(--line);border-radius:8px;
 padding:10px 14px}

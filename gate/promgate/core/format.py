@@ -1,0 +1,124 @@
+"""How every output writes a figure: values with their unit, series labels, the CI key lines and
+verdict words. Text, JUnit, Markdown, HTML, the run listing and the judge's reasons all call this
+module, so one value reads the same everywhere (``78.9ms``, ``no data``, ``WARNING``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from ..config.units import Unit, get_unit
+from .result import Verdict
+
+__all__ = [
+    "NO_DATA",
+    "VERDICT_GLYPHS",
+    "VERDICT_ICONS",
+    "VERDICT_MEANINGS",
+    "VERDICT_WORDS",
+    "display_state",
+    "format_labels",
+    "format_value",
+    "key_lines",
+]
+
+#: how a missing value (no series, NaN) reads in every output
+NO_DATA = "no data"
+
+#: verdict or report state -> the word shown. ``no_data`` is a skipped check without a value and
+#: ``unknown`` a report without a gate result; both are shown apart from a plain skip.
+VERDICT_WORDS = {
+    "pass": "PASS",
+    "warning": "WARNING",
+    "fail": "FAIL",
+    "skip": "SKIPPED",
+    "no_data": "NO DATA",
+    "unknown": "NOT JUDGED",
+}
+#: plain-text glyphs (HTML, next to the word, so meaning never rests on colour alone)
+VERDICT_GLYPHS = {
+    "pass": "✓",
+    "warning": "!",
+    "fail": "✗",
+    "skip": "–",
+    "no_data": "?",
+    "unknown": "–",
+}
+#: emoji for Markdown (GitHub renders them in PR comments)
+VERDICT_ICONS = {
+    "pass": "✅",
+    "warning": "⚠️",
+    "fail": "❌",
+    "skip": "⏭️",
+    "no_data": "❔",
+    "unknown": "❔",
+}
+VERDICT_MEANINGS = {
+    "pass": "every check passed",
+    "warning": "no check failed, some crossed a warning threshold",
+    "fail": "at least one check failed",
+    "skip": "not judged",
+    "no_data": "Prometheus returned nothing to judge: not a pass",
+    "unknown": "no gate result was given (run promgate check)",
+}
+
+
+def display_state(verdict: Verdict | str | None, value: float | None = 0.0) -> str:
+    """The state an output shows: the verdict, ``no_data`` for a skip without a value, and
+    ``unknown`` for no verdict at all."""
+    if verdict is None:
+        return "unknown"
+    state = verdict.value if isinstance(verdict, Verdict) else str(verdict)
+    if state == "skip" and (value is None or (isinstance(value, float) and math.isnan(value))):
+        return "no_data"
+    return state if state in VERDICT_WORDS else "unknown"
+
+
+def format_value(value: float | None, unit: Unit | str) -> str:
+    """A value in its unit as every output writes it; ``None`` and NaN read ``no data``."""
+    u = unit if isinstance(unit, Unit) else get_unit(unit)
+    if value is None or math.isnan(value):
+        return NO_DATA
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if u.dimension == "time":
+        if abs(value * u.scale) < 1:
+            return f"{value * u.scale * 1e3:.1f}ms"
+        return f"{value * u.scale:.3f}s"
+    if u.name == "percent":
+        return f"{value:.2f}%"
+    if u.name == "ratio":
+        return f"{value:.4f}"
+    if u.name == "rps":
+        return f"{value:.2f} rps"
+    if u.name == "bytes":
+        return f"{value:.0f} B"
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def format_labels(labels: Mapping[str, str]) -> str:
+    """A series' labels as PromQL writes them: ``{method="GET", name="/a \\"b\\""}``."""
+    if not labels:
+        return "{}"
+    return "{" + ", ".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items())) + "}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def key_lines(p95_seconds: float | None, error_percent: float | None) -> tuple[str, str]:
+    """The two lines CI scripts read (the Locust CI/CD guide's workflow regexes
+    ``/95th percentile: (\\d+\\.?\\d*)s/`` and ``/Error rate: (\\d+\\.?\\d*)%/``). A missing
+    value reads ``no data``, so the regex finds nothing rather than a made-up 0."""
+    p95 = (
+        NO_DATA if p95_seconds is None or not math.isfinite(p95_seconds) else f"{p95_seconds:.3f}s"
+    )
+    err = (
+        NO_DATA
+        if error_percent is None or not math.isfinite(error_percent)
+        else f"{error_percent:.2f}%"
+    )
+    return f"95th percentile: {p95}", f"Error rate: {err}"

@@ -1,0 +1,37 @@
+"""GitHub Actions workflow commands: ``::error::`` / ``::warning::`` annotations, escaped the way
+the runner reads them, so a check name or message with ``%``, ``:``, ``,`` or newlines stays
+intact."""
+
+from __future__ import annotations
+
+from ..core.result import GateResult, Verdict
+
+__all__ = ["annotation", "escape_data", "escape_property", "github_annotations"]
+
+
+def escape_data(text: str) -> str:
+    """A command's message (the runner's ``toCommandValue`` escaping)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A property value (``title=``), where ``:`` and ``,`` delimit."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, title: str, message: str) -> str:
+    return f"::{level} title={escape_property(title)}::{escape_data(message)}"
+
+
+def github_annotations(result: GateResult) -> list[str]:
+    """One annotation per failed (error) or warning check, for the Actions log."""
+    out = []
+    for c in result.checks:
+        if c.verdict is Verdict.FAIL or (result.strict and c.verdict is Verdict.WARN):
+            level = "error"
+        elif c.verdict is Verdict.WARN:
+            level = "warning"
+        else:
+            continue
+        out.append(annotation(level, f"promgate {c.name}", f"{c.name}: {c.reason}"))
+    return out
