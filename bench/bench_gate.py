@@ -47,11 +47,12 @@ def exposition(endpoints: int, start: float, end: float) -> str:
         hist.append(f'locust_request_duration_seconds_bucket{{{lab},le="+Inf"}} {reqs}')
         hist.append(f"locust_request_duration_seconds_sum{{{lab}}} {reqs * 0.05}")
         hist.append(f"locust_request_duration_seconds_count{{{lab}}} {reqs}")
-        quant = fam.setdefault("locust_response_time_quantile_seconds gauge", [])
+        pct = "locust_response_time_percentile_seconds"
+        quant = fam.setdefault(f"{pct} gauge", [])
         for q in (0.5, 0.95, 0.99):
-            quant.append(f'locust_response_time_quantile_seconds{{{lab},quantile="{q}"}} {q / 10}')
-    fam["locust_run_response_time_quantile_seconds gauge"] = [
-        f'locust_run_response_time_quantile_seconds{{quantile="{q}"}} {q / 10}'
+            quant.append(f'{pct}{{{lab},percentile="{q}"}} {q / 10}')
+    fam["locust_run_response_time_percentile_seconds gauge"] = [
+        f'locust_run_response_time_percentile_seconds{{percentile="{q}"}} {q / 10}'
         for q in (0.5, 0.9, 0.95, 0.99)
     ]
     for name, value in (

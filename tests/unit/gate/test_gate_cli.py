@@ -59,7 +59,7 @@ def test_pass_writes_every_report(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fake_prom.on('quantile="0.95"', value(0.3)).on("locust_request_failures_total", value(0.01))
+    fake_prom.on('percentile="0.95"', value(0.3)).on("locust_request_failures_total", value(0.01))
     out = tmp_path / "out"
     code = check(
         fake_prom,
@@ -87,20 +87,20 @@ def test_pass_writes_every_report(
     md = (out / "c.md").read_text()
     import re
 
-    assert re.search(r"95th percentile: (\d+\.?\d*)s", md).group(1) == "0.30"  # type: ignore[union-attr]
+    assert re.search(r"95th percentile: (\d+\.?\d*)s", md).group(1) == "0.300"  # type: ignore[union-attr]
     assert re.search(r"Error rate: (\d+\.?\d*)%", md)
 
 
 def test_critical_fails_with_exit_1(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_prom.on('quantile="0.95"', value(2.5))
+    fake_prom.on('percentile="0.95"', value(2.5))
     assert check(fake_prom, write_config(CHECKS)) == 1
     assert "critical" in capsys.readouterr().out
 
 
 def test_warning_passes_unless_strict(fake_prom: FakePrometheus, write_config: Writer) -> None:
-    fake_prom.on('quantile="0.95"', value(1.5))
+    fake_prom.on('percentile="0.95"', value(1.5))
     cfg = write_config(CHECKS)
     assert check(fake_prom, cfg) == 0
     assert check(fake_prom, cfg, "--strict") == 1
@@ -113,7 +113,7 @@ def test_no_data_fails(
     reply: object,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fake_prom.on('quantile="0.95"', reply)  # type: ignore[arg-type]
+    fake_prom.on('percentile="0.95"', reply)  # type: ignore[arg-type]
     assert check(fake_prom, write_config(CHECKS)) == 1
     assert "no data" in capsys.readouterr().out
 
@@ -122,7 +122,7 @@ def test_several_series_reported_with_labels(
     fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
 ) -> None:
     fake_prom.on(
-        "locust_response_time_quantile_seconds",
+        "locust_response_time_percentile_seconds",
         vector(({"method": "GET", "name": "/a"}, 0.1), ({"method": "GET", "name": "/b"}, 3)),
     )
     cfg = write_config("checks:\n  - name: ep\n    preset: endpoint_p95\n    critical: '> 2s'\n")
@@ -136,7 +136,7 @@ def test_several_series_reported_with_labels(
     series = doc["checks"][0]["series"]
     assert [(x["labels"]["name"], x["verdict"]) for x in series] == [("/a", "pass"), ("/b", "fail")]
     names = [c.get("name") for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase")]
-    assert names == ["ep{method=GET,name=/a}", "ep{method=GET,name=/b}"]
+    assert names == ['ep{method="GET", name="/a"}', 'ep{method="GET", name="/b"}']
 
 
 def test_5xx_after_retries_exits_3(
@@ -155,7 +155,7 @@ def test_5xx_then_recovery_is_retried(fake_prom: FakePrometheus, write_config: W
         calls["n"] += 1
         return error(503, "unavailable", "busy") if calls["n"] == 1 else value(0.2)
 
-    fake_prom.on('quantile="0.95"', flaky)
+    fake_prom.on('percentile="0.95"', flaky)
     assert check(fake_prom, write_config(CHECKS)) == 0
     assert calls["n"] >= 2
 
@@ -175,7 +175,7 @@ def test_not_prometheus_exits_3(
 def test_server_rejects_query_exits_2(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_prom.on('quantile="0.95"', error(400, "bad_data", "1:5: parse error: unexpected"))
+    fake_prom.on('percentile="0.95"', error(400, "bad_data", "1:5: parse error: unexpected"))
     assert check(fake_prom, write_config(CHECKS)) == 2
     assert "rejected the query" in _one_line_error(capsys.readouterr().err)
 
@@ -230,7 +230,7 @@ def test_unfinished_run_waits_then_exits_1(
 def test_latest_and_env_vars(
     fake_prom: FakePrometheus, write_config: Writer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake_prom.on('quantile="0.95"', value(0.3))
+    fake_prom.on('percentile="0.95"', value(0.3))
     monkeypatch.setenv("PROMGATE_PROMETHEUS_URL", fake_prom.url)
     monkeypatch.setenv("LOCUST_PROMETHEUS_RUN_ID", "latest")
     assert (
@@ -266,11 +266,11 @@ def test_github_annotations_and_step_summary(
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    fake_prom.on('quantile="0.95"', value(2.5)).on("locust_request_failures_total", value(0.0))
+    fake_prom.on('percentile="0.95"', value(2.5)).on("locust_request_failures_total", value(0.0))
     assert check(fake_prom, write_config(CHECKS)) == 1
     out = capsys.readouterr().out
     assert "::error title=promgate p95::p95: critical" in out
-    assert "95th percentile: 2.50s" in summary.read_text()
+    assert "95th percentile: 2.500s" in summary.read_text()
 
 
 def test_unwritable_step_summary_is_one_line_error(
@@ -329,11 +329,11 @@ def test_baseline_file_relative(
         "checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n"
         "    baseline_missing: fail\n"
     )
-    fake_prom.on('quantile="0.5"', value(0.100))
+    fake_prom.on('percentile="0.5"', value(0.100))
     base = tmp_path / "base.json"
     assert check(fake_prom, cfg, "--json", str(base)) == 1  # no baseline: policy fail
     assert check(fake_prom, cfg, "--baseline-file", str(base)) == 0  # same median
-    fake_prom.on('quantile="0.5"', value(0.150))
+    fake_prom.on('percentile="0.5"', value(0.150))
     assert check(fake_prom, cfg, "--baseline-file", str(base)) == 1  # 50 % slower
     doc = json.loads(base.read_text())
     doc["checks"][0]["value"] = None
@@ -343,7 +343,7 @@ def test_baseline_file_relative(
 
 def test_baseline_run(fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path) -> None:
     fake_prom.runs = {"run-1": 1_700_000_060.0, "run-0": 1_700_000_060.0}
-    fake_prom.on('quantile="0.5"', lambda q: value(0.2 if 'run_id="run-1"' in q else 0.1))
+    fake_prom.on('percentile="0.5"', lambda q: value(0.2 if 'run_id="run-1"' in q else 0.1))
     cfg = write_config("checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n")
     assert check(fake_prom, cfg, "--baseline-run", "run-0", "--json", str(tmp_path / "r.json")) == 1
     doc = json.loads((tmp_path / "r.json").read_text())
@@ -358,8 +358,8 @@ def test_seed_thresholds_and_check_regression_agree(
     thresholds = ROOT / "examples" / "performance_thresholds.json"
     seed = ROOT / "examples" / "check_regression.py"
     for p95, expect in ((0.4, 0), (6.0, 1)):
-        fake_prom.on('quantile="0.95"', value(p95)).on("node_", vector())
-        fake_prom.on('quantile="0.99"', value(0.5))
+        fake_prom.on('percentile="0.95"', value(p95)).on("node_", vector())
+        fake_prom.on('percentile="0.99"', value(0.5))
         fake_prom.on("locust_request_failures_total", value(0.01))
         fake_prom.default = value(100.0)
         analysis = tmp_path / f"a{p95}.json"
@@ -401,8 +401,8 @@ def test_seed_metric_without_data_is_skipped_but_nothing_judged_fails(
     result = tmp_path / "result.json"
     args = ["check", "--prometheus", fake_prom.url, "--run-id", "run-1", "--thresholds",
             thresholds, "--json", str(result)]  # fmt: skip
-    fake_prom.on('quantile="0.99"', vector()).on("node_", vector())
-    fake_prom.on('quantile="0.95"', value(0.4)).on("locust_request_failures_total", value(0.0))
+    fake_prom.on('percentile="0.99"', vector()).on("node_", vector())
+    fake_prom.on('percentile="0.95"', value(0.4)).on("locust_request_failures_total", value(0.0))
     fake_prom.default = value(100.0)
     assert run(args) == 0  # as the seed's script: a metric without a figure is skipped
     verdicts = {c["name"]: c["verdict"] for c in json.loads(result.read_text())["checks"]}
@@ -410,7 +410,7 @@ def test_seed_metric_without_data_is_skipped_but_nothing_judged_fails(
     assert verdicts["response_time_p95"] == "pass"
 
     fake_prom.default = vector()  # no figure at all for any metric
-    fake_prom.on('quantile="0.95"', vector()).on("locust_request_failures_total", vector())
+    fake_prom.on('percentile="0.95"', vector()).on("locust_request_failures_total", vector())
     assert run(args) == 1  # nothing judged: never a pass
     assert {c["verdict"] for c in json.loads(result.read_text())["checks"]} == {"skip"}
 
@@ -444,7 +444,7 @@ def test_waits_for_the_final_push_then_judges(
     import time
 
     fake_prom.runs = {"run-1": None}
-    fake_prom.on('quantile="0.95"', value(0.3))
+    fake_prom.on('percentile="0.95"', value(0.3))
 
     # The run ends (its end timestamp appears) only after the gate has polled for it.
     def finish() -> None:
@@ -517,7 +517,7 @@ def test_prometheus_warnings_are_reported_not_swallowed(
     # A partial response (Thanos, Cortex) may hold incomplete data: the result must say so.
     status, body = value(0.5)
     body["warnings"] = ["partial response: store 3 unavailable"]
-    fake_prom.on('quantile="0.95"', (status, body))
+    fake_prom.on('percentile="0.95"', (status, body))
     result, comment = tmp_path / "result.json", tmp_path / "gate.md"
     args = ("--json", str(result), "--markdown", str(comment))
     assert check(fake_prom, write_config(CHECKS), *args) == 0
