@@ -6,6 +6,8 @@ compare promgate's numbers with — and exposes the server-side view as Promethe
 
 Routes: GET /health; GET/POST /students; GET /students/{id}; GET /courses; GET /courses/{id};
 GET/POST /enrollments. Control: GET /__counts, POST /__reset, GET/POST /__config, GET /metrics.
+``/__config`` takes ``{"fail_from": UNIX_TIME}``: from that moment on every route answers 500 (a
+system under test that falls over mid-run; ``null`` heals it).
 
     python examples/demo_api.py --port 8080 --latency-ms 5 --error-rate 0.02
 """
@@ -50,6 +52,7 @@ class State:
             "jitter_ms": jitter_ms,
             "error_rate": error_rate,
             "routes": {},  # route -> {"latency_ms": .., "error_rate": ..} overrides
+            "fail_from": None,  # Unix time from which every route answers 500
         }
         self.counts: Counter[tuple[str, str, int]] = Counter()
         self.random = random.Random(seed)
@@ -71,6 +74,11 @@ class State:
         with self.lock:
             override = self.config["routes"].get(route, {})
             return float(override.get(key, self.config[key]))
+
+    def failing(self) -> bool:
+        with self.lock:
+            fail_from = self.config.get("fail_from")
+        return fail_from is not None and time.time() >= float(fail_from)
 
     def roll(self) -> float:
         with self.lock:
@@ -125,7 +133,7 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             )
             if latency > 0:
                 time.sleep(latency / 1000)
-            if state.roll() < state.setting(route, "error_rate"):
+            if state.failing() or state.roll() < state.setting(route, "error_rate"):
                 status, payload = 500, {"error": "injected failure"}
             else:
                 status, payload = (201 if method == "POST" else 200), _payload(route, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,11 @@ import yaml
 
 from ..errors import ConfigError
 from ..prometheus.settings import PrometheusSettings
+from .abort import AbortRule, parse_abort
 from .conditions import Condition, parse_condition
 from .presets import PRESETS
 from .units import Unit, get_unit
-from .yamldoc import YamlDoc, join_key
+from .yamldoc import YamlDoc, join_key, unknown_key
 
 __all__ = [
     "NO_DATA_POLICIES",
@@ -35,7 +36,8 @@ __all__ = [
 
 REDUCERS = ("each", "max", "min", "avg", "sum")
 NO_DATA_POLICIES = ("fail", "warn", "pass", "skip")
-_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+#: Fields whose ``${VAR}`` may be unset while linting (CI lints without credentials).
+_SECRETS = ("password", "bearer_token", "username", "headers")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class CheckSpec:
     no_data: str = "fail"
     baseline_missing: str = "warn"
     line: int | None = None
+    #: ``promgate run`` stops the load test on this check's critical breach (``abort:``)
+    abort: AbortRule | None = None
 
     @property
     def relative(self) -> bool:
@@ -71,19 +75,39 @@ class GateConfig:
     lookback: str = "7d"
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> GateConfig:
-    """Read and validate a gate config file."""
+def load_config(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    errors: list[ConfigError] | None = None,
+    notes: list[str] | None = None,
+) -> GateConfig:
+    """Read and validate a gate config file (see ``parse_config`` for ``errors`` and ``notes``)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", file=str(path)) from None
-    return parse_config(text, str(path), env)
+    return parse_config(text, str(path), env, errors=errors, notes=notes)
 
 
 def parse_config(
-    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    *,
+    errors: list[ConfigError] | None = None,
+    notes: list[str] | None = None,
 ) -> GateConfig:
-    doc = YamlDoc(source, os.environ if env is None else env)
+    """Parse and validate a config. By default the first problem is raised. With ``errors``,
+    every problem found is appended there and the config holds the checks that were valid (what
+    ``promgate lint`` reports). With ``notes``, an unset ``${VAR}`` in a credential field is a
+    note there instead of an error (lint runs without credentials; ``check`` still fails)."""
+    doc = YamlDoc(source, os.environ if env is None else env, secret_notes=notes)
+
+    def keep(error: ConfigError) -> None:
+        if errors is None:
+            raise error
+        errors.append(error)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -114,10 +138,13 @@ def parse_config(
     }
     for name, (knode, _) in top.items():
         if name not in allowed:
-            raise doc.fail(knode, name, f"unknown key (allowed: {', '.join(sorted(allowed))})")
-    prometheus = (
-        _prometheus(doc, top["prometheus"][1]) if "prometheus" in top else PrometheusSettings()
-    )
+            keep(doc.fail(knode, name, unknown_key(name, sorted(allowed))))
+    prometheus = PrometheusSettings()
+    if "prometheus" in top:
+        try:
+            prometheus = _prometheus(doc, top["prometheus"][1])
+        except ConfigError as exc:
+            keep(exc)
     job = _opt_str(doc, top, "job")
     variables: dict[str, str] = {}
     if "vars" in top:
@@ -137,20 +164,28 @@ def parse_config(
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
     }
+    checks: list[CheckSpec] = []
     if "checks" not in top:
-        raise doc.fail(root, "checks", "missing (a list of checks to judge)")
-    cnode = top["checks"][1]
-    if not isinstance(cnode, yaml.SequenceNode) or not cnode.value:
-        raise doc.fail(cnode, "checks", "expected a non-empty list of checks")
-    checks = [_check(doc, node, f"checks[{i}]", defaults) for i, node in enumerate(cnode.value)]
+        keep(doc.fail(root, "checks", "missing (a list of checks to judge)"))
+    elif not isinstance(top["checks"][1], yaml.SequenceNode) or not top["checks"][1].value:
+        keep(doc.fail(top["checks"][1], "checks", "expected a non-empty list of checks"))
+    else:
+        for i, node in enumerate(top["checks"][1].value):
+            try:
+                checks.append(_check(doc, node, f"checks[{i}]", defaults, keep))
+            except ConfigError as exc:
+                keep(exc)
     seen: dict[str, int | None] = {}
-    for check in checks:
+    for check in list(checks):
         if check.name in seen:
-            raise ConfigError(
-                f"duplicate check name {check.name!r} (first on line {seen[check.name]})",
-                file=source,
-                line=check.line,
-                key="name",
+            checks.remove(check)
+            keep(
+                ConfigError(
+                    f"duplicate check name {check.name!r} (first on line {seen[check.name]})",
+                    file=source,
+                    line=check.line,
+                    key="name",
+                )
             )
         seen[check.name] = check.line
     return GateConfig(source, tuple(checks), prometheus, job, variables, wait_timeout, lookback)
@@ -213,7 +248,7 @@ def _prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
                     raise doc.fail(
                         auth[sub][0],
                         f"{key}.{sub}",
-                        "unknown key (username, password, password_file)",
+                        unknown_key(sub, ("username", "password", "password_file")),
                     )
             kwargs["username"] = _opt_str(doc, auth, "username", key)
             kwargs["password"] = _opt_str(doc, auth, "password", key)
@@ -233,12 +268,26 @@ def _prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
                 raise doc.fail(vnode, key, "expected a mapping of header names to strings")
             kwargs[name] = {str(k): str(v) for k, v in headers.items()}
         else:
-            raise doc.fail(knode, key, "unknown key")
+            raise doc.fail(knode, key, unknown_key(name, _PROMETHEUS_KEYS))
     if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
         raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
     return PrometheusSettings(**kwargs)
 
 
+_PROMETHEUS_KEYS = (
+    "url",
+    "timeout",
+    "retries",
+    "retry_wait",
+    "basic_auth",
+    "bearer_token",
+    "bearer_token_file",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "insecure_skip_verify",
+    "headers",
+)
 _CHECK_KEYS = (
     "name",
     "description",
@@ -251,24 +300,29 @@ _CHECK_KEYS = (
     "reduce",
     "no_data",
     "baseline_missing",
+    "abort",
 )
 
 
 def _check(
-    doc: YamlDoc, node: yaml.Node, where: str, defaults: Mapping[str, str | None]
+    doc: YamlDoc,
+    node: yaml.Node,
+    where: str,
+    defaults: Mapping[str, str | None],
+    keep: Callable[[ConfigError], None],
 ) -> CheckSpec:
     m = doc.mapping(node, where)
     for name, (knode, _) in m.items():
         if name not in _CHECK_KEYS:
-            raise doc.fail(
-                knode, f"{where}.{name}", f"unknown key (allowed: {', '.join(_CHECK_KEYS)})"
-            )
+            keep(doc.fail(knode, f"{where}.{name}", unknown_key(name, _CHECK_KEYS)))
     name_or_none = _opt_str(doc, m, "name", where)
-    if not name_or_none:
+    if not name_or_none or not name_or_none.strip():
         raise doc.fail(node, f"{where}.name", "missing (every check needs a name)")
-    name = name_or_none
-    if not _NAME.match(name):
-        raise doc.fail(m["name"][1], f"{where}.name", "use letters, digits, _ . : - only")
+    # Names are free text ("p95 latency", "checkout error rate"); every output escapes them.
+    # Control characters only: a newline would split the one-line reports.
+    name = name_or_none.strip()
+    if any(not c.isprintable() and c != " " for c in name):
+        raise doc.fail(m["name"][1], f"{where}.name", "no control characters (newlines, tabs)")
     key = f"checks.{name}"
     preset_name = _opt_str(doc, m, "preset", key)
     query: str | None = None
@@ -321,6 +375,9 @@ def _check(
         levels[level] = tuple(conds)
     if not levels["warning"] and not levels["critical"]:
         raise doc.fail(node, key, "set warning or critical (or both)")
+    abort = parse_abort(doc, m["abort"][1], f"{key}.abort") if "abort" in m else None
+    if abort is not None and not levels["critical"]:
+        raise doc.fail(m["abort"][1], f"{key}.abort", "needs a critical condition to abort on")
     reduce = _opt_str(doc, m, "reduce", key) or "each"
     if reduce not in REDUCERS:
         raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
@@ -341,4 +398,5 @@ def _check(
         )
         or "warn",
         line=node.start_mark.line + 1,
+        abort=abort,
     )
