@@ -16,6 +16,7 @@ show at a confidence) under a log-normal fit to the baseline's own median and p9
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -233,7 +234,7 @@ def _expected_z(
     def masses(scale: float) -> list[float]:
         cdf = [_NORMAL.cdf((math.log(b / scale) - mu) / sigma) for b in bounds]
         edges = [0.0, *cdf, 1.0]
-        return [max(0.0, hi - lo) for lo, hi in zip(edges, edges[1:], strict=False)]
+        return [max(0.0, hi - lo) for lo, hi in itertools.pairwise(edges)]
 
     base = masses(1.0)
     run = masses(1.0 + shift)
