@@ -20,6 +20,7 @@ __all__ = [
     "REC_P99",
     "REC_RPS",
     "REC_USERS",
+    "RESULTS_JOB",
     "RUN",
     "RUN_LABELS",
     "SUT",
@@ -31,7 +32,9 @@ __all__ = [
     "avg_response_time",
     "compare_endpoints",
     "duration_heatmap",
+    "endpoint_buckets",
     "endpoint_label_values",
+    "endpoint_percentiles",
     "endpoint_quantile",
     "endpoint_table",
     "error_ratio",
@@ -63,6 +66,7 @@ __all__ = [
     "max_users",
     "node_cpu_percent",
     "node_memory_percent",
+    "passing_runs",
     "peak_rps",
     "push_interval_seconds",
     "push_time",
@@ -76,6 +80,8 @@ __all__ = [
     "run_end_ms",
     "run_ids",
     "run_ids_before",
+    "run_info",
+    "run_percentiles",
     "run_start",
     "run_start_ms",
     "run_timestamp_samples",
@@ -516,6 +522,52 @@ def run_timestamp_samples(sel: str, reach: str) -> str:
     """The raw samples of a run's start and end timestamps (a range vector): when each scrape
     saw them, so the gate can tell that the final push has been scraped."""
     return f'{{__name__=~"locust_run_(start|end)_timestamp_seconds", {sel}}}[{reach}]'
+
+
+# -- regression against history (core/history.py, core/regression.py) --
+#: The Pushgateway job ``promgate check --push-results`` pushes the verdicts under.
+RESULTS_JOB = "promgate"
+
+
+def endpoint_buckets(sel: str = RUN, window: str = WINDOW) -> str:
+    """Whole-run histogram bucket counts per endpoint (labels method, name, le)."""
+    metric = _sel("locust_request_duration_seconds_bucket", sel)
+    return f"sum by (method, name, le) (max_over_time({metric}[{window}]))"
+
+
+def endpoint_percentiles(qs: str = "0.5|0.95", sel: str = RUN, window: str = WINDOW) -> str:
+    """Locust's own whole-run percentiles ``qs`` (a regex of label values) per endpoint."""
+    metric = _sel("locust_response_time_percentile_seconds", sel, f'percentile=~"{qs}"')
+    return f"max by (method, name, percentile) (last_over_time({metric}[{window}]))"
+
+
+def run_percentiles(qs: str = "0.5|0.95", sel: str = RUN, window: str = WINDOW) -> str:
+    """Locust's own whole-run percentiles ``qs`` over all requests (label percentile)."""
+    metric = _sel("locust_run_response_time_percentile_seconds", sel, f'percentile=~"{qs}"')
+    return f"max by (percentile) (last_over_time({metric}[{window}]))"
+
+
+def run_info(sel: str = RUN, window: str = WINDOW) -> str:
+    """The run's description labels (testplan, environment) from ``locust_run_info``."""
+    metric = _sel("locust_run_info", sel)
+    return f"max by (testplan, environment) (last_over_time({metric}[{window}]))"
+
+
+def passing_runs(job_sel: str, info_sel: str, lookback: str) -> str:
+    """Runs of a job whose last pushed gate verdict was pass or warning (``<= 1``), valued by
+    their start, newest first. ``info_sel`` narrows them by ``locust_run_info`` labels
+    (testplan, environment); empty for no narrowing."""
+    by = "run_id"
+    starts = _sel("locust_run_start_timestamp_seconds", job_sel)
+    verdict = _sel("promgate_verdict", f'job="{RESULTS_JOB}"')
+    expr = (
+        f"max by ({by}) (last_over_time({starts}[{lookback}]))"
+        f" and on ({by}) (max by ({by}) (last_over_time({verdict}[{lookback}])) <= 1)"
+    )
+    if info_sel:
+        info = _sel("locust_run_info", _join(job_sel, info_sel))
+        expr += f" and on ({by}) max by ({by}) (last_over_time({info}[{lookback}]))"
+    return f"sort_desc({expr})"
 
 
 # -- Grafana variable queries --
