@@ -12,7 +12,7 @@ seconds, values are in the check's ``unit``, ``null`` means no data::
      "summary": {"requests": float|null, "failures": ..., "error_rate_percent": ...,
                  "rps": ..., "p50": s, "p95": s, "p99": s, "avg_response_time": s,
                  "cpu_usage_avg": %, "memory_usage_avg": %},
-     "checks": [CheckResult], "notes": [str]}
+     "checks": [CheckResult], "notes": [str], "aborted": null | Abort}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
     CheckResult = {"name", "description", "preset", "query", "baseline_query", "unit",
@@ -21,6 +21,7 @@ seconds, values are in the check's ``unit``, ``null`` means no data::
                    "reason": str, "series": [SeriesResult]}
     SeriesResult = {"labels": {str: str}, "value", "baseline", "verdict", "reason",
                     "thresholds": {"warning": [float|null], "critical": [float|null]}}
+    Abort = see ``promgate.core.aborted`` (``promgate run`` stopped the load test early)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..prometheus.types import RunWindow
+from .aborted import Abort
 
 __all__ = [
     "SCHEMA",
@@ -198,10 +200,15 @@ class GateResult:
     baseline: Baseline | None = None
     strict: bool = False
     notes: list[str] = field(default_factory=list)
+    #: set by ``promgate run`` when it stopped the load test early
+    aborted: Abort | None = None
 
     @property
     def verdict(self) -> Verdict:
-        """fail if any check fails (or warns, with --strict) or nothing could be judged."""
+        """fail if any check fails (or warns, with --strict), nothing could be judged, or the run
+        was stopped early (an aborted run fails even when its final checks pass)."""
+        if self.aborted is not None:
+            return Verdict.FAIL
         judged = [c.verdict for c in self.checks if c.verdict is not Verdict.SKIP]
         if not judged:
             return Verdict.FAIL  # never pass when nothing was known
@@ -232,6 +239,7 @@ class GateResult:
             "summary": {k: _num(v) for k, v in self.summary.items()},
             "checks": [c.to_dict() for c in self.checks],
             "notes": list(self.notes),
+            "aborted": self.aborted.to_dict() if self.aborted is not None else None,
         }
 
     @classmethod
@@ -241,6 +249,7 @@ class GateResult:
             raise ValueError("no 'run' object")
         try:
             baseline = doc.get("baseline")
+            aborted = doc.get("aborted")
             return cls(
                 version=str(doc.get("promgate_version") or ""),
                 generated_at=float(doc.get("generated_at") or 0.0),
@@ -251,6 +260,7 @@ class GateResult:
                 baseline=Baseline.from_dict(baseline) if isinstance(baseline, Mapping) else None,
                 strict=bool(doc.get("strict")),
                 notes=[str(n) for n in doc.get("notes") or []],
+                aborted=Abort.from_dict(aborted) if isinstance(aborted, Mapping) else None,
             )
         except KeyError as exc:
             raise ValueError(f"a check has no {exc.args[0]!r}") from None
