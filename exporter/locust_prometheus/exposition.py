@@ -11,11 +11,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import truediv
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
+from .chunks import ChunkCache
 from .model import BUCKET_BOUNDS_MS, LIVE_PERCENTILES, Model, percentile_labels
 
 __all__ = ["HELP", "Health", "encode", "families"]
@@ -55,6 +58,10 @@ HELP: dict[str, tuple[str, str]] = {
 _LE: list[str] = [floatToGoString(b / 1000.0) for b in BUCKET_BOUNDS_MS]  # type: ignore[no-untyped-call]
 
 
+#: ms to seconds in C loops: ``map(truediv, values_ms, _MS)`` is ``v / 1000.0`` for each v
+_MS = repeat(1000.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Health:
     pushes: int = 0
@@ -80,25 +87,33 @@ def _labels(pairs: Mapping[str, str]) -> str:
     return ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items())
 
 
-def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
-    """The model in the Prometheus text format (0.0.4), one group per metric family."""
+def encode(
+    model: Model, info: Mapping[str, str], health: Health, cache: ChunkCache | None = None
+) -> bytes:
+    """The model in the Prometheus text format (0.0.4), one group per metric family.
+
+    With the same ``cache`` from push to push, endpoints whose numbers did not change reuse
+    their text (see chunks.py); the result is the same text as without one.
+    """
     out: list[str] = []
     w = out.append
+    text = (cache or ChunkCache()).text
 
     def header(name: str) -> None:
-        kind, text = HELP[name]
-        w(f"# HELP {name} {text}\n# TYPE {name} {kind}\n")
+        kind, help_text = HELP[name]
+        w(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n")
 
     eps = model.endpoints
     labels = [_endpoint_labels(r.method, r.name) for r in eps]
+    pairs = list(zip(labels, eps, strict=True))
     for name, attr in (
         ("locust_requests_total", "requests"),
         ("locust_request_failures_total", "failures"),
         ("locust_response_bytes_total", "content_bytes"),
     ):
         header(name)
-        for lab, r in zip(labels, eps, strict=True):
-            w(f"{name}{{{lab}}} {getattr(r, attr)}\n")
+        line = functools.partial(_single, name)
+        w("".join(text(name, lab, (getattr(r, attr),), line) for lab, r in pairs))
 
     header("locust_errors_total")
     for e in model.errors:
@@ -107,37 +122,34 @@ def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
 
     h = "locust_request_duration_seconds"
     header(h)
-    for lab, r in zip(labels, eps, strict=True):
-        prefix = f'{h}_bucket{{{lab},le="'
-        for le, count in zip(_LE, r.buckets, strict=True):
-            w(f'{prefix}{le}"}} {count}\n')
-        w(f'{prefix}+Inf"}} {r.requests}\n{h}_sum{{{lab}}} {_num(r.sum_seconds)}\n'
-          f"{h}_count{{{lab}}} {r.requests}\n")  # fmt: skip
+    w("".join(text(h, lab, (*r.buckets, r.requests, r.sum_seconds, r.requests), _histogram)
+              for lab, r in pairs))  # fmt: skip
 
     qlabels = percentile_labels(model.snapshot.percentiles)
     q = "locust_response_time_percentile_seconds"
     header(q)
-    for lab, r in zip(labels, eps, strict=True):
-        for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
-            w(f'{q}{{{lab},percentile="{ql}"}} {_num(v / 1000.0)}\n')
-    header("locust_response_time_max_seconds")
-    for lab, r in zip(labels, eps, strict=True):
-        w(f"locust_response_time_max_seconds{{{lab}}} {_num(r.max_ms / 1000.0)}\n")
+    line = functools.partial(_percentile_lines, q, tuple(qlabels))
+    key = f"{q}{qlabels}"  # the template depends on Locust's PERCENTILES_TO_REPORT
+    w("".join(text(key, lab, tuple(map(truediv, r.quantiles_ms, _MS)), line)
+              for lab, r in pairs))  # fmt: skip
+    m = "locust_response_time_max_seconds"
+    header(m)
+    line = functools.partial(_single, m)
+    w("".join(text(m, lab, (r.max_ms / 1000.0,), line) for lab, r in pairs))
 
     for name, attr in (
         ("locust_current_requests_per_second", "current_rps"),
         ("locust_current_failures_per_second", "current_fail_per_sec"),
     ):
         header(name)
-        for lab, r in zip(labels, eps, strict=True):
-            w(f"{name}{{{lab}}} {_num(getattr(r, attr))}\n")
+        line = functools.partial(_single, name)
+        w("".join(text(name, lab, (float(getattr(r, attr)),), line) for lab, r in pairs))
     live = percentile_labels(LIVE_PERCENTILES)
     c = "locust_current_response_time_percentile_seconds"
     header(c)
-    for lab, r in zip(labels, eps, strict=True):
-        if r.current_ms is not None:
-            for ql, v in zip(live, r.current_ms, strict=True):
-                w(f'{c}{{{lab},percentile="{ql}"}} {_num(v / 1000.0)}\n')
+    line = functools.partial(_percentile_lines, c, tuple(live))
+    w("".join(text(c, lab, tuple(map(truediv, r.current_ms, _MS)), line)
+              for lab, r in pairs if r.current_ms is not None))  # fmt: skip
 
     for name, samples in _run_families(model, info, health):
         header(name)
@@ -145,6 +157,22 @@ def encode(model: Model, info: Mapping[str, str], health: Health) -> bytes:
             lab = _labels(labelset)
             w(f"{name}{{{lab}}} {_num(value)}\n" if lab else f"{name} {_num(value)}\n")
     return "".join(out).encode("utf-8")
+
+
+def _single(name: str, labels: str) -> str:
+    return f"{name}{{{labels}}} %s\n"
+
+
+def _histogram(labels: str) -> str:
+    h = "locust_request_duration_seconds"
+    return "".join(
+        [*(f'{h}_bucket{{{labels},le="{le}"}} %s\n' for le in [*_LE, "+Inf"]),
+         f"{h}_sum{{{labels}}} %s\n{h}_count{{{labels}}} %s\n"]
+    )  # fmt: skip
+
+
+def _percentile_lines(name: str, percentiles: tuple[str, ...], labels: str) -> str:
+    return "".join(f'{name}{{{labels},percentile="{p}"}} %s\n' for p in percentiles)
 
 
 def _run_families(

@@ -11,7 +11,9 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import lru_cache
+from itertools import accumulate, compress, repeat
+from operator import sub
 from typing import Any
 
 from .snapshot import EntrySnapshot, RunSnapshot, WindowStart
@@ -21,6 +23,7 @@ __all__ = [
     "LIVE_PERCENTILES",
     "OTHER",
     "CardinalityGuard",
+    "Distributions",
     "EndpointRow",
     "ErrorRow",
     "Model",
@@ -67,6 +70,12 @@ def normalize_error(error: object) -> str:
             text = str(args[0])
         else:
             text = repr(error)
+    return _normalize_text(text)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_text(text: str) -> str:
+    # Every push normalizes every error again: the same texts, so cache them.
     text = _UUID.sub("<uuid>", text)
     text = _HEX.sub("<hex>", text)
     text = _NUM.sub("<n>", text)
@@ -78,32 +87,35 @@ def normalize_error(error: object) -> str:
 def percentiles(
     response_times: dict[Any, int], num_requests: int, qs: Sequence[float]
 ) -> list[Any]:
-    """Locust's ``calculate_response_time_percentile`` for all ``qs`` in one sorted pass.
-
-    Locust walks the keys from the largest down and returns the first key at which
-    ``num_requests - processed <= int(num_requests * q)``; the same condition is evaluated
-    here for every q at once.
-    """
-    thresholds = sorted((num_requests - int(num_requests * q), i) for i, q in enumerate(qs))
-    out: list[Any] = [0] * len(qs)
-    j, processed = 0, 0
-    for key in sorted(response_times, reverse=True):
-        processed += response_times[key]
-        while j < len(thresholds) and processed >= thresholds[j][0]:
-            out[thresholds[j][1]] = key
-            j += 1
-        if j == len(thresholds):
-            break
-    return out
+    """Locust's ``calculate_response_time_percentile`` for all ``qs`` from one sort."""
+    return _percentiles(*_cumulative(response_times), num_requests, qs)
 
 
 def bucket_counts(
     response_times: dict[Any, int], bounds: Sequence[float] = BUCKET_BOUNDS_MS
 ) -> list[int]:
     """Cumulative counts of response times (ms keys) ``<= bound`` for each bound."""
-    keys = sorted(response_times)
-    cumulative = [0, *accumulate(response_times[k] for k in keys)]
+    keys, cumulative = _cumulative(response_times)
     return [cumulative[bisect_right(keys, b)] for b in bounds]
+
+
+def _cumulative(response_times: dict[Any, int]) -> tuple[list[Any], list[int]]:
+    """The sorted keys, and ``cumulative[i]``: the count of all keys before ``keys[i]``."""
+    keys = sorted(response_times)
+    return keys, [0, *accumulate(map(response_times.__getitem__, keys))]
+
+
+def _percentiles(
+    keys: list[Any], cumulative: list[int], num_requests: int, qs: Sequence[float]
+) -> list[Any]:
+    # Locust walks the keys from the largest down, adding each count to ``processed``, and
+    # returns the first key with ``num_requests - processed <= int(num_requests * q)`` (0 if
+    # none). At keys[i], processed = total - cumulative[i], so that key is the largest i with
+    # cumulative[i] <= int(num_requests * q) + total - num_requests: one bisection per q.
+    offset = cumulative[-1] - num_requests
+    bounds = [int(num_requests * q) + offset for q in qs]
+    found = map(bisect_right, repeat(cumulative), bounds, repeat(0), repeat(len(keys)))
+    return [keys[i - 1] if i else 0 for i in found]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,11 +209,21 @@ def window_percentiles(
     timed_requests: int,
     start: WindowStart | None,
     qs: Sequence[float] = LIVE_PERCENTILES,
+    keys: list[Any] | None = None,
 ) -> list[Any] | None:
     """Locust's ``get_current_response_time_percentile``: percentiles of the response times
-    logged since ``start``; None when there is no window or no timed request in it."""
-    window, n = _window(response_times, timed_requests, start)
-    return percentiles(window, n, qs) if window is not None and n > 0 else None
+    logged since ``start``; None when there is no window or no timed request in it.
+    ``keys``: ``sorted(response_times)`` if the caller has it already."""
+    if start is None or timed_requests - start.timed_requests <= 0:
+        return None
+    keys = sorted(response_times) if keys is None else keys
+    old = start.response_times
+    # The per-key difference, in C loops (a dict comprehension here cost more than the rest
+    # of the model): keys whose count did not change are not in the window.
+    diffs = list(map(sub, map(response_times.__getitem__, keys), map(old.get, keys, repeat(0))))
+    window_keys = list(compress(keys, diffs))
+    cumulative = [0, *accumulate(filter(None, diffs))]
+    return _percentiles(window_keys, cumulative, timed_requests - start.timed_requests, qs)
 
 
 def _window(
@@ -258,18 +280,48 @@ def _add(into: dict[Any, int], counts: dict[Any, int]) -> None:
         into[k] = into.get(k, 0) + v
 
 
-def _row(e: EntrySnapshot, name: str, qs: Sequence[float]) -> EndpointRow:
+class Distributions:
+    """Each endpoint's sorted response-time keys, buckets and percentiles, with the counts and
+    request number they came from. An endpoint without new requests since the last push has
+    equal counts (a C-level dict comparison, far cheaper than sorting and bisecting again) and
+    gets the same lists back: exact, since they are a function of those inputs alone."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], tuple[Any, ...]] = {}
+
+    def of(
+        self, e: EntrySnapshot, timed: int, qs: Sequence[float]
+    ) -> tuple[list[Any], list[int], list[Any]]:
+        """(sorted keys, bucket counts, percentiles) of ``e``'s response times."""
+        key = (e.method, e.name)
+        last = self._last.get(key)
+        if last is not None and last[1] == timed and last[2] == qs and last[0] == e.response_times:
+            return last[3], last[4], last[5]
+        keys, cumulative = _cumulative(e.response_times)  # one sort for buckets and percentiles
+        buckets = list(
+            map(cumulative.__getitem__, map(bisect_right, repeat(keys), BUCKET_BOUNDS_MS))
+        )
+        found = _percentiles(keys, cumulative, timed, qs)
+        self._last[key] = (e.response_times, timed, qs, keys, buckets, found)
+        return keys, buckets, found
+
+
+def _row(e: EntrySnapshot, name: str, qs: Sequence[float], dist: Distributions) -> EndpointRow:
     timed = e.num_requests - e.num_none_requests
-    rt = e.response_times
+    keys, buckets, found = dist.of(e, timed, qs)
     return EndpointRow(
         e.method, name, e.num_requests, e.num_failures, e.total_content_length,
-        e.total_response_time / 1000.0, bucket_counts(rt), percentiles(rt, timed, qs),
+        e.total_response_time / 1000.0, buckets, found,
         e.max_response_time, e.current_rps, e.current_fail_per_sec,
-        window_percentiles(rt, timed, e.window_start),
+        window_percentiles(e.response_times, timed, e.window_start, keys=keys),
     )  # fmt: skip
 
 
-def build_model(snapshot: RunSnapshot, guard: CardinalityGuard) -> Model:
+def build_model(
+    snapshot: RunSnapshot, guard: CardinalityGuard, dist: Distributions | None = None
+) -> Model:
+    """Per-endpoint numbers; pass the same ``dist`` each push to skip unchanged endpoints."""
+    dist = Distributions() if dist is None else dist
     qs = snapshot.percentiles
     endpoints: list[EndpointRow] = []
     folded: dict[str, _Folded] = {}
@@ -278,7 +330,7 @@ def build_model(snapshot: RunSnapshot, guard: CardinalityGuard) -> Model:
         if name is OTHER:
             folded.setdefault(e.method, _Folded()).add(e)
             continue
-        endpoints.append(_row(e, name, qs))
+        endpoints.append(_row(e, name, qs, dist))
     endpoints.extend(acc.row(method, qs) for method, acc in folded.items())
 
     counts: dict[tuple[str, str, str], int] = {}

@@ -9,8 +9,9 @@ from typing import Any
 import gevent
 from prometheus_client.registry import Collector
 
+from .chunks import ChunkCache
 from .exposition import Health, encode, families
-from .model import CardinalityGuard, build_model
+from .model import CardinalityGuard, Distributions, build_model
 from .snapshot import RunSnapshot, take_snapshot
 
 __all__ = ["GZIP_LEVEL", "Renderer"]
@@ -28,6 +29,10 @@ class Renderer:
         #: the labels of locust_run_info
         self.info: Mapping[str, str] = {}
         self._quitting_snapshot: RunSnapshot | None = None
+        #: endpoints' text from earlier pushes, reused when their numbers did not change
+        self.chunks = ChunkCache()
+        #: endpoints' buckets and percentiles from earlier pushes, likewise
+        self.distributions = Distributions()
 
     def snapshot(self, *, final: bool = False, end_time: float | None = None) -> RunSnapshot:
         """Locust's statistics now; call from the gevent loop (it does not yield)."""
@@ -40,7 +45,8 @@ class Renderer:
 
     def encode(self, snapshot: RunSnapshot, health: Health) -> bytes:
         """Payload for ``snapshot``; CPU-bound, so run it off the loop (see ``render``)."""
-        return encode(build_model(snapshot, self.guard), self.info, health)
+        model = build_model(snapshot, self.guard, self.distributions)
+        return encode(model, self.info, health, self.chunks)
 
     def render(
         self, health: Health, *, final: bool, end_time: float | None, compress: bool

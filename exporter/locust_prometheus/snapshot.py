@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 __all__ = ["WORKER_STATES", "EntrySnapshot", "RunSnapshot", "WindowStart", "take_snapshot"]
@@ -110,8 +111,7 @@ def _per_second(counts: dict[int, int], seconds: range | None) -> float:
     per snapshot instead of per property call: the loop pays for every endpoint)."""
     if seconds is None:
         return 0.0
-    get = counts.get
-    return sum((get(t, 0) for t in seconds), 0.0) / max(len(seconds), 1)
+    return sum(map(counts.get, seconds, repeat(0)), 0.0) / max(len(seconds), 1)
 
 
 def _entry(entry: Any, keys: list[int], seconds: range | None) -> EntrySnapshot:
