@@ -11,7 +11,9 @@
         ├── RunNotFound                no series for the run id
         └── RunNotFinished             no end timestamp within --wait-timeout
 
-Messages are one line: ``what failed: detail (hint)``.
+Messages are one line: ``what failed: detail (hint)``. The library never names a command-line
+flag: an error about a parameter carries ``option`` (``"baseline_file"``, ``"run_id"`` ...) and
+the CLI adds the flag to the hint.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ class PromgateError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, option: str | None = None) -> None:
         # Reports and CI logs show one line per error; a stray newline would split it.
         super().__init__(" ".join(message.split("\n")))
+        #: the library parameter the error is about, for the CLI's flag hint
+        self.option = option
 
     @property
     def message(self) -> str:
@@ -54,7 +58,13 @@ class ConfigError(UsageError):
     """The config file is wrong; names the file, line and key when known."""
 
     def __init__(
-        self, message: str, *, file: str | None = None, line: int | None = None, key: str = ""
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str = "",
+        option: str | None = None,
     ) -> None:
         self.file = file
         self.line = line
@@ -63,7 +73,7 @@ class ConfigError(UsageError):
         if file is not None:
             where = f"{file}:{line}: " if line is not None else f"{file}: "
         what = f"{key}: " if key else ""
-        super().__init__(f"{where}{what}{message}")
+        super().__init__(f"{where}{what}{message}", option=option)
 
 
 class QuerySyntaxError(ConfigError):

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..config.loader import GateConfig, load_config
@@ -13,7 +14,7 @@ from ..config.thresholds import load_thresholds
 from ..core.gate import Gate
 from ..core.result import GateResult
 from ..errors import UsageError
-from ..prometheus.client import PrometheusClient, prometheus_url
+from ..prometheus.client import PrometheusClient
 from ..report.analysis import analysis_document
 from ..report.files import write_report
 from ..report.github import github_annotations
@@ -22,9 +23,16 @@ from ..report.junit import render_junit
 from ..report.markdown import render_markdown
 from ..report.push import push_results
 from ..report.text import write_table
-from .args import parse_vars, wait_seconds
+from .args import EXIT_CODES, parse_vars, prometheus_url, wait_seconds
 
-__all__ = ["add_check_parser", "run_check"]
+__all__ = [
+    "add_check_options",
+    "add_check_parser",
+    "build_gate",
+    "judge_run",
+    "publish",
+    "run_check",
+]
 
 
 def add_check_parser(sub: Any) -> argparse.ArgumentParser:
@@ -32,35 +40,51 @@ def add_check_parser(sub: Any) -> argparse.ArgumentParser:
         "check",
         help="judge a run against thresholds and a baseline",
         description="Evaluate PromQL checks over one run's window and judge them.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_check_options(p)
+    return p
+
+
+def add_check_options(
+    p: argparse.ArgumentParser,
+    run_id_help: str = "run to judge, or 'latest' (env PROMGATE_RUN_ID, LOCUST_PROMETHEUS_RUN_ID)",
+) -> None:
+    """The options of ``check`` (``run`` shares them): config, run, baseline, outputs."""
     p.add_argument(
         "--prometheus",
         metavar="URL",
         help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL, or config)",
     )
-    p.add_argument(
-        "--run-id",
-        metavar="ID",
-        help="run to judge, or 'latest' (env PROMGATE_RUN_ID, LOCUST_PROMETHEUS_RUN_ID)",
-    )
+    p.add_argument("--run-id", metavar="ID", help=run_id_help)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", metavar="FILE", help="gate config (YAML)")
     src.add_argument(
-        "--thresholds", metavar="FILE", help="the seed's performance_thresholds.json, unchanged"
+        "--thresholds",
+        metavar="FILE",
+        help="a performance_thresholds.json (the Locust CI/CD guide's thresholds file), unchanged",
     )
     base = p.add_mutually_exclusive_group()
     base.add_argument("--baseline-run", metavar="ID", help="compare with this run")
     base.add_argument(
         "--baseline-file", metavar="FILE", help="compare with an earlier result written by --json"
     )
-    p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
-    p.add_argument("--junit", metavar="FILE", help="write JUnit XML")
-    p.add_argument("--markdown", metavar="FILE", help="write a Markdown PR comment")
+    base.add_argument(
+        "--baseline-history",
+        type=_history_count,
+        metavar="N",
+        help="compare with the last N earlier runs of the job (same testplan/environment) whose "
+        "pushed verdict (--push-results) was pass or warning (config: baseline: {history: N})",
+    )
+    p.add_argument("--json", metavar="FILE", help="write the full result as JSON ('-': stdout)")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML ('-': stdout)")
+    p.add_argument("--markdown", metavar="FILE", help="write a Markdown PR comment ('-': stdout)")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     p.add_argument(
         "--analysis-json",
         metavar="FILE",
-        help="write the seed's analysis JSON (for its check_regression.py)",
+        help="write the analysis JSON the Locust CI/CD guide's check_regression.py reads",
     )
     p.add_argument(
         "--var",
@@ -84,43 +108,83 @@ def add_check_parser(sub: Any) -> argparse.ArgumentParser:
         default="auto",
         help="stdout format; github adds ::error:: annotations (auto: when GITHUB_ACTIONS=true)",
     )
-    return p
+
+
+def _history_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of runs >= 1, got {text!r}")
+    return n
 
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_check(args: argparse.Namespace) -> int:
-    env = os.environ
-    run_id = args.run_id or env.get("PROMGATE_RUN_ID") or env.get("LOCUST_PROMETHEUS_RUN_ID")
-    if not run_id:
-        raise UsageError("no run id (pass --run-id ID or 'latest', or set PROMGATE_RUN_ID)")
-    variables = parse_vars(args.var)
+def build_gate(args: argparse.Namespace) -> Gate:
+    """The gate the options describe: config (or thresholds file), Prometheus client, vars."""
     config: GateConfig = (
         load_config(args.config) if args.config else load_thresholds(args.thresholds)
     )
     url = prometheus_url(args.prometheus, config.prometheus.url)
     client = PrometheusClient.from_settings(url, config.prometheus)
-    gate = Gate(
+    return Gate(
         config,
         client,
         job=args.job,
-        variables=variables,
+        variables=parse_vars(args.var),
         wait_timeout=args.wait_timeout,
         progress=_progress,
     )
-    result = gate.evaluate(
-        run_id, baseline_run=args.baseline_run, baseline_file=args.baseline_file, strict=args.strict
+
+
+def judge_run(args: argparse.Namespace, gate: Gate, run_id: str) -> GateResult:
+    return gate.evaluate(
+        run_id,
+        baseline_run=args.baseline_run,
+        baseline_file=args.baseline_file,
+        baseline_history=args.baseline_history,
+        strict=args.strict,
     )
-    _write_reports(args, result, client)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    run_id = args.run_id or os.environ.get("PROMGATE_RUN_ID")
+    run_id = run_id or os.environ.get("LOCUST_PROMETHEUS_RUN_ID")
+    if not run_id:
+        raise UsageError("no run id (pass --run-id ID or 'latest', or set PROMGATE_RUN_ID)")
+    _check_outputs(args)
+    gate = build_gate(args)
+    return publish(args, judge_run(args, gate, run_id), gate.client)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    to_stdout = [f"--{n.replace('_', '-')}" for n in _STDOUT_OUTPUTS if getattr(args, n) == "-"]
+    if len(to_stdout) > 1:
+        raise UsageError(f"only one output can go to stdout, got {' and '.join(to_stdout)} -")
+
+
+#: outputs that may be written to stdout with ``-``
+_STDOUT_OUTPUTS = ("json", "junit", "markdown", "analysis_json")
+
+
+def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClient) -> int:
+    """Write every report the options ask for, print the table (and GitHub annotations), push
+    the results; the exit code of the verdict."""
+    env = os.environ
+    _check_outputs(args)
+    stdout_taken = _write_reports(args, result, client)
     github = args.format == "github" or (
         args.format == "auto" and env.get("GITHUB_ACTIONS") == "true"
     )
-    write_table(result, sys.stdout)
+    # With a document on stdout, the table goes to stderr so the document stays parseable.
+    write_table(result, sys.stderr if stdout_taken else sys.stdout)
     if github:
         for line in github_annotations(result):
-            print(line)
+            print(line, file=sys.stderr if stdout_taken else sys.stdout)
         summary_path = env.get("GITHUB_STEP_SUMMARY")
         if summary_path:
             try:
@@ -136,15 +200,22 @@ def run_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _write_reports(args: argparse.Namespace, result: GateResult, client: PrometheusClient) -> None:
-    doc = result.to_dict()
-    if args.json:
-        write_report(args.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    if args.junit:
-        write_report(args.junit, render_junit(result))
-    if args.markdown:
-        write_report(args.markdown, render_markdown(result))
-    if args.analysis_json:
-        write_report(args.analysis_json, json.dumps(analysis_document(result), indent=2) + "\n")
+def _write_reports(args: argparse.Namespace, result: GateResult, client: PrometheusClient) -> bool:
+    """Write the reports asked for; True when one went to stdout."""
+    texts: dict[str, Callable[[], str]] = {
+        "json": lambda: json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+        "junit": lambda: render_junit(result),
+        "markdown": lambda: render_markdown(result),
+        "analysis_json": lambda: json.dumps(analysis_document(result), indent=2) + "\n",
+    }
+    stdout_taken = False
+    for name, text in texts.items():
+        target = getattr(args, name)
+        if target == "-":
+            sys.stdout.write(text())
+            stdout_taken = True
+        elif target:
+            write_report(target, text())
     if args.html:
         write_html_report(args.html, client, result)
+    return stdout_taken

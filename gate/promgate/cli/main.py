@@ -12,6 +12,7 @@ unfinished run), 2 usage or config error, 3 Prometheus unreachable or failing, 4
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from .._version import __version__
 from ..errors import PromgateError
 from ..report.github import annotation
 from . import check, lint, report, runs
+from .args import EXIT_CODES
 
 __all__ = ["COMMANDS", "build_parser", "main", "run"]
 
@@ -35,17 +37,68 @@ COMMANDS: list[tuple[Callable[[Any], argparse.ArgumentParser], Handler]] = [
 EXIT_INTERNAL = 4
 
 
+#: library parameter (``PromgateError.option``) -> the flag hint the CLI adds to its message
+FLAG_HINTS = {
+    "prometheus": "check --prometheus",
+    "baseline": "--baseline-run or --baseline-file",
+    "baseline_file": "check --baseline-file",
+    "run_id": "check --run-id",
+    "job": "check --job",
+    "wait_timeout": "raise --wait-timeout",
+    "var": "add --var NAME=VALUE",
+    "push_results": "check --push-results",
+}
+
+
+def with_hint(message: str, option: str | None) -> str:
+    """``message`` with the flag hint for ``option`` added inside its final ``(hint)``."""
+    hint = FLAG_HINTS.get(option or "")
+    if not hint:
+        return message
+    if message.endswith(")"):
+        return f"{message[:-1]}; {hint})"
+    return f"{message} ({hint})"
+
+
 class _Parser(argparse.ArgumentParser):
+    """One-line usage errors (exit 2), no abbreviated options (``--conf`` never means
+    ``--config``), and a "did you mean" for a mistyped option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        # One line, exit 2, like every other usage error.
+        if message.startswith("unrecognized arguments:"):
+            message += _did_you_mean(self, message.split(":", 1)[1].split())
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """A suggestion among every subcommand's options for the first mistyped one."""
+    known: set[str] = set()
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        for action in p._actions:
+            known.update(s for s in action.option_strings if s.startswith("--"))
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+    for arg in unknown:
+        flag = arg.split("=", 1)[0]
+        if flag.startswith("--"):
+            close = difflib.get_close_matches(flag, sorted(known), n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="promgate",
         description="Judge a Locust run from Prometheus against thresholds and a baseline.",
-        epilog="exit codes: 0 pass, 1 fail, 2 usage/config error, 3 Prometheus error",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"promgate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -66,10 +119,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except PromgateError as exc:
-        print(f"promgate: error: {exc.message}", file=sys.stderr)
+        message = with_hint(exc.message, exc.option)
+        print(f"promgate: error: {message}", file=sys.stderr)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             # Also an annotation on the run's summary page, where CI readers look first.
-            print(annotation("error", "promgate", exc.message))
+            print(annotation("error", "promgate", message))
         return exc.exit_code
     except KeyboardInterrupt:
         print("promgate: interrupted", file=sys.stderr)

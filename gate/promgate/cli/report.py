@@ -14,12 +14,12 @@ from typing import Any
 
 from ..core.result import GateResult
 from ..errors import UsageError
-from ..prometheus.client import PrometheusClient, prometheus_url
+from ..prometheus.client import PrometheusClient
 from ..prometheus.window import find_latest_run, resolve_run
 from ..report.files import write_report
 from ..report.html.data import collect_report
 from ..report.html.render import render_html
-from .args import wait_seconds
+from .args import prometheus_url, wait_seconds
 
 __all__ = [
     "add_report_parser",

@@ -7,8 +7,9 @@ import sys
 from typing import Any
 
 from ..core.runs import list_runs
-from ..prometheus.client import PrometheusClient, prometheus_url
+from ..prometheus.client import PrometheusClient
 from ..report.runs import format_runs
+from .args import prometheus_url
 
 __all__ = ["add_runs_parser", "run_runs"]
 

@@ -47,7 +47,11 @@ def lint_check(check: CheckSpec, source: str, variables: Mapping[str, str]) -> N
         parse_promql(render(check.query, variables))
     except ConfigError as exc:
         raise QuerySyntaxError(
-            exc.message, file=source, line=check.line, key=f"checks.{check.name}.query"
+            exc.message,
+            file=source,
+            line=check.line,
+            key=f"checks.{check.name}.query",
+            option=exc.option,
         ) from None
 
 

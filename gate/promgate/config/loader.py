@@ -8,7 +8,6 @@ later, per run, by ``promgate.prometheus.templating``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +107,7 @@ def parse_config(
         if errors is None:
             raise error
         errors.append(error)
+
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

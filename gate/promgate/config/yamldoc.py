@@ -4,15 +4,19 @@ the file, line (from the node's mark) and key."""
 from __future__ import annotations
 
 import contextlib
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["YamlDoc", "join_key"]
+__all__ = ["SECRET_KEYS", "YamlDoc", "join_key", "unknown_key"]
+
+#: Key parts of credential fields: an unset ``${VAR}`` there may be only a note (lint).
+SECRET_KEYS = frozenset({"password", "bearer_token", "username", "headers"})
 
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -20,9 +24,13 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 class YamlDoc:
     """A composed YAML node tree with typed access that reports file:line:key on errors."""
 
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, source: str, env: Mapping[str, str], secret_notes: list[str] | None = None
+    ) -> None:
         self.source = source
         self.env = env
+        #: when a list, an unset variable in a credential field is noted here, not an error
+        self.secret_notes = secret_notes
         self._loader = yaml.SafeLoader("")
 
     def fail(self, node: yaml.Node | None, key: str, message: str) -> ConfigError:
@@ -75,9 +83,13 @@ class YamlDoc:
                 return self.env[name]
             if default is not None:
                 return default
-            raise self.fail(
+            error = self.fail(
                 node, key, f"environment variable {name} is not set (use ${{{name}:-default}})"
             )
+            if self.secret_notes is not None and SECRET_KEYS & set(key.split(".")):
+                self.secret_notes.append(f"{error.message} (promgate check needs it)")
+                return ""
+            raise error
 
         return _ENV.sub(sub, text)
 
@@ -103,6 +115,14 @@ def _retype(text: str) -> Any:
 
 def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
+
+
+def unknown_key(name: str, allowed: Sequence[str]) -> str:
+    """``unknown key 'critcal' (did you mean 'critical'?)``, else the allowed keys."""
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {name!r} (did you mean {close[0]!r}?)"
+    return f"unknown key {name!r} (allowed: {', '.join(allowed)})"
 
 
 def join_key(parent: str, key: str) -> str:

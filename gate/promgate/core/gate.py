@@ -84,8 +84,9 @@ class Gate:
         strict: bool = False,
     ) -> GateResult:
         if baseline_run and baseline_file:
-            raise UsageError("use --baseline-run or --baseline-file, not both")
+            raise UsageError("a baseline run or a baseline file, not both", option="baseline")
         self.lint()
+        self.client.warnings.clear()  # one evaluation's warnings never leak into the next
         baseline_doc = _read_baseline(baseline_file) if baseline_file else None
         window = self.resolve(run_id)
         base_window = self.resolve(baseline_run) if baseline_run else None
@@ -154,6 +155,7 @@ class Gate:
                 file=self.config.source,
                 line=check.line,
                 key=f"checks.{check.name}.query",
+                option=exc.option,
             ) from None
         return expr
 
@@ -181,12 +183,14 @@ def _read_baseline(path: str | Path) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read --baseline-file: {exc}") from None
+        raise UsageError(f"cannot read baseline file: {exc}", option="baseline_file") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--baseline-file {path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        raise UsageError(
+            f"baseline file {path}:{exc.lineno}: invalid JSON: {exc.msg}", option="baseline_file"
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("checks"), list):
         raise UsageError(
-            f"--baseline-file {path}: not a promgate result (no checks list; write one with --json)"
+            f"baseline file {path}: not a promgate result (no checks list)", option="baseline_file"
         )
     return doc
 

@@ -9,7 +9,6 @@ raised as ``PrometheusUnavailable`` or ``QueryError``, never mistaken for a fail
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import requests
@@ -19,7 +18,7 @@ from ..errors import PrometheusUnavailable, QueryError, QuerySyntaxError, UsageE
 from .settings import PrometheusSettings
 from .types import Sample, Series
 
-__all__ = ["PrometheusClient", "build_session", "prometheus_url"]
+__all__ = ["PrometheusClient", "build_session", "normalize_url"]
 
 
 class _Transient(Exception):
@@ -30,13 +29,16 @@ class _Transient(Exception):
         self.error = error
 
 
-def prometheus_url(given: str | None, default: str | None = None) -> str:
-    """``--prometheus``, else ``PROMGATE_PROMETHEUS_URL``, else ``default`` (``check``: the
-    config's ``prometheus.url``)."""
-    url = given or os.environ.get("PROMGATE_PROMETHEUS_URL") or default
-    if not url:
-        raise UsageError("no Prometheus URL (pass --prometheus URL or set PROMGATE_PROMETHEUS_URL)")
-    return url
+def normalize_url(url: str) -> str:
+    """``localhost:9090`` -> ``http://localhost:9090`` (the exporter reads its URLs the same way);
+    a URL with another scheme, or no host, is refused."""
+    text = url.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest.strip("/"):
+        raise UsageError(f"bad Prometheus URL: {url!r} (expected http://host:port or host:port)")
+    return f"{scheme.lower()}://{rest}".rstrip("/")
 
 
 def build_session(settings: PrometheusSettings) -> requests.Session:
@@ -75,9 +77,7 @@ class PrometheusClient:
         retries: int = 4,
         retry_wait: float = 0.25,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"bad Prometheus URL: {url!r} (expected http://host:port)")
-        self.url = url.rstrip("/")
+        self.url = normalize_url(url)
         self.session = session if session is not None else requests.Session()
         self.timeout = timeout
         self.retries = max(1, retries)
@@ -151,7 +151,8 @@ class PrometheusClient:
             raise _Transient(
                 PrometheusUnavailable(
                     f"Prometheus unreachable at {self.url}: {_reason(exc)} "
-                    f"(after {self.retries} attempts; check --prometheus)"
+                    f"(after {self.retries} attempts)",
+                    option="prometheus",
                 )
             ) from None
         except requests.RequestException as exc:
@@ -163,7 +164,8 @@ class PrometheusClient:
         if not isinstance(body, dict) or "status" not in body:
             error = PrometheusUnavailable(
                 f"not a Prometheus API at {self.url}: HTTP {resp.status_code} from {path} "
-                "(check --prometheus)"
+                "(is the URL Prometheus's?)",
+                option="prometheus",
             )
             if resp.status_code >= 500 or resp.status_code == 429:
                 raise _Transient(error)

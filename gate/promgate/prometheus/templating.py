@@ -93,7 +93,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
                     out.append(match.group(0))
                 elif name not in values:
                     known = ", ".join(f"${k}" for k in sorted(values))
-                    raise ConfigError(f"unknown variable ${name} (known: {known}; add --var)")
+                    raise ConfigError(f"unknown variable ${name} (known: {known})", option="var")
                 else:
                     out.append(_fill(name, values[name], quote))
                 i = match.end()

@@ -39,7 +39,8 @@ def find_latest_run(client: PrometheusClient, job: str, lookback: str) -> str:
     if not samples:
         raise RunNotFound(
             f"no runs found: no locust_run_start_timestamp_seconds for job {job!r} in the last "
-            f"{lookback} (check --job and that the exporter pushes to Prometheus's Pushgateway)"
+            f"{lookback} (does the exporter push to the Pushgateway Prometheus scrapes?)",
+            option="job",
         )
     return samples[0].labels["run_id"]
 
@@ -69,7 +70,8 @@ def resolve_run(
         if clock() >= appear_deadline:
             raise RunNotFound(
                 f"unknown run: no series for run_id {run_id!r} and job {job!r} in the last "
-                f"{lookback} (check --run-id and --job)"
+                f"{lookback} (is the run id right, and the job?)",
+                option="run_id",
             )
         sleep(0.5)
         start = _value(client, queries.run_start(sel, lookback))
@@ -80,7 +82,8 @@ def resolve_run(
         if now >= deadline:
             raise RunNotFinished(
                 f"run not finished: run {run_id!r} has no end timestamp after waiting "
-                f"{wait_timeout:.0f}s (is Locust still running? raise --wait-timeout)"
+                f"{wait_timeout:.0f}s (is Locust still running?)",
+                option="wait_timeout",
             )
         if now - last_note >= 5.0:
             say(

@@ -19,8 +19,14 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: str, title: str, message: str) -> str:
-    return f"::{level} title={escape_property(title)}::{escape_data(message)}"
+def annotation(
+    level: str, title: str, message: str, *, file: str | None = None, line: int | None = None
+) -> str:
+    """``::error file=F,line=N,title=T::message`` (``level``: error, warning or notice)."""
+    props = [f"file={escape_property(file)}"] if file else []
+    props += [f"line={line}"] if line else []
+    props.append(f"title={escape_property(title)}")
+    return f"::{level} {','.join(props)}::{escape_data(message)}"
 
 
 def github_annotations(result: GateResult) -> list[str]:

@@ -50,5 +50,6 @@ def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
         )
     except OSError as exc:
         raise PrometheusUnavailable(
-            f"pushing results to {url} failed: {exc} (check --push-results)"
+            f"pushing results to {url} failed: {exc} (is the Pushgateway up?)",
+            option="push_results",
         ) from None
