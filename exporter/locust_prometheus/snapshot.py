@@ -97,13 +97,21 @@ def _window_start(entry: Any, keys: list[int]) -> WindowStart | None:
     return None
 
 
-def _rate_seconds(stats: Any) -> range | None:
+def _rate_seconds(stats: Any, *, distributed: bool = False) -> range | None:
     """The seconds Locust's ``current_rps`` averages over: from 12 s before the last request
-    (not before the start) to 3 s before it, so late worker reports have arrived."""
+    (not before the start) to 3 s before it.
+
+    On a master the window ends one second earlier. The last request is the newest any worker
+    reported, and workers report every 3 s each at its own phase, so the last second of Locust's
+    window often lacks part of another worker's requests: Locust's own figure then dips by up
+    to 1/10 of that worker's share for a second or two (3 % with 2 workers, about one second in
+    six). The second before it always holds every worker's report, so the exported figure is
+    the one Locust shows between those dips."""
     last = stats.last_request_timestamp
     if last is None:
         return None
-    return range(max(int(last) - 12, int(stats.start_time or 0)), int(last) - 2)
+    end = int(last) - (3 if distributed else 2)
+    return range(max(end - 10, int(stats.start_time or 0)), end)
 
 
 def _per_second(counts: dict[int, int], seconds: range | None) -> float:
@@ -142,7 +150,7 @@ def take_snapshot(
     stats = runner.stats if runner is not None else environment.stats
     now = time.time()
     keys = _window_keys(now)
-    seconds = _rate_seconds(stats)
+    seconds = _rate_seconds(stats, distributed=isinstance(runner, MasterRunner))
     entries = [_entry(e, keys, seconds) for e in list(stats.entries.values())]
     errors = [
         (str(e.method or ""), str(e.name), e.error, e.occurrences) for e in stats.errors.values()

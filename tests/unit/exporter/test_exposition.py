@@ -210,3 +210,17 @@ def test_options_show_in_locust_parser() -> None:
     secret = [a for a in parser._actions if a.dest == "prometheus_basic_auth_password"]
     assert secret and secret[0].is_secret and not secret[0].include_in_web_ui  # type: ignore[attr-defined]
     assert "--prometheus-pushgateway" in parser.format_help()
+
+
+def test_rate_window_on_a_master_ends_a_second_earlier() -> None:
+    """Locust's window locally; on a master one second earlier, so every worker has reported."""
+    from types import SimpleNamespace
+
+    from locust_prometheus.snapshot import _rate_seconds
+
+    stats = SimpleNamespace(last_request_timestamp=1000.4, start_time=900.0)
+    assert _rate_seconds(stats) == range(988, 998)  # Locust's current_rps: L-12 .. L-3
+    assert _rate_seconds(stats, distributed=True) == range(987, 997)
+    early = SimpleNamespace(last_request_timestamp=1000.4, start_time=995.2)
+    assert _rate_seconds(early, distributed=True) == range(995, 997)
+    assert _rate_seconds(SimpleNamespace(last_request_timestamp=None, start_time=1.0)) is None
