@@ -154,6 +154,11 @@ def _print_totals(stack: LocalStack, run_id: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    # The previous demo's result is this run's baseline (a first run has none: the relative
+    # check is skipped, see examples/gate.yaml), so a newcomer's healthy first run passes.
+    baseline = args.out.parent / f"{args.out.name}-previous-result.json"
+    if (args.out / "result.json").exists():
+        shutil.copyfile(args.out / "result.json", baseline)
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
@@ -212,7 +217,14 @@ def main(argv: list[str] | None = None) -> int:
             "--html",
             str(args.out / "report.html"),
         ]
-        print(f"\n$ promgate check --run-id {run_id} --config {args.config}")
+        shown = f"--run-id {run_id} --config {args.config}"
+        if baseline.exists():
+            gate += ["--baseline-file", str(baseline)]
+            shown += f" --baseline-file {baseline}"
+            print(f"\nbaseline: the previous demo run's result ({baseline})")
+        else:
+            print("\nbaseline: none yet (first demo run): relative checks are skipped")
+        print(f"\n$ promgate check {shown}")
         code = subprocess.call(gate)
         print(f"\nReports in {args.out}: report.html, result.json, junit.xml, summary.md")
         where = f'{stack.prometheus_url}/graph (run_id="{run_id}")'

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     demo = [sys.executable, str(ROOT / "examples" / "demo.py")]
-    args = ["--duration", "8", "--users", "4", "--out", str(out)]
+    # A healthy system (no injected errors) on a first run: the verdict is PASS, not a warning
+    # about the missing baseline (the relative check is skipped and the demo says so).
+    args = ["--duration", "8", "--users", "4", "--error-rate", "0", "--out", str(out)]
     proc = subprocess.run(demo + args, capture_output=True, text=True, timeout=240)
     stdout = proc.stdout
     result = json.loads((out / "result.json").read_text())
@@ -38,6 +40,10 @@ def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) ->
     for check in result["checks"]:
         assert re.search(rf"^{re.escape(check['name'])}\s", stdout, re.M), check["name"]
     assert f"promgate: {result['verdict'].upper()}" in stdout
+    assert result["verdict"] == "pass", stdout
+    assert "baseline: none yet (first demo run)" in stdout
+    (median,) = [c for c in result["checks"] if c["name"] == "median_regression"]
+    assert median["verdict"] == "skip" and "baseline_missing: skip" in median["reason"]
 
     # The totals printed from Prometheus add up to what the gate judged.
     totals = re.findall(r"^\s+(GET|POST)\s+\S+\s+(\d+)\s+(\d+)", stdout, flags=re.M)
