@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 import socket
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -214,17 +217,50 @@ def test_baseline_slower_run_fails_relative_check(
     assert doc["baseline"]["run"]["run_id"] == first
 
 
-def test_push_results_reach_prometheus(completed_run: Any, tmp_path: Path) -> None:
+#: check names as people write them: spaces, quotes, slashes, a pipe, markup, non-ASCII
+NAMES = ['p95 "checkout" / api', "error rate | <b>ünïcode</b> 延迟"]
+FREE_TEXT = (
+    FIGURES
+    + f"""
+  - name: '{NAMES[0]}'
+    preset: p95
+    critical: "> +50%"
+  - name: "{NAMES[1]}"
+    preset: error_rate
+    critical: "> 100%"
+"""
+)
+
+
+def test_free_text_names_and_pushed_results_read_back_intact(
+    completed_run: Any, tmp_path: Path
+) -> None:
     stack = completed_run.stack
+    rid = completed_run.run_id
+    out = {k: tmp_path / f"out.{k}" for k in ("xml", "md", "html", "analysis")}
     code, doc = gate(
-        tmp_path,
-        stack.prometheus_url,
-        completed_run.run_id,
-        "--push-results",
-        stack.pushgateway_url,
+        tmp_path, stack.prometheus_url, rid, "--baseline-run", rid,
+        "--junit", str(out["xml"]), "--markdown", str(out["md"]), "--html", str(out["html"]),
+        "--analysis-json", str(out["analysis"]), "--push-results", stack.pushgateway_url,
+        config=FREE_TEXT,
+    )  # fmt: skip
+    assert code == 0, doc
+    assert [c["name"] for c in doc["checks"]][-2:] == NAMES
+    assert doc["checks"][-2]["baseline"] == doc["checks"][-2]["value"]  # the baseline run
+    cases = {c.get("name") for c in ET.parse(out["xml"]).getroot().iter("testcase")}
+    assert set(NAMES) <= cases
+    md_rows = [r for r in out["md"].read_text(encoding="utf-8").splitlines() if r.startswith("| ")]
+    md_names = {re.sub(r"\\(.)", r"\1", re.split(r"(?<!\\)\|", r)[1].strip()) for r in md_rows}
+    assert set(NAMES) <= md_names
+    page = out["html"].read_text(encoding="utf-8")
+    assert all(html.escape(n, quote=True) in page for n in NAMES)
+    assert "<b>ünïcode" not in page  # markup in a name is text, never markup
+    assert (
+        json.loads(out["analysis"].read_text())["error_rate"]
+        == doc["summary"]["error_rate_percent"]
     )
-    assert code == 0
-    sel = f'job="promgate", run_id="{completed_run.run_id}"'
+
+    sel = f'job="promgate", run_id="{rid}"'
 
     def pushed() -> bool:
         verdict = stack.query(f"promgate_verdict{{{sel}}}")
@@ -232,8 +268,10 @@ def test_push_results_reach_prometheus(completed_run: Any, tmp_path: Path) -> No
         return bool(verdict) and len(checks) == len(doc["checks"])
 
     wait_until(pushed, 30, "the gate's pushed results in Prometheus")
-    (requests_value,) = stack.query(f'promgate_check_value{{{sel}, check="requests"}}')
-    assert float(requests_value["value"][1]) == values(doc)["requests"]
+    read_back = {s["metric"]["check"]: s for s in stack.query(f"promgate_check_value{{{sel}}}")}
+    assert set(NAMES) <= set(read_back)
+    assert float(read_back["requests"]["value"][1]) == values(doc)["requests"]
+    assert float(read_back[NAMES[0]]["value"][1]) == values(doc)[NAMES[0]]
     (verdict,) = stack.query(f"promgate_verdict{{{sel}}}")
     assert verdict["value"][1] == "0"
 
