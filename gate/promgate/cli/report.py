@@ -16,9 +16,8 @@ from ..core.result import GateResult
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.window import find_latest_run, resolve_run
-from ..report.files import write_report
 from ..report.html.data import collect_report
-from ..report.html.render import render_html
+from ..report.html.write import write_html
 from .args import prometheus_url, wait_seconds
 
 __all__ = [
@@ -87,7 +86,7 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
         )
     else:
         raise UsageError("report: no run given (pass --run-id, or --result from check --json)")
-    write_report(args.html, render_html(collect_report(client, window, result)))
+    write_html(args.html, collect_report(client, window, result))  # and its .css beside it
     print(f"promgate: HTML report written to {args.html}", file=sys.stderr)
     return 0
 

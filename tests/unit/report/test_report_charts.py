@@ -76,5 +76,5 @@ def test_titles_and_labels_are_escaped() -> None:
 
 def test_time_axis_is_elapsed_minutes() -> None:
     svg = render_chart(Chart("c", "count", [Line("a", [(0, 1), (3600, 2)])]), 0, 3600)
-    ticks = re.findall(r'class="tick">(\d+:\d\d(?::\d\d)?)</text>', svg)
+    ticks = re.findall(r'text-anchor="middle" [^>]*>(\d+:\d\d(?::\d\d)?)</text>', svg)
     assert ticks[0] == "0:00" and ticks[-1] == "1:00:00"

@@ -102,7 +102,7 @@ def test_errors_table_and_empty_states() -> None:
 
 def test_charts_are_inline_svg_with_thresholds_and_legend() -> None:
     html = render_html(sample_report())
-    assert html.count("<svg ") == 5
+    assert html.count('<svg class="chart"') == 5
     assert 'aria-label="Response time over the run"' in html
     assert "warning p95 150.0ms" in html and "critical p95 500.0ms" in html
     assert "stroke-dasharray" in html

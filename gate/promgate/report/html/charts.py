@@ -1,7 +1,9 @@
 """Inline SVG line charts for the HTML report: no JavaScript, no external assets.
 
 A chart is drawn from already-fetched points so the renderer never touches the network and the
-file works offline as a CI artifact. Every text that reaches the SVG is escaped.
+file works offline as a CI artifact. Every text that reaches the SVG is escaped. Colours, strokes
+and fonts are SVG presentation attributes, not CSS: a strict Content-Security-Policy (Jenkins's
+default refuses inline styles) or a missing stylesheet leaves the charts intact.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ __all__ = [
     "Threshold",
     "off_scale",
     "render_chart",
+    "swatch",
+    "threshold_key",
 ]
 
 #: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies and in print.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _SEVERITY_COLOUR = {"warning": "#B25E00", "critical": "#C62828"}
+_DASH = {"warning": "6 4", "critical": "2 3"}
+_FONT = 'font-family="system-ui,-apple-system,Segoe UI,Roboto,DejaVu Sans,sans-serif"'
+_GRID = 'stroke="#e8ebef" stroke-width="1"'
+_AXIS = 'stroke="#8a939e" stroke-width="1"'
+_TICK = f'font-size="11" fill="#5b6470" {_FONT}'
+_THLABEL = f'font-size="11" font-weight="600" {_FONT}'
+_NODATA = f'font-size="14" fill="#5b6470" {_FONT}'
 # A threshold far above the data would flatten the lines into the x axis; beyond this factor of
 # the data's maximum it is noted at the top edge instead of stretching the scale.
 _THRESHOLD_STRETCH = 3.0
@@ -130,10 +141,10 @@ def render_chart(
         v = i * y_step
         yy = y(v)
         parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" {_GRID}/>'
         )
         parts.append(
-            f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" class="tick">'
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" {_TICK}>'
             f"{escape(_tick(v, chart.unit))}</text>"
         )
     t_step = _time_step(span)
@@ -142,13 +153,12 @@ def render_chart(
         xx = x(start + t)
         parts.append(
             f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
-            f'class="axis"/><text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" '
-            f'class="tick">{_elapsed(t)}</text>'
+            f'{_AXIS}/><text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" '
+            f"{_TICK}>{_elapsed(t)}</text>"
         )
         t += t_step
     parts.append(
-        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
-        'class="axis"/>'
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" {_AXIS}/>'
     )
     labels: list[str] = []
     used: list[float] = []
@@ -169,7 +179,7 @@ def render_chart(
             continue
         else:
             yy = y(th.value)
-            dash = "6 4" if th.severity == "warning" else "2 3"
+            dash = _DASH.get(th.severity, _DASH["warning"])
             parts.append(
                 f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
                 f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>'
@@ -177,7 +187,7 @@ def render_chart(
             ty = place([yy - 4, yy + 13] if yy - 4 > top + 8 else [yy + 13])
         # A white halo keeps the label readable where a data line crosses it.
         labels.append(
-            f'<text x="{left + plot_w - 4}" y="{ty:.1f}" text-anchor="end" class="thlabel" '
+            f'<text x="{left + plot_w - 4}" y="{ty:.1f}" text-anchor="end" {_THLABEL} '
             f'fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke">{text}</text>'
         )
     for i, line in enumerate(chart.lines):
@@ -202,17 +212,37 @@ def render_chart(
         )
         labels.append(
             f'<text x="{left + plot_w - 4}" y="{place([top + 11]):.1f}" text-anchor="end" '
-            f'class="thlabel" fill="{_SEVERITY_COLOUR["warning"]}" stroke="#fff" '
+            f'{_THLABEL} fill="{_SEVERITY_COLOUR["warning"]}" stroke="#fff" '
             f'stroke-width="3" paint-order="stroke">{escape(note)}</text>'
         )
     parts.extend(labels)
     if not data:
         parts.append(
             f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h / 2:.0f}" text-anchor="middle" '
-            'class="nodata">no data in this window</text>'
+            f"{_NODATA}>no data in this window</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def swatch(index: int) -> str:
+    """The legend key of the chart's ``index``-th line: a short bar in its colour."""
+    colour = PALETTE[index % len(PALETTE)]
+    return (
+        '<svg class="swatch" width="14" height="4" viewBox="0 0 14 4" aria-hidden="true">'
+        f'<rect width="14" height="4" rx="2" fill="{colour}"/></svg>'
+    )
+
+
+def threshold_key(severity: str) -> str:
+    """The legend key of a threshold: its line as the chart draws it (colour and dashes)."""
+    colour = _SEVERITY_COLOUR.get(severity, _SEVERITY_COLOUR["warning"])
+    dash = _DASH.get(severity, _DASH["warning"])
+    return (
+        '<svg class="th" width="16" height="4" viewBox="0 0 16 4" aria-hidden="true">'
+        f'<line x1="0" x2="16" y1="2" y2="2" stroke="{colour}" stroke-width="2" '
+        f'stroke-dasharray="{dash}"/></svg>'
+    )
 
 
 def _segments(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:

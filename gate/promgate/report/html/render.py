@@ -1,5 +1,10 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no scripts, no external assets).
 
+Under a strict Content-Security-Policy (Jenkins serves archived HTML with ``style-src 'self'``)
+the inline stylesheet is refused; the page then takes the same rules from a ``<link>`` to the
+stylesheet written beside it (``write.write_html``). No ``style=""`` attribute anywhere: the
+policy refuses those too, so colours that vary are SVG presentation attributes.
+
 It is built from a ``ReportData`` that ``_report`` fills from Prometheus and the gate's result, so
 rendering is pure and testable without a network. Every label value (endpoint names, error texts,
 run ids) is escaped: they come from the system under test and may hold ``<``, quotes or unicode.
@@ -21,7 +26,7 @@ from ...core.format import (
     format_value,
     key_lines,
 )
-from .charts import PALETTE, Chart, off_scale, render_chart
+from .charts import Chart, off_scale, render_chart, swatch, threshold_key
 from .style import CSS
 
 __all__ = [
@@ -113,6 +118,8 @@ class ReportData:
     #: problems met while gathering the data, shown to the reader instead of hidden
     notes: Sequence[str] = ()
     generated: float = field(default_factory=time.time)
+    #: ``promgate run`` stopped the load test early: when and why (empty: it ran to its end)
+    aborted: str = ""
 
 
 def _e(text: object) -> str:
@@ -174,7 +181,9 @@ def _verdict(d: ReportData) -> str:
     return (
         f'<section class="verdict v-{cls}" role="status" aria-label="Verdict: {_e(text)}">'
         f'<span class="glyph" aria-hidden="true">{glyph}</span>'
-        f'<div><p class="vtext">{_e(text)}</p><p class="vdetail">{_e(detail)}</p></div>'
+        f'<div><p class="vtext">{_e(text)}</p><p class="vdetail">{_e(detail)}</p>'
+        + (f'<p class="vdetail">Load test {_e(d.aborted)}</p>' if d.aborted else "")
+        + "</div>"
         "</section>"
     )
 
@@ -240,13 +249,11 @@ def _charts(d: ReportData) -> str:
     figures = []
     for chart in d.charts:
         legend = "".join(
-            f'<li><span class="swatch" style="background:{PALETTE[i % len(PALETTE)]}"></span>'
-            f"{_e(line.label)}</li>"
-            for i, line in enumerate(chart.lines)
+            f"<li>{swatch(i)}{_e(line.label)}</li>" for i, line in enumerate(chart.lines)
         )
         above = off_scale(chart)
         legend += "".join(
-            f'<li><span class="th th-{_e(th.severity)}"></span>{_e(th.label)} '
+            f"<li>{threshold_key(th.severity)}{_e(th.label)} "
             f"{_e(format_value(th.value, chart.unit))}{' ↑' if th in above else ''}</li>"
             for th in chart.thresholds
         )
@@ -325,14 +332,16 @@ def _notes(d: ReportData) -> str:
     return f'<section class="notes"><h2>Notes</h2><ul>{items}</ul></section>'
 
 
-def render_html(data: ReportData) -> str:
-    """The whole report as one HTML document."""
+def render_html(data: ReportData, stylesheet: str = "") -> str:
+    """The whole report as one HTML document; ``stylesheet``: the URL (relative to the report)
+    of the same CSS written beside it, for viewers that refuse the inline copy."""
     text = VERDICTS.get(data.verdict, VERDICTS["unknown"])[0]
     title = f"{text} · {data.run_id} · promgate report"
+    link = f'<link rel="stylesheet" href="{_e(stylesheet)}">' if stylesheet else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
+        f"<title>{_e(title)}</title><style>{CSS}</style>{link}</head><body><main>"
         + _header(data)
         + _verdict(data)
         + _figures(data.summary)

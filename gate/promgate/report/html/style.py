@@ -1,4 +1,7 @@
-"""The HTML report's stylesheet, inlined so the report is one file that works offline."""
+"""The HTML report's stylesheet: inlined, so the report is one file that works offline, and
+written beside it (``<name>.css``), so it also applies where a Content-Security-Policy refuses
+inline styles (Jenkins's default ``style-src 'self'``). Charts and legend keys carry their colours
+as SVG attributes and need none of it."""
 
 from __future__ import annotations
 
@@ -58,16 +61,10 @@ break-inside:avoid}
 figure.wide{grid-column:1/-1}
 figcaption{font-weight:600;margin-bottom:4px}
 svg.chart{width:100%;height:auto;display:block}
-svg .grid{stroke:#e8ebef;stroke-width:1}svg .axis{stroke:#8a939e;stroke-width:1}
-svg .tick{font-size:11px;fill:#5b6470;font-family:system-ui,"DejaVu Sans",sans-serif}
-svg .thlabel{font-size:11px;font-weight:600;font-family:system-ui,"DejaVu Sans",sans-serif}
-svg .nodata{font-size:14px;fill:#5b6470}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 16px;padding:0;margin:6px 0 4px;
 font-size:13px}
 .legend li{display:flex;align-items:center;gap:6px}
-.swatch{width:14px;height:4px;border-radius:2px;display:inline-block}
-.th{width:16px;height:0;display:inline-block;border-top:2px dashed}
-.th-warning{border-color:#b25e00}.th-critical{border-color:#c62828;border-top-style:dotted}
+.swatch,.th{display:inline-block;flex:none}
 .hint{color:var(--muted);font-size:13px;margin:0 0 8px}
 .ok{color:var(--pass);font-weight:600}
 .notes li{color:var(--muted)}
