@@ -6,7 +6,8 @@ function that adds its parser to the subparsers and the function that runs it
 line here.
 
 Exit codes: 0 pass (warnings allowed), 1 fail (a critical condition, no data, unknown or
-unfinished run), 2 usage or config error, 3 Prometheus unreachable or failing, 4 internal error.
+unfinished run; ``run``: an aborted run), 2 usage or config error, 3 Prometheus unreachable or
+failing, 4 internal error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..errors import PromgateError
 from ..report.github import annotation
 from . import check, lint, report, runs
 from .args import EXIT_CODES
+from .run import add_run_parser, run_run
 
 __all__ = ["COMMANDS", "build_parser", "main", "run"]
 
@@ -30,6 +32,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: (parser builder, handler), in ``--help`` order.
 COMMANDS: list[tuple[Callable[[Any], argparse.ArgumentParser], Handler]] = [
     (check.add_check_parser, check.run_check),
+    (add_run_parser, run_run),
     (lint.add_lint_parser, lint.run_lint),
     (report.add_report_parser, report.run_report),
     (runs.add_runs_parser, runs.run_runs),

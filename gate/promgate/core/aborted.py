@@ -14,11 +14,12 @@ seconds); ``elapsed`` is ``at`` in seconds from the run's start.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Abort"]
+__all__ = ["Abort", "elapsed_text"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,13 @@ class Abort:
     labels: dict[str, str] = field(default_factory=dict)
     since: float | None = None
     elapsed: float | None = None
+
+    def summary(self) -> str:
+        """One line every output shows: how far into the run, when (UTC), and why."""
+        when = time.strftime("%H:%M:%S UTC", time.gmtime(self.at))
+        into = f" {elapsed_text(self.elapsed)} into the run" if self.elapsed is not None else ""
+        what = "aborted" if self.reason == "breach" else "stopped"
+        return f"{what}{into} at {when}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,3 +77,9 @@ def _finite(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def elapsed_text(seconds: float) -> str:
+    """Seconds into a run as ``m:ss`` (``83:05`` past an hour: a run is read in minutes)."""
+    whole = max(0, int(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"

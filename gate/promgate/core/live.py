@@ -23,7 +23,7 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow
 from ..prometheus.window import run_selector
-from .aborted import Abort
+from .aborted import Abort, elapsed_text
 from .format import format_labels, format_value
 from .gate import Gate
 from .judge import judge_check
@@ -141,7 +141,7 @@ class Tick:
         return next((v for v in self.values if v.state == "abort"), None)
 
     def line(self) -> str:
-        when = _clock(self.elapsed) if self.elapsed is not None else "-:--"
+        when = elapsed_text(self.elapsed) if self.elapsed is not None else "-:--"
         parts = [v.describe() for v in self.values]
         if self.note:
             parts.append(self.note)
@@ -203,7 +203,7 @@ class LiveGate:
         where = format_labels(hit.breach.labels) if hit.breach.labels else ""
         message = (
             f"check {spec.name}{where} is {value}, critical {hit.breach.condition.text}, "
-            f"since {_clock(since - self.start)} into the run"
+            f"since {elapsed_text(since - self.start)} into the run"
         )
         if spec.abort is not None and spec.abort.hold:
             message += f" (held {hit.held:.0f}s; abort for {spec.abort.hold:g}s)"
@@ -251,8 +251,3 @@ class LiveGate:
             if warning is not None:
                 return LiveValue(spec, "warning", warning.value, warning)
         return LiveValue(spec, state, result.value, breach, timer.held(elapsed))
-
-
-def _clock(seconds: float) -> str:
-    whole = max(0, int(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"

@@ -38,6 +38,13 @@ def render_junit(result: GateResult) -> str:
             elif verdict is Verdict.WARN:
                 # JUnit has no warning state; CI servers show system-err next to a passed case.
                 ET.SubElement(case, "system-err").text = f"warning: {message}"
+    if result.aborted is not None:
+        # The checks may all pass on what ran; the stop itself fails the build, visibly.
+        counts["tests"] += 1
+        counts["failures"] += 1
+        case = ET.SubElement(suite, "testcase", classname="promgate", name="promgate run")
+        summary = result.aborted.summary()
+        ET.SubElement(case, "failure", message=summary, type=result.aborted.reason).text = summary
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("errors", "0")

@@ -23,6 +23,11 @@ def render_markdown(result: GateResult) -> str:
         "",
         f"Run `{_code(result.run_id)}`, window {result.run.duration}.",
         "",
+        *(
+            [f"**Load test {_cell(result.aborted.summary())}**", ""]
+            if result.aborted is not None
+            else []
+        ),
         "**Key metrics:**",
         f"- {p95_line}",
         f"- {err_line}",

@@ -57,6 +57,8 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     for check in result.checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
             lines.append(f"{check.name}: {check.reason}")
+    if result.aborted is not None:
+        lines.append(f"promgate run {result.aborted.summary()}")
     overall = result.verdict.value.upper()
     if colour:
         overall = f"\033[1;{_COLOURS[result.verdict]}m{overall}\033[0m"
