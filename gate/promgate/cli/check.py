@@ -70,6 +70,13 @@ def add_check_options(
     base.add_argument(
         "--baseline-file", metavar="FILE", help="compare with an earlier result written by --json"
     )
+    base.add_argument(
+        "--baseline-history",
+        type=_history_count,
+        metavar="N",
+        help="compare with the last N earlier runs of the job (same testplan/environment) whose "
+        "pushed verdict (--push-results) was pass or warning (config: baseline: {history: N})",
+    )
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON ('-': stdout)")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML ('-': stdout)")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown PR comment ('-': stdout)")
@@ -103,6 +110,16 @@ def add_check_options(
     )
 
 
+def _history_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of runs >= 1, got {text!r}")
+    return n
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -129,6 +146,7 @@ def judge_run(args: argparse.Namespace, gate: Gate, run_id: str) -> GateResult:
         run_id,
         baseline_run=args.baseline_run,
         baseline_file=args.baseline_file,
+        baseline_history=args.baseline_history,
         strict=args.strict,
     )
 

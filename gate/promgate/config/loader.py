@@ -18,6 +18,13 @@ import yaml
 from ..errors import ConfigError
 from ..prometheus.settings import PrometheusSettings
 from .abort import AbortRule, parse_abort
+from .baseline import (
+    DEFAULT_CONFIDENCE,
+    REGRESSION_PRESET,
+    check_regression_conditions,
+    parse_baseline,
+    parse_confidence,
+)
 from .conditions import Condition, parse_condition
 from .presets import PRESETS
 from .units import Unit, get_unit
@@ -56,6 +63,8 @@ class CheckSpec:
     line: int | None = None
     #: ``promgate run`` stops the load test on this check's critical breach (``abort:``)
     abort: AbortRule | None = None
+    #: ``latency_regression``: the significance a shift needs (``confidence:``)
+    confidence: float = DEFAULT_CONFIDENCE
 
     @property
     def relative(self) -> bool:
@@ -72,6 +81,8 @@ class GateConfig:
     wait_timeout: float | None = None
     #: how far back ``--run-id latest`` and run discovery look
     lookback: str = "7d"
+    #: ``baseline: {history: N}``: judge against the last N passing runs
+    baseline_history: int | None = None
 
 
 def load_config(
@@ -132,6 +143,7 @@ def parse_config(
         "vars",
         "wait_timeout",
         "lookback",
+        "baseline",
         "baseline_missing",
         "no_data",
         "version",
@@ -160,6 +172,7 @@ def parse_config(
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
     lookback = _opt_str(doc, top, "lookback") or "7d"
+    history = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else None
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
@@ -188,7 +201,16 @@ def parse_config(
                 )
             )
         seen[check.name] = check.line
-    return GateConfig(source, tuple(checks), prometheus, job, variables, wait_timeout, lookback)
+    return GateConfig(
+        source,
+        tuple(checks),
+        prometheus,
+        job,
+        variables,
+        wait_timeout,
+        lookback,
+        baseline_history=history,
+    )
 
 
 def _opt_str(
@@ -301,6 +323,7 @@ _CHECK_KEYS = (
     "no_data",
     "baseline_missing",
     "abort",
+    "confidence",
 )
 
 
@@ -378,6 +401,11 @@ def _check(
     abort = parse_abort(doc, m["abort"][1], f"{key}.abort") if "abort" in m else None
     if abort is not None and not levels["critical"]:
         raise doc.fail(m["abort"][1], f"{key}.abort", "needs a critical condition to abort on")
+    confidence = DEFAULT_CONFIDENCE
+    if "confidence" in m:
+        confidence = parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
+    if preset_name == REGRESSION_PRESET:
+        check_regression_conditions(doc, node, key, (*levels["warning"], *levels["critical"]))
     reduce = _opt_str(doc, m, "reduce", key) or "each"
     if reduce not in REDUCERS:
         raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
@@ -399,4 +427,5 @@ def _check(
         or "warn",
         line=node.start_mark.line + 1,
         abort=abort,
+        confidence=confidence,
     )

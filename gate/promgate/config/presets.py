@@ -107,4 +107,18 @@ _LIST += [
     ),
 ]
 
+# Judged by core/regression.py (run vs baseline distributions), not by a threshold on a value:
+# the query shown is the histogram it compares; Locust's percentiles give the shifts.
+_LIST.append(
+    Preset(
+        "latency_regression",
+        "seconds",
+        "median and p95 shift of each endpoint and of all requests vs the baseline, "
+        "significant and beyond the history's spread",
+        queries.endpoint_buckets,
+        # An endpoint with too few requests to judge says so and warns; it never passes.
+        no_data="warn",
+    )
+)
+
 PRESETS: dict[str, Preset] = {p.name: p for p in _LIST}

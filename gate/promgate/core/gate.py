@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..config.baseline import REGRESSION_PRESET
 from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
 from ..config.units import convert, get_unit
@@ -26,7 +27,9 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import find_latest_run, resolve_run
+from .history import find_history, history_samples
 from .judge import judge_check
+from .regression import fetch_run, judge_regression
 from .result import Baseline, CheckResult, GateResult
 from .summary import SUMMARY_QUERIES, summary_value
 
@@ -81,8 +84,12 @@ class Gate:
         *,
         baseline_run: str | None = None,
         baseline_file: str | Path | None = None,
+        baseline_history: int | None = None,
         strict: bool = False,
     ) -> GateResult:
+        """Judge ``run_id``; the baseline is a run, a result file, or the last
+        ``baseline_history`` passing runs (default: the config's ``baseline: {history: N}``,
+        used when no baseline run or file is given)."""
         if baseline_run and baseline_file:
             raise UsageError("a baseline run or a baseline file, not both", option="baseline")
         self.lint()
@@ -90,6 +97,14 @@ class Gate:
         baseline_doc = _read_baseline(baseline_file) if baseline_file else None
         window = self.resolve(run_id)
         base_window = self.resolve(baseline_run) if baseline_run else None
+        wanted = None if baseline_run or baseline_file else self.config.baseline_history
+        wanted = baseline_history or wanted
+        history = (
+            find_history(self.client, window, wanted, self.config.lookback, self.resolve)
+            if wanted
+            else None
+        )
+        base_windows = list(history.runs) if history else [base_window] if base_window else []
 
         jobs: dict[tuple[str, str], tuple[str, float]] = {}
         rendered: dict[str, str] = {}
@@ -97,18 +112,36 @@ class Gate:
         for check in self.config.checks:
             rendered[check.name] = self._render(check, window)
             jobs[("check", check.name)] = (rendered[check.name], window.eval_time)
-            if base_window is not None:
-                base_rendered[check.name] = self._render(check, base_window)
-                jobs[("base", check.name)] = (base_rendered[check.name], base_window.eval_time)
+            for i, bw in enumerate(base_windows):
+                base_rendered.setdefault(check.name, self._render(check, bw))
+                jobs[(f"base{i}", check.name)] = (self._render(check, bw), bw.eval_time)
         for name, (build, _scale) in SUMMARY_QUERIES.items():
             expr = render(build(), window.variables())
             jobs[("summary", name)] = (expr, window.eval_time)
         answers = self._run_all(jobs)
+        regression = any(c.preset == REGRESSION_PRESET for c in self.config.checks)
+        run_data = fetch_run(self.client, window) if regression else None
+        base_data = [fetch_run(self.client, bw) for bw in base_windows] if regression else []
 
         checks: list[CheckResult] = []
         for check in self.config.checks:
-            if base_window is not None:
-                base: list[Sample] | None = answers[("base", check.name)]
+            if check.preset == REGRESSION_PRESET and run_data is not None:
+                checks.append(
+                    judge_regression(
+                        check,
+                        rendered[check.name],
+                        run_data,
+                        base_data,
+                        history=history is not None,
+                        confidence=check.confidence,
+                    )
+                )
+                continue
+            per_run = [answers[(f"base{i}", check.name)] for i in range(len(base_windows))]
+            if history is not None:
+                base: list[Sample] | None = history_samples(per_run) if per_run else None
+            elif base_window is not None:
+                base = per_run[0]
             elif baseline_doc is not None:
                 base = _baseline_samples(baseline_doc, check)
             else:
@@ -126,11 +159,16 @@ class Gate:
         for name, (_build, scale) in SUMMARY_QUERIES.items():
             summary[name] = summary_value(answers[("summary", name)], scale)
         baseline: Baseline | None = None
-        if base_window is not None:
+        if history is not None:
+            newest = history.runs[0] if history.runs else None
+            baseline = Baseline("history", run=newest, history=history.run_ids, wanted=wanted)
+        elif base_window is not None:
             baseline = Baseline("run", run=base_window)
         elif baseline_file is not None:
             baseline = Baseline("file", run=_baseline_window(baseline_doc), file=str(baseline_file))
         notes = list(self.client.warnings)
+        if history is not None:
+            notes.append(f"baseline history: {history.describe()}")
         if not any(c.relative for c in self.config.checks) and baseline is not None:
             notes.append("a baseline was given but no check has a relative condition")
         return GateResult(

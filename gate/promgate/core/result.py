@@ -82,6 +82,8 @@ class SeriesResult:
     verdict: Verdict
     reason: str
     thresholds: dict[str, list[float | None]] = field(default_factory=dict)
+    #: ``latency_regression``'s figures (effect, confidence, spread, buckets; JSON values)
+    regression: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +93,7 @@ class SeriesResult:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "thresholds": {k: [_num(x) for x in v] for k, v in self.thresholds.items()},
+            "regression": _json_safe(self.regression),
         }
 
     @classmethod
@@ -103,6 +106,7 @@ class SeriesResult:
             verdict=Verdict(doc["verdict"]),
             reason=str(doc.get("reason") or ""),
             thresholds={str(k): [_opt(x) for x in v] for k, v in thresholds.items()},
+            regression=_mapping(doc.get("regression")),
         )
 
 
@@ -169,23 +173,32 @@ class CheckResult:
 
 @dataclass
 class Baseline:
-    """What the run was compared with: another run, or an earlier result file."""
+    """What the run was compared with: another run, an earlier result file, or the run history
+    (``history``: the runs found, newest first; ``wanted``: how many were asked for)."""
 
-    source: str  # "run" | "file"
+    source: str  # "run" | "file" | "history"
     run: RunWindow | None = None
     file: str | None = None
+    history: list[str] = field(default_factory=list)
+    wanted: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         run = self.run.to_dict() if self.run is not None else None
-        return {"source": self.source, "run": run, "file": self.file}
+        doc: dict[str, Any] = {"source": self.source, "run": run, "file": self.file}
+        if self.source == "history":
+            doc.update(history=list(self.history), wanted=self.wanted)
+        return doc
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Baseline:
         run = doc.get("run")
+        wanted = doc.get("wanted")
         return cls(
             source=str(doc.get("source") or ("run" if run else "file")),
             run=RunWindow.from_dict(run) if isinstance(run, Mapping) else None,
             file=str(doc["file"]) if doc.get("file") else None,
+            history=[str(r) for r in doc.get("history") or []],
+            wanted=int(wanted) if isinstance(wanted, int) else None,
         )
 
 
@@ -272,6 +285,21 @@ def _opt(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def _mapping(value: object) -> dict[str, Any] | None:
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else None
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float as null (JSON has no NaN or Infinity)."""
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _num(value: float | None) -> float | None:

@@ -1,0 +1,329 @@
+"""``preset: latency_regression``: is this run slower than its baseline, beyond noise?
+
+Per endpoint and for all requests (the series ``name="Aggregated"``, as Locust's summary calls
+it), with one baseline run or a history of runs:
+
+* **effect**: the shift of the median and of the p95 in %, from Locust's own whole-run
+  percentiles (exact to its rounding grid); with a history the baseline value is the median of
+  the history runs' values, and their **spread** (the largest distance of one history run from
+  that median, in %) is what run-to-run noise alone does;
+* **significance**: the median's shift by the Mann–Whitney U test on the histogram buckets of
+  the run against the pooled buckets of the baseline runs; the p95's by the tail test (the share
+  of requests above the baseline's p95 bucket), both from ``distribution``;
+* a relative condition (``critical: "> +10%"``) on a shift counts only when that shift is
+  significant at ``confidence`` **and** larger than the history's spread;
+* **too few requests**: when a shift of the condition's size could not be found at
+  ``confidence`` with 80 % power, the series says "too few requests to judge" (verdict by
+  ``no_data``) instead of passing.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import queries
+from ..config.baseline import REGRESSION_PRESET
+from ..config.conditions import Condition
+from ..config.loader import CheckSpec
+from ..prometheus.client import PrometheusClient
+from ..prometheus.types import RunWindow, Sample
+from ..prometheus.window import run_selector
+from .distribution import Buckets, detectable_shift, mann_whitney, tail_test
+from .format import format_labels, format_value
+from .result import CheckResult, SeriesResult, Verdict, worst
+
+__all__ = ["AGGREGATED", "PRESET", "RunData", "fetch_run", "judge_regression"]
+
+PRESET = REGRESSION_PRESET
+#: the all-requests series, named as Locust's summary names its total row
+AGGREGATED = ("", "Aggregated")
+_POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
+_STATS = (("median", "0.5"), ("p95", "0.95"))
+#: below this many requests on either side no rank test is worth its name
+MIN_REQUESTS = 20
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class RunData:
+    """One run's buckets and Locust percentiles per endpoint (and ``AGGREGATED``)."""
+
+    run_id: str
+    buckets: dict[Key, Buckets]
+    #: (method, name) -> {"median": s, "p95": s}
+    percentiles: dict[Key, dict[str, float]]
+
+
+def fetch_run(client: PrometheusClient, window: RunWindow) -> RunData:
+    """The run's bucket counts and Locust percentiles, three queries at its evaluation time."""
+    sel = run_selector(window.run_id, window.job)
+    at, span = window.eval_time, window.duration
+    cumulative: dict[Key, list[tuple[float, float]]] = {}
+    for s in client.query(queries.endpoint_buckets(sel, span), at):
+        key = (s.labels.get("method", ""), s.labels.get("name", ""))
+        cumulative.setdefault(key, []).append((_le(s.labels.get("le")), s.value))
+    buckets = {key: Buckets.from_cumulative(pairs) for key, pairs in cumulative.items()}
+    if buckets:
+        buckets[AGGREGATED] = Buckets.pooled(list(buckets.values()))
+    percentiles: dict[Key, dict[str, float]] = {}
+    names = dict((q, stat) for stat, q in _STATS)
+    for s in client.query(queries.endpoint_percentiles(sel=sel, window=span), at):
+        key = (s.labels.get("method", ""), s.labels.get("name", ""))
+        _put(percentiles, key, names, s)
+    for s in client.query(queries.run_percentiles(sel=sel, window=span), at):
+        _put(percentiles, AGGREGATED, names, s)
+    return RunData(window.run_id, buckets, percentiles)
+
+
+def _put(out: dict[Key, dict[str, float]], key: Key, names: Mapping[str, str], s: Sample) -> None:
+    stat = names.get(_q_label(s.labels.get("percentile", "")))
+    if stat is not None and math.isfinite(s.value):
+        out.setdefault(key, {})[stat] = s.value
+
+
+def _q_label(text: str) -> str:
+    try:
+        return str(float(text)).rstrip("0").rstrip(".") if text else ""
+    except ValueError:
+        return text
+
+
+def _le(text: str | None) -> float:
+    try:
+        return float(text) if text is not None else math.nan
+    except ValueError:
+        return math.nan
+
+
+def judge_regression(
+    spec: CheckSpec,
+    query: str,
+    run: RunData,
+    baselines: Sequence[RunData],
+    *,
+    history: bool,
+    confidence: float,
+) -> CheckResult:
+    """Judge every endpoint of ``run`` (and all requests) against ``baselines``."""
+    keys = sorted(set(run.buckets) | set(run.percentiles), key=lambda k: (k == AGGREGATED, k))
+    series = [
+        _judge_series(spec, key, run, baselines, history=history, confidence=confidence)
+        for key in keys
+    ]
+    if series:
+        verdict = worst([s.verdict for s in series])
+        decisive = next(s for s in series if s.verdict is verdict)
+        reason = f"{format_labels(decisive.labels)}: {decisive.reason}"
+        value, bvalue = decisive.value, decisive.baseline
+    else:
+        verdict = _POLICY[spec.no_data]
+        reason, value, bvalue = f"no data (no_data: {spec.no_data})", None, None
+    return CheckResult(
+        name=spec.name,
+        description=spec.description,
+        preset=spec.preset,
+        query=query,
+        unit=spec.unit.name,
+        reduce="each",
+        no_data=spec.no_data,
+        baseline_missing=spec.baseline_missing,
+        warning=[c.text for c in spec.warning],
+        critical=[c.text for c in spec.critical],
+        value=value,
+        baseline=bvalue,
+        verdict=verdict,
+        reason=reason,
+        series=series,
+    )
+
+
+def _judge_series(
+    spec: CheckSpec,
+    key: Key,
+    run: RunData,
+    baselines: Sequence[RunData],
+    *,
+    history: bool,
+    confidence: float,
+) -> SeriesResult:
+    labels = {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
+    unit = spec.unit
+    run_b = run.buckets.get(key)
+    run_q = run.percentiles.get(key, {})
+    if run_b is None or not run_b.total or "median" not in run_q or "p95" not in run_q:
+        verdict = _POLICY[spec.no_data]
+        return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
+    present = [b for b in baselines if key in b.buckets and key in b.percentiles]
+    if not present:
+        verdict = _POLICY[spec.baseline_missing]
+        return SeriesResult(
+            labels,
+            run_q["median"],
+            None,
+            verdict,
+            f"no baseline for this series (baseline_missing: {spec.baseline_missing})",
+        )
+    pooled = Buckets.pooled([b.buckets[key] for b in present])
+    n_run, n_base = run_b.total, pooled.total
+    mw = mann_whitney(run_b, pooled)
+    tail = tail_test(run_b, pooled, 0.95)
+    tests = {
+        "median": (mw.p_value, mw.z, "Mann-Whitney U") if mw else None,
+        "p95": (tail.p_value, tail.z, f"share above {format_value(tail.bound, unit)}")
+        if tail
+        else None,
+    }
+    stats: dict[str, dict[str, Any]] = {}
+    for stat, _q in _STATS:
+        values = [b.percentiles[key][stat] for b in present if stat in b.percentiles[key]]
+        base = statistics.median(values) if values else math.nan
+        spread = (
+            max(abs(v / base - 1.0) for v in values) * 100.0
+            if history and len(values) > 1 and base > 0
+            else None
+        )
+        test = tests[stat]
+        stats[stat] = {
+            "run": run_q[stat],
+            "baseline": base,
+            "shift_percent": (run_q[stat] / base - 1.0) * 100.0 if base > 0 else None,
+            "spread_percent": spread,
+            "confidence": 1.0 - test[0] if test else None,
+            "z": test[1] if test else None,
+            "test": test[2] if test else None,
+        }
+    median_base, p95_base = stats["median"]["baseline"], stats["p95"]["baseline"]
+    smallest = _smallest_shift(spec, median_base)
+    detectable = (
+        detectable_shift(n_run, n_base, median_base, p95_base, pooled.bounds, confidence)
+        if n_run >= MIN_REQUESTS and n_base >= MIN_REQUESTS
+        else math.inf
+    )
+    judgeable = smallest is None or detectable <= smallest
+    doc: dict[str, Any] = {
+        "requests": n_run,
+        "baseline_requests": n_base,
+        "baseline_runs": len(present),
+        "confidence_required": confidence,
+        "detectable_percent": detectable * 100.0 if math.isfinite(detectable) else None,
+        "judgeable": judgeable,
+        **stats,
+        "buckets": {
+            "bounds": [b if math.isfinite(b) else None for b in pooled.bounds],
+            "run": [_count(run_b, b) for b in pooled.bounds],
+            "baseline": list(pooled.counts),
+        },
+    }
+    thresholds = {
+        "warning": [c.threshold(median_base) for c in spec.warning],
+        "critical": [c.threshold(median_base) for c in spec.critical],
+    }
+    outcomes: list[tuple[Verdict, str, str]] = []
+    notes: list[str] = []
+    for level, level_verdict, conds in (
+        ("critical", Verdict.FAIL, spec.critical),
+        ("warning", Verdict.WARN, spec.warning),
+    ):
+        for cond in conds:
+            for stat, _q in _STATS:
+                why = _fires(cond, stats[stat], confidence)
+                if why is None:
+                    outcomes.append(
+                        (level_verdict, stat, f"{level}: {_shift_text(stat, stats[stat], unit)}")
+                    )
+                elif why:
+                    notes.append(f"{stat} {why}")
+    shifts = ", ".join(_shift_text(stat, stats[stat], unit) for stat, _q in _STATS)
+    if outcomes:
+        verdict = worst([v for v, _, _ in outcomes])
+        fired = [text for v, _, text in outcomes if v is verdict]
+        stat = next(s for v, s, _ in outcomes if v is verdict)
+        reason = "; ".join(dict.fromkeys(fired))
+        return SeriesResult(
+            labels,
+            stats[stat]["run"],
+            stats[stat]["baseline"],
+            verdict,
+            reason,
+            thresholds,
+            regression=doc,
+        )
+    if not judgeable:
+        verdict = _POLICY[spec.no_data]
+        reason = (
+            f"too few requests to judge: {n_run:.0f} requests (baseline {n_base:.0f}) show a "
+            f"shift only from {_pct(detectable)} at {confidence:.0%} confidence, the condition "
+            f"needs {_pct(smallest or 0.0)} (no_data: {spec.no_data}); {shifts}"
+        )
+        return SeriesResult(
+            labels, run_q["median"], median_base, verdict, reason, thresholds, regression=doc
+        )
+    reason = f"no regression: {shifts}"
+    if notes:
+        reason += "; " + "; ".join(dict.fromkeys(notes))
+    elif smallest is not None:
+        reason += f"; a shift from {_pct(detectable)} would show at {confidence:.0%}"
+    return SeriesResult(
+        labels, run_q["median"], median_base, Verdict.PASS, reason, thresholds, regression=doc
+    )
+
+
+def _fires(cond: Condition, stat: Mapping[str, Any], confidence: float) -> str | None:
+    """None when ``cond`` counts for this statistic, else why not ("" when not even crossed)."""
+    hit = cond.triggered(stat["run"], stat["baseline"])
+    if not hit:
+        return ""
+    conf = stat["confidence"]
+    z = stat["z"] or 0.0
+    shift = stat["shift_percent"] or 0.0
+    if conf is None or conf < confidence or (z > 0) != (shift > 0):
+        shown = "n/a" if conf is None else f"{conf:.2%}"
+        return (
+            f"{shift:+.1f}% crosses {cond.text} but is not significant ({shown} < {confidence:.0%})"
+        )
+    spread = stat["spread_percent"]
+    if spread is not None and abs(shift) <= spread:
+        return (
+            f"{shift:+.1f}% crosses {cond.text} but is within the history's spread ±{spread:.1f}%"
+        )
+    return None
+
+
+def _smallest_shift(spec: CheckSpec, median_base: float) -> float | None:
+    """The smallest relative shift any condition asks about (0.1 for ``"> +10%"``)."""
+    sizes: list[float] = []
+    for cond in (*spec.warning, *spec.critical):
+        if cond.relative == "percent":
+            sizes.append(abs(cond.amount) / 100.0)
+        elif cond.relative == "delta" and median_base > 0:
+            sizes.append(abs(cond.amount) / median_base)
+    return min(sizes) if sizes else None
+
+
+def _shift_text(stat: str, s: Mapping[str, Any], unit: Any) -> str:
+    shift = s["shift_percent"]
+    text = (
+        f"{stat} {format_value(s['baseline'], unit)} → {format_value(s['run'], unit)}"
+        f" ({'n/a' if shift is None else f'{shift:+.1f}%'}"
+    )
+    if s["confidence"] is not None:
+        text += f", confidence {s['confidence']:.2%}"
+    if s["spread_percent"] is not None:
+        text += f", history spread ±{s['spread_percent']:.1f}%"
+    return text + ")"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%" if math.isfinite(x) else "∞"
+
+
+def _count(b: Buckets, bound: float) -> float:
+    for bb, c in zip(b.bounds, b.counts, strict=True):
+        if bb == bound:
+            return c
+    return 0.0
