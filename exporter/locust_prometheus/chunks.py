@@ -1,49 +1,70 @@
-"""Each endpoint's lines of one metric family, formatted once per change of its values.
+"""Each endpoint's lines, formatted once per change of its numbers.
 
 A push at 1,000 endpoints writes ~60,000 lines; most of their text is the series name and the
-label set, which never change. Each (family, endpoint) gets a ``%s`` template of its lines once;
-a push formats only its numbers, and an endpoint whose numbers did not change since the last push
-reuses its text. The text is a function of the template and the values alone, so reuse is exact.
+label set, which never change. Each endpoint gets ``%s`` templates of its lines (one per metric
+family) once; a push formats only the families whose numbers changed, and an endpoint whose
+numbers did not change since the last push reuses all its text. The text is a function of the
+template and the values alone, so reuse is exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
-__all__ = ["ChunkCache", "Lines"]
+__all__ = ["ChunkCache", "Templates"]
 
-#: ``lines(labels)``: the family's lines for one endpoint's label text, one ``%s`` per value.
-Lines = Callable[[str], str]
+#: ``templates(labels)``: one template per family for an endpoint's label text, one ``%s`` per
+#: value.
+Templates = Callable[[str], tuple[str, ...]]
 
 
 class ChunkCache:
-    """Templates and last texts per (family, endpoint labels), for one renderer. A push and a
-    /metrics scrape may encode at once in two threads: each entry is replaced whole, by a
-    (values, text) pair that belongs together, so either thread's entry is right.
+    """Templates and last texts per endpoint, for one renderer.
 
     Values are formatted with ``%s``: ``str`` of an int and the shortest ``repr`` of a float,
     as the Prometheus text format and prometheus_client write them. Each position of a family's
     values keeps its type from push to push (counts are ints, seconds floats), so equal values
-    always mean equal text.
+    always mean equal text. A push and a /metrics scrape may encode at once in two threads: each
+    entry is replaced whole, by values and texts that belong together, so either is right.
     """
 
     def __init__(self) -> None:
-        self._templates: dict[tuple[str, str], str] = {}
-        self._last: dict[tuple[str, str], tuple[tuple[object, ...], str]] = {}
+        self._layout: Hashable = None
+        self._templates: dict[str, tuple[str, ...]] = {}
+        self._last: dict[str, tuple[tuple[tuple[object, ...], ...], tuple[str, ...]]] = {}
+        #: endpoints (partly) formatted and wholly reused, for tests and benchmarks
         self.formatted = 0
         self.reused = 0
 
-    def text(self, family: str, labels: str, values: tuple[object, ...], lines: Lines) -> str:
-        key = (family, labels)
-        last = self._last.get(key)
+    def layout(self, layout: Hashable) -> None:
+        """What the templates depend on besides the labels (e.g. the percentiles reported)."""
+        if layout != self._layout:
+            self._layout, self._templates, self._last = layout, {}, {}
+
+    def texts(
+        self, labels: str, values: tuple[tuple[object, ...], ...], templates: Templates
+    ) -> tuple[str, ...]:
+        """Each family's lines of one endpoint; ``()`` values: no lines for that family."""
+        last = self._last.get(labels)
         if last is not None and last[0] == values:
             self.reused += 1
             return last[1]
-        template = self._templates.get(key)
-        if template is None:
+        forms = self._templates.get(labels)
+        if forms is None:
             # A literal % in a label value (an endpoint "/a%20b") must not be a placeholder.
-            template = self._templates[key] = lines(labels.replace("%", "%%"))
-        text = template % values
-        self._last[key] = (values, text)
+            forms = self._templates[labels] = templates(labels.replace("%", "%%"))
+        if last is None:
+            texts = tuple([form % v if v else "" for form, v in zip(forms, values, strict=True)])
+        else:
+            old_values, old_texts = last
+            texts = tuple(
+                [
+                    old if v == old_v else (form % v if v else "")
+                    for form, v, old_v, old in zip(
+                        forms, values, old_values, old_texts, strict=True
+                    )
+                ]
+            )
         self.formatted += 1
-        return text
+        self._last[labels] = (values, texts)
+        return texts

@@ -97,59 +97,39 @@ def encode(
     """
     out: list[str] = []
     w = out.append
-    text = (cache or ChunkCache()).text
 
     def header(name: str) -> None:
         kind, help_text = HELP[name]
         w(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n")
 
-    eps = model.endpoints
-    labels = [_endpoint_labels(r.method, r.name) for r in eps]
-    pairs = list(zip(labels, eps, strict=True))
-    for name, attr in (
-        ("locust_requests_total", "requests"),
-        ("locust_request_failures_total", "failures"),
-        ("locust_response_bytes_total", "content_bytes"),
-    ):
+    chunks = ChunkCache() if cache is None else cache
+    qlabels = tuple(percentile_labels(model.snapshot.percentiles))
+    live = tuple(percentile_labels(LIVE_PERCENTILES))
+    chunks.layout((qlabels, live))
+    templates = functools.partial(_endpoint_templates, qlabels, live)
+    # One row of texts per endpoint, one text per family of _ENDPOINT_FAMILIES; values in ms
+    # become seconds in C loops (map with truediv), exactly v / 1000.0.
+    rows = [
+        chunks.texts(
+            _endpoint_labels(r.method, r.name),
+            ((r.requests,), (r.failures,), (r.content_bytes,),
+             (*r.buckets, r.requests, r.sum_seconds, r.requests),
+             tuple(map(truediv, r.quantiles_ms, _MS)), (r.max_ms / 1000.0,),
+             (float(r.current_rps),), (float(r.current_fail_per_sec),),
+             () if r.current_ms is None else tuple(map(truediv, r.current_ms, _MS))),
+            templates,
+        )
+        for r in model.endpoints
+    ]  # fmt: skip
+    columns = list(zip(*rows, strict=True)) or [()] * len(_ENDPOINT_FAMILIES)
+    for name, column in zip(_ENDPOINT_FAMILIES, columns, strict=True):
         header(name)
-        line = functools.partial(_single, name)
-        w("".join(text(name, lab, (getattr(r, attr),), line) for lab, r in pairs))
-
-    header("locust_errors_total")
-    for e in model.errors:
-        w(f'locust_errors_total{{{_endpoint_labels(e.method, e.name)},error="{_escape(e.error)}"}} '
-          f"{e.count}\n")  # fmt: skip
-
-    h = "locust_request_duration_seconds"
-    header(h)
-    w("".join(text(h, lab, (*r.buckets, r.requests, r.sum_seconds, r.requests), _histogram)
-              for lab, r in pairs))  # fmt: skip
-
-    qlabels = percentile_labels(model.snapshot.percentiles)
-    q = "locust_response_time_percentile_seconds"
-    header(q)
-    line = functools.partial(_percentile_lines, q, tuple(qlabels))
-    key = f"{q}{qlabels}"  # the template depends on Locust's PERCENTILES_TO_REPORT
-    w("".join(text(key, lab, tuple(map(truediv, r.quantiles_ms, _MS)), line)
-              for lab, r in pairs))  # fmt: skip
-    m = "locust_response_time_max_seconds"
-    header(m)
-    line = functools.partial(_single, m)
-    w("".join(text(m, lab, (r.max_ms / 1000.0,), line) for lab, r in pairs))
-
-    for name, attr in (
-        ("locust_current_requests_per_second", "current_rps"),
-        ("locust_current_failures_per_second", "current_fail_per_sec"),
-    ):
-        header(name)
-        line = functools.partial(_single, name)
-        w("".join(text(name, lab, (float(getattr(r, attr)),), line) for lab, r in pairs))
-    live = percentile_labels(LIVE_PERCENTILES)
-    c = "locust_current_response_time_percentile_seconds"
-    header(c)
-    line = functools.partial(_percentile_lines, c, tuple(live))
-    w("".join(text(c, lab, tuple(map(truediv, r.current_ms, _MS)), line)
-              for lab, r in pairs if r.current_ms is not None))  # fmt: skip
+        w("".join(column))
+        if name == "locust_response_bytes_total":
+            header("locust_errors_total")
+            for e in model.errors:
+                w(f'locust_errors_total{{{_endpoint_labels(e.method, e.name)},'
+                  f'error="{_escape(e.error)}"}} {e.count}\n')  # fmt: skip
 
     for name, samples in _run_families(model, info, health):
         header(name)
@@ -159,20 +139,37 @@ def encode(
     return "".join(out).encode("utf-8")
 
 
-def _single(name: str, labels: str) -> str:
-    return f"{name}{{{labels}}} %s\n"
+#: The per-endpoint families, in the order they are written (errors follow the bytes).
+_ENDPOINT_FAMILIES = (
+    "locust_requests_total",
+    "locust_request_failures_total",
+    "locust_response_bytes_total",
+    "locust_request_duration_seconds",
+    "locust_response_time_percentile_seconds",
+    "locust_response_time_max_seconds",
+    "locust_current_requests_per_second",
+    "locust_current_failures_per_second",
+    "locust_current_response_time_percentile_seconds",
+)
 
 
-def _histogram(labels: str) -> str:
-    h = "locust_request_duration_seconds"
-    return "".join(
-        [*(f'{h}_bucket{{{labels},le="{le}"}} %s\n' for le in [*_LE, "+Inf"]),
-         f"{h}_sum{{{labels}}} %s\n{h}_count{{{labels}}} %s\n"]
-    )  # fmt: skip
-
-
-def _percentile_lines(name: str, percentiles: tuple[str, ...], labels: str) -> str:
-    return "".join(f'{name}{{{labels},percentile="{p}"}} %s\n' for p in percentiles)
+def _endpoint_templates(
+    percentiles: tuple[str, ...], live: tuple[str, ...], labels: str
+) -> tuple[str, ...]:
+    """One endpoint's lines in each of _ENDPOINT_FAMILIES, a ``%s`` for each value."""
+    req, fail, size, h, q, m, rps, fps, c = _ENDPOINT_FAMILIES
+    buckets = "".join(f'{h}_bucket{{{labels},le="{le}"}} %s\n' for le in [*_LE, "+Inf"])
+    return (
+        f"{req}{{{labels}}} %s\n",
+        f"{fail}{{{labels}}} %s\n",
+        f"{size}{{{labels}}} %s\n",
+        f"{buckets}{h}_sum{{{labels}}} %s\n{h}_count{{{labels}}} %s\n",
+        "".join(f'{q}{{{labels},percentile="{p}"}} %s\n' for p in percentiles),
+        f"{m}{{{labels}}} %s\n",
+        f"{rps}{{{labels}}} %s\n",
+        f"{fps}{{{labels}}} %s\n",
+        "".join(f'{c}{{{labels},percentile="{p}"}} %s\n' for p in live),
+    )
 
 
 def _run_families(

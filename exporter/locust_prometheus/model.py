@@ -281,39 +281,46 @@ def _add(into: dict[Any, int], counts: dict[Any, int]) -> None:
 
 
 class Distributions:
-    """Each endpoint's sorted response-time keys, buckets and percentiles, with the counts and
-    request number they came from. An endpoint without new requests since the last push has
-    equal counts (a C-level dict comparison, far cheaper than sorting and bisecting again) and
-    gets the same lists back: exact, since they are a function of those inputs alone."""
+    """Each endpoint's buckets, percentiles and live-window percentiles, with the inputs they
+    came from. An endpoint without new requests since the last push has equal counts (a C-level
+    dict comparison, far cheaper than sorting and bisecting again) and gets the same lists back;
+    its window percentiles too while the window starts at the same copy of Locust's. Exact:
+    the results are a function of those inputs alone."""
 
     def __init__(self) -> None:
         self._last: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def of(
         self, e: EntrySnapshot, timed: int, qs: Sequence[float]
-    ) -> tuple[list[Any], list[int], list[Any]]:
-        """(sorted keys, bucket counts, percentiles) of ``e``'s response times."""
+    ) -> tuple[list[int], list[Any], list[Any] | None]:
+        """(bucket counts, percentiles, window percentiles) of ``e``'s response times."""
         key = (e.method, e.name)
+        rt, start = e.response_times, e.window_start
+        # The window start is Locust's own cached copy, never mutated: identity is enough.
+        start_key = (None, 0) if start is None else (start.response_times, start.timed_requests)
         last = self._last.get(key)
-        if last is not None and last[1] == timed and last[2] == qs and last[0] == e.response_times:
-            return last[3], last[4], last[5]
-        keys, cumulative = _cumulative(e.response_times)  # one sort for buckets and percentiles
+        if last is not None and last[1] == timed and last[2] == qs and last[0] == rt:
+            if last[6][0] is start_key[0] and last[6][1] == start_key[1]:
+                return last[4], last[5], last[7]
+            current = window_percentiles(rt, timed, start, keys=last[3])
+            self._last[key] = (*last[:6], start_key, current)
+            return last[4], last[5], current
+        keys, cumulative = _cumulative(rt)  # one sort for buckets and both percentiles
         buckets = list(
             map(cumulative.__getitem__, map(bisect_right, repeat(keys), BUCKET_BOUNDS_MS))
         )
         found = _percentiles(keys, cumulative, timed, qs)
-        self._last[key] = (e.response_times, timed, qs, keys, buckets, found)
-        return keys, buckets, found
+        current = window_percentiles(rt, timed, start, keys=keys)
+        self._last[key] = (rt, timed, qs, keys, buckets, found, start_key, current)
+        return buckets, found, current
 
 
 def _row(e: EntrySnapshot, name: str, qs: Sequence[float], dist: Distributions) -> EndpointRow:
-    timed = e.num_requests - e.num_none_requests
-    keys, buckets, found = dist.of(e, timed, qs)
+    buckets, found, current = dist.of(e, e.num_requests - e.num_none_requests, qs)
     return EndpointRow(
         e.method, name, e.num_requests, e.num_failures, e.total_content_length,
         e.total_response_time / 1000.0, buckets, found,
-        e.max_response_time, e.current_rps, e.current_fail_per_sec,
-        window_percentiles(e.response_times, timed, e.window_start, keys=keys),
+        e.max_response_time, e.current_rps, e.current_fail_per_sec, current,
     )  # fmt: skip
 
 
