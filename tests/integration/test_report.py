@@ -126,7 +126,7 @@ def test_errors_table_accounts_for_every_failure(completed_run: CompletedRun, re
 
 
 def test_charts_hold_the_run(report: str) -> None:
-    assert report.count("<svg ") == 5
+    assert report.count('<svg class="chart"') == 5
     charts = report.split("<figure>")[1:]
     for title, chart in zip(("Users", "Requests per second"), charts, strict=False):
         assert title in chart
