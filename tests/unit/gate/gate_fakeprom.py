@@ -1,13 +1,16 @@
 """A tiny fake Prometheus HTTP API on 127.0.0.1, in-process, for the gate's error paths.
 
 It answers the run-discovery queries for one finished run and, for every other query, the first
-rule whose substring occurs in the query text (or a default). Rules return a Prometheus JSON body
-and an HTTP status, so 5xx, 400 bad_data, NaN and empty vectors are all one line in a test.
+rule whose substring occurs in the query text (or ``default`` when a test sets one). Rules return
+a Prometheus JSON body and an HTTP status, so 5xx, 400 bad_data, NaN and empty vectors are all one
+line in a test. A query no rule answers is an error reply, and the test fails at teardown naming
+it: a test never passes on an answer it did not choose.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +19,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from promgate.core.summary import SUMMARY_QUERIES
 
+#: the gate's summary queries (core/summary.py), with the run's variables as wildcards
+SUMMARY = [
+    re.compile(re.sub(r"\\\$(job|run_id|window)", ".+?", re.escape(build())))
+    for build, _ in SUMMARY_QUERIES.values()
+]
 START = 1_700_000_000.0
 END = START + 60.0
 Reply = tuple[int, dict[str, Any]]
@@ -40,7 +49,10 @@ class FakePrometheus:
     url: str = ""
     #: (substring of the query, reply); first match wins
     rules: list[tuple[str, Reply | Callable[[str], Reply]]] = field(default_factory=list)
-    default: Reply = field(default_factory=lambda: value(0.0))
+    #: the answer to queries no rule matches; None: such a query fails the test
+    default: Reply | None = None
+    #: queries nothing answered (the fixture fails the test when this is not empty)
+    unknown: list[str] = field(default_factory=list)
     #: run ids this server knows; None: the run exists but has no end yet
     runs: dict[str, float | None] = field(default_factory=lambda: {"run-1": END})
     queries: list[str] = field(default_factory=list)
@@ -84,7 +96,14 @@ class FakePrometheus:
         for needle, reply in self.rules:
             if needle in query:
                 return reply(query) if callable(reply) else reply
-        return self.default
+        if self.default is not None:
+            return self.default
+        if any(pattern.fullmatch(query) for pattern in SUMMARY):
+            # The figures every result carries; a test that cares sets a rule. No data here, so
+            # a check that happens to share one of these queries can never pass on it.
+            return vector()
+        self.unknown.append(query)
+        return error(400, "bad_data", f"fake Prometheus has no answer for: {query}")
 
 
 @pytest.fixture()
@@ -128,3 +147,4 @@ def fake_prom() -> Iterator[FakePrometheus]:
     finally:
         server.shutdown()
         server.server_close()
+    assert not fake.unknown, "queries the test gave no answer for: " + "; ".join(fake.unknown)

@@ -94,13 +94,13 @@ def test_pass_writes_every_report(
 def test_critical_fails_with_exit_1(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_prom.on('percentile="0.95"', value(2.5))
+    fake_prom.on('percentile="0.95"', value(2.5)).on("locust_request_failures_total", value(0.0))
     assert check(fake_prom, write_config(CHECKS)) == 1
     assert "critical" in capsys.readouterr().out
 
 
 def test_warning_passes_unless_strict(fake_prom: FakePrometheus, write_config: Writer) -> None:
-    fake_prom.on('percentile="0.95"', value(1.5))
+    fake_prom.on('percentile="0.95"', value(1.5)).on("locust_request_failures_total", value(0.0))
     cfg = write_config(CHECKS)
     assert check(fake_prom, cfg) == 0
     assert check(fake_prom, cfg, "--strict") == 1
@@ -155,7 +155,7 @@ def test_5xx_then_recovery_is_retried(fake_prom: FakePrometheus, write_config: W
         calls["n"] += 1
         return error(503, "unavailable", "busy") if calls["n"] == 1 else value(0.2)
 
-    fake_prom.on('percentile="0.95"', flaky)
+    fake_prom.on('percentile="0.95"', flaky).on("locust_request_failures_total", value(0.0))
     assert check(fake_prom, write_config(CHECKS)) == 0
     assert calls["n"] >= 2
 
@@ -176,6 +176,7 @@ def test_server_rejects_query_exits_2(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_prom.on('percentile="0.95"', error(400, "bad_data", "1:5: parse error: unexpected"))
+    fake_prom.on("locust_request_failures_total", value(0.0))
     assert check(fake_prom, write_config(CHECKS)) == 2
     assert "rejected the query" in _one_line_error(capsys.readouterr().err)
 
@@ -230,7 +231,7 @@ def test_unfinished_run_waits_then_exits_1(
 def test_latest_and_env_vars(
     fake_prom: FakePrometheus, write_config: Writer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake_prom.on('percentile="0.95"', value(0.3))
+    fake_prom.on('percentile="0.95"', value(0.3)).on("locust_request_failures_total", value(0.0))
     monkeypatch.setenv("PROMGATE_PROMETHEUS_URL", fake_prom.url)
     monkeypatch.setenv("LOCUST_PROMETHEUS_RUN_ID", "latest")
     assert (
@@ -315,6 +316,7 @@ def test_template_variables_and_var(fake_prom: FakePrometheus, write_config: Wri
         '    query: x{env="$env", region="$region", run_id="$run_id"} @ $run_end > $run_start\n'
         "    critical: '> 1'\n    no_data: pass\n"
     )
+    fake_prom.on("x{", vector())  # no data: the check passes by its no_data policy
     assert check(fake_prom, cfg, "--var", 'region=eu "1"') == 0
     sent = next(q for q in fake_prom.queries if q.startswith("x{"))
     parsed = promql_parser.parse(sent)
@@ -359,6 +361,7 @@ def test_seed_thresholds_and_check_regression_agree(
     seed = ROOT / "examples" / "check_regression.py"
     for p95, expect in ((0.4, 0), (6.0, 1)):
         fake_prom.on('percentile="0.95"', value(p95)).on("node_", vector())
+        fake_prom.on("locust_request_failures_total", value(0.0))
         fake_prom.on('percentile="0.99"', value(0.5))
         fake_prom.on("locust_request_failures_total", value(0.01))
         fake_prom.default = value(100.0)
@@ -444,7 +447,7 @@ def test_waits_for_the_final_push_then_judges(
     import time
 
     fake_prom.runs = {"run-1": None}
-    fake_prom.on('percentile="0.95"', value(0.3))
+    fake_prom.on('percentile="0.95"', value(0.3)).on("locust_request_failures_total", value(0.0))
 
     # The run ends (its end timestamp appears) only after the gate has polled for it.
     def finish() -> None:
@@ -518,6 +521,7 @@ def test_prometheus_warnings_are_reported_not_swallowed(
     status, body = value(0.5)
     body["warnings"] = ["partial response: store 3 unavailable"]
     fake_prom.on('percentile="0.95"', (status, body))
+    fake_prom.on("locust_request_failures_total", value(0.0))
     result, comment = tmp_path / "result.json", tmp_path / "gate.md"
     args = ("--json", str(result), "--markdown", str(comment))
     assert check(fake_prom, write_config(CHECKS), *args) == 0

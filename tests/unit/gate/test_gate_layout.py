@@ -128,3 +128,16 @@ def test_the_checker_sees_a_violation() -> None:
     (target,) = _resolve("promgate.report.text", path, node)
     assert target == "promgate.cli.main"
     assert _layer(target) > _layer("promgate.report.text")
+
+
+def test_gate_tests_run_on_real_threads_and_sockets() -> None:
+    # The suite imports Locust without gevent's monkey-patching (tests/conftest.py), so the gate's
+    # thread pool and HTTP client are tested as they run in CI, not on greenlets.
+    import socket
+    import threading
+
+    from gevent import monkey
+
+    assert not monkey.is_module_patched("socket") and not monkey.is_module_patched("threading")
+    assert socket.socket.__module__ == "socket"
+    assert threading.Thread.__module__ == "threading"
