@@ -12,6 +12,7 @@ from typing import Any
 from ..config.loader import GateConfig, load_config
 from ..config.thresholds import load_thresholds
 from ..core.gate import Gate
+from ..core.links import dashboard_url
 from ..core.result import GateResult
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
@@ -103,6 +104,11 @@ def add_check_options(
     )
     p.add_argument("--push-results", metavar="URL", help="push the verdicts to a Pushgateway")
     p.add_argument(
+        "--grafana-url",
+        metavar="URL",
+        help="Grafana base URL: the reports link to the run's dashboard (env PROMGATE_GRAFANA_URL)",
+    )
+    p.add_argument(
         "--format",
         choices=("auto", "table", "github"),
         default="auto",
@@ -176,6 +182,9 @@ def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClie
     the results; the exit code of the verdict."""
     env = os.environ
     _check_outputs(args)
+    grafana = args.grafana_url or env.get("PROMGATE_GRAFANA_URL")
+    if grafana:
+        result.dashboard_url = dashboard_url(grafana, result.run)
     stdout_taken = _write_reports(args, result, client)
     github = args.format == "github" or (
         args.format == "auto" and env.get("GITHUB_ACTIONS") == "true"

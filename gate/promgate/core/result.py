@@ -12,7 +12,8 @@ seconds, values are in the check's ``unit``, ``null`` means no data::
      "summary": {"requests": float|null, "failures": ..., "error_rate_percent": ...,
                  "rps": ..., "p50": s, "p95": s, "p99": s, "avg_response_time": s,
                  "cpu_usage_avg": %, "memory_usage_avg": %},
-     "checks": [CheckResult], "notes": [str], "aborted": null | Abort}
+     "checks": [CheckResult], "notes": [str], "aborted": null | Abort,
+     "dashboard_url": null | str}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
     CheckResult = {"name", "description", "preset", "query", "baseline_query", "unit",
@@ -215,6 +216,8 @@ class GateResult:
     notes: list[str] = field(default_factory=list)
     #: set by ``promgate run`` when it stopped the load test early
     aborted: Abort | None = None
+    #: the run's Grafana dashboard (``--grafana-url``)
+    dashboard_url: str | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -253,6 +256,7 @@ class GateResult:
             "checks": [c.to_dict() for c in self.checks],
             "notes": list(self.notes),
             "aborted": self.aborted.to_dict() if self.aborted is not None else None,
+            "dashboard_url": self.dashboard_url,
         }
 
     @classmethod
@@ -274,6 +278,7 @@ class GateResult:
                 strict=bool(doc.get("strict")),
                 notes=[str(n) for n in doc.get("notes") or []],
                 aborted=Abort.from_dict(aborted) if isinstance(aborted, Mapping) else None,
+                dashboard_url=str(doc["dashboard_url"]) if doc.get("dashboard_url") else None,
             )
         except KeyError as exc:
             raise ValueError(f"a check has no {exc.args[0]!r}") from None

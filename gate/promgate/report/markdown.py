@@ -21,7 +21,8 @@ def render_markdown(result: GateResult) -> str:
     lines = [
         f"## {VERDICT_ICONS[verdict]} promgate: {VERDICT_WORDS[verdict]}",
         "",
-        f"Run `{_code(result.run_id)}`, window {result.run.duration}.",
+        f"Run `{_code(result.run_id)}`, window {result.run.duration}."
+        + (f" [Grafana dashboard](<{result.dashboard_url}>)" if result.dashboard_url else ""),
         "",
         *(
             [f"**Load test {_cell(result.aborted.summary())}**", ""]

@@ -68,6 +68,8 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     elif result.baseline is not None:
         base = f", baseline {result.baseline.file}"
     lines.append(f"promgate: {overall} (run {result.run_id!r}{base}, window {result.run.duration})")
+    if result.dashboard_url:
+        lines.append(f"dashboard: {result.dashboard_url}")
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines) + "\n"
 

@@ -118,6 +118,7 @@ def collect_report(
         baseline_run_id=baseline.run_id if baseline is not None else None,
         notes=[*(result.notes if result is not None else []), *notes],
         aborted=result.aborted.summary() if result is not None and result.aborted else "",
+        dashboard_url=(result.dashboard_url or "") if result is not None else "",
     )
 
 

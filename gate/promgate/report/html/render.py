@@ -120,6 +120,8 @@ class ReportData:
     generated: float = field(default_factory=time.time)
     #: ``promgate run`` stopped the load test early: when and why (empty: it ran to its end)
     aborted: str = ""
+    #: the run's Grafana dashboard (``--grafana-url``; empty: no link)
+    dashboard_url: str = ""
 
 
 def _e(text: object) -> str:
@@ -165,7 +167,12 @@ def _header(d: ReportData) -> str:
         f"<div><dt>Started</dt><dd>{_e(_utc(d.start))}</dd></div>"
         f"<div><dt>Duration</dt><dd>{_e(_duration(d.start, d.end))}</dd></div>"
         f"{baseline}"
-        f"<div><dt>Report generated</dt><dd>{_e(_utc(d.generated))}</dd></div>"
+        + (
+            f'<div><dt>Dashboard</dt><dd><a href="{_e(d.dashboard_url)}">Grafana</a></dd></div>'
+            if d.dashboard_url
+            else ""
+        )
+        + f"<div><dt>Report generated</dt><dd>{_e(_utc(d.generated))}</dd></div>"
         "</dl></header>"
     )
 
