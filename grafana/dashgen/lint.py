@@ -193,6 +193,8 @@ def migration_problems(model: Mapping[str, Any]) -> list[str]:
         out.append("timepicker.time_options: removed in schema 41")
     for panel in panels(model):
         where = f"panel {panel.get('id')} {panel.get('title')!r}"
+        if "styles" in panel:
+            out.append(f"{where}: styles belongs to the removed table-old panel")
         # Schema 37 also adds showLegend: true to visible legends, which changes nothing.
         legend = (panel.get("options") or {}).get("legend")
         if isinstance(legend, bool) or (

@@ -128,8 +128,9 @@ def test_lint_catches_a_fixed_datasource_and_stale_schema_keys() -> None:
     model["style"] = "dark"
     model["refresh"] = False
     panel["options"]["legend"]["displayMode"] = "hidden"
+    panel["styles"] = [{"pattern": "Time", "type": "hidden"}]
     found = "\n".join(lint.problems(model))
-    for needle in ("not the first variable", "style", "refresh", "schema 37"):
+    for needle in ("not the first variable", "style:", "refresh", "schema 37", "table-old"):
         assert needle in found
     imported = _load("locust-run.json", "import")
     imported["templating"]["list"][0]["current"] = {"text": "x", "value": "x"}
