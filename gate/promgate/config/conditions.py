@@ -65,7 +65,7 @@ def parse_condition(text: object, unit: Unit) -> Condition:
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise ConfigError(f"condition must be a string like '> 2s', got {type(text).__name__}")
     if not isinstance(text, str):
-        # A bare number in YAML: an upper bound, as the seed's thresholds are.
+        # A bare number in YAML: an upper bound, as a thresholds file's are.
         text = f"> {text}"
     match = _SYNTAX.match(text)
     if not match:

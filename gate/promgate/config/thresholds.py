@@ -1,4 +1,4 @@
-"""Compatibility with the seed's ``performance_thresholds.json`` and ``check_regression.py``.
+"""``performance_thresholds.json``, the thresholds file of the Locust CI/CD guide, read unchanged.
 
 The thresholds file is read unchanged: each known metric becomes a check on a preset, with the
 file's ``warning``/``critical`` numbers as bounds in the file's ``unit``. ``requests_per_second``
@@ -19,12 +19,12 @@ from .loader import CheckSpec, GateConfig
 from .presets import PRESETS
 from .units import get_unit
 
-__all__ = ["SEED_METRICS", "load_thresholds", "parse_thresholds"]
+__all__ = ["FILE_METRICS", "load_thresholds", "parse_thresholds"]
 
-#: seed metric -> (preset, bound: ">" upper / "<" lower, no_data). The seed's script skips a
+#: metric of the file -> (preset, bound: ">" upper / "<" lower, no_data). The guide's script skips a
 #: metric it has no figure for; so does the gate, and reports it as skipped. It still never
 #: passes on nothing: a run with every check skipped fails (and an unknown run fails first).
-SEED_METRICS: dict[str, tuple[str, str, str]] = {
+FILE_METRICS: dict[str, tuple[str, str, str]] = {
     "response_time_p95": ("p95", ">", "skip"),
     "response_time_p99": ("p99", ">", "skip"),
     "error_rate": ("error_rate", ">", "skip"),
@@ -32,9 +32,9 @@ SEED_METRICS: dict[str, tuple[str, str, str]] = {
     "cpu_usage": ("host_cpu", ">", "skip"),
     "memory_usage": ("host_memory", ">", "skip"),
 }
-#: how a seed unit is written after a number in a condition ("> 5%"), as the gate's own syntax
+#: a unit of the file as a suffix in the gate's own condition syntax ("> 5%")
 _SUFFIX = {"seconds": "s", "ms": "ms", "percent": "%"}
-_SEED_UNITS = {
+_FILE_UNITS = {
     "seconds": "seconds",
     "ms": "ms",
     "percent": "percent",
@@ -66,9 +66,9 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
     checks = []
     for name, spec in doc.items():
         line = lines.get(name)
-        if name not in SEED_METRICS:
+        if name not in FILE_METRICS:
             raise ConfigError(
-                f"unknown metric (known: {', '.join(SEED_METRICS)})",
+                f"unknown metric (known: {', '.join(FILE_METRICS)})",
                 file=source,
                 line=line,
                 key=name,
@@ -77,17 +77,17 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
             raise ConfigError(
                 "expected an object with warning, critical, unit", file=source, line=line, key=name
             )
-        preset_name, bound, no_data = SEED_METRICS[name]
+        preset_name, bound, no_data = FILE_METRICS[name]
         preset = PRESETS[preset_name]
         unit_name = spec.get("unit", preset.unit)
-        if not isinstance(unit_name, str) or unit_name not in _SEED_UNITS:
+        if not isinstance(unit_name, str) or unit_name not in _FILE_UNITS:
             raise ConfigError(
-                f"unknown unit {unit_name!r} (use one of: {', '.join(_SEED_UNITS)})",
+                f"unknown unit {unit_name!r} (use one of: {', '.join(_FILE_UNITS)})",
                 file=source,
                 line=line,
                 key=f"{name}.unit",
             )
-        unit = get_unit(_SEED_UNITS[unit_name])
+        unit = get_unit(_FILE_UNITS[unit_name])
         native = get_unit(preset.unit)
         if unit.dimension != native.dimension:
             raise ConfigError(

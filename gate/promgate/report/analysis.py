@@ -12,7 +12,7 @@ __all__ = ["analysis_document"]
 
 
 def analysis_document(result: GateResult) -> dict[str, Any]:
-    """The seed's analysis shape: seconds, percent, rps; host usage only when known."""
+    """The shape the guide's script reads: seconds, percent, rps; host usage only when known."""
     summary: Mapping[str, float | None] = result.summary
     out: dict[str, Any] = {}
     for key, source in (
