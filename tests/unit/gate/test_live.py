@@ -4,7 +4,10 @@ live evaluation against a fake Prometheus, and ``promgate run`` with stand-in ch
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -335,3 +338,28 @@ def test_run_aborts_the_child_on_a_breach(
     assert code == 1 and time.monotonic() - began < 20  # SIGTERM ended the sleeping child
     doc = json.loads(out.read_text())
     assert doc["aborted"]["check"] == "errors" and doc["aborted"]["reason"] == "breach"
+
+
+def test_ctrl_c_stops_the_child_judges_and_exits_130(
+    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    fake_prom.default = value(0.0)
+    started = tmp_path / "started"
+    child = f"import time; open({str(started)!r}, 'w').close(); time.sleep(60)"
+    out = tmp_path / "r.json"
+    argv = ["run", "--config", str(write_config(LIVE)), "--prometheus", fake_prom.url]
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # promgate is in its loop once the child runs
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    began = time.monotonic()
+    code = run([*argv, "--run-id", "run-1", "--json", str(out), *_child(child)])
+    assert code == 130 and time.monotonic() - began < 20
+    doc = json.loads(out.read_text())
+    assert doc["aborted"]["reason"] == "interrupted" and doc["aborted"]["check"] is None
+    assert doc["verdict"] == "fail"
