@@ -7,7 +7,9 @@ compare promgate's numbers with — and exposes the server-side view as Promethe
 Routes: GET /health; GET/POST /students; GET /students/{id}; GET /courses; GET /courses/{id};
 GET/POST /enrollments. Control: GET /__counts, POST /__reset, GET/POST /__config, GET /metrics.
 ``/__config`` takes ``{"fail_from": UNIX_TIME}``: from that moment on every route answers 500 (a
-system under test that falls over mid-run; ``null`` heals it).
+system under test that falls over mid-run; ``null`` heals it). With ``latency_sigma`` > 0 (global or
+per route) a route's latency is log-normal with median ``latency_ms`` and that shape;
+``latency_factor`` multiplies every latency (a per-run "machine" factor, or a slowed route).
 
     python examples/demo_api.py --port 8080 --latency-ms 5 --error-rate 0.02
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import random
 import re
 import sys
@@ -53,6 +56,8 @@ class State:
             "error_rate": error_rate,
             "routes": {},  # route -> {"latency_ms": .., "error_rate": ..} overrides
             "fail_from": None,  # Unix time from which every route answers 500
+            "latency_sigma": 0.0,  # > 0: log-normal latency, median latency_ms, this shape
+            "latency_factor": 1.0,  # multiplies every latency (global x route)
         }
         self.counts: Counter[tuple[str, str, int]] = Counter()
         self.random = random.Random(seed)
@@ -80,6 +85,19 @@ class State:
             fail_from = self.config.get("fail_from")
         return fail_from is not None and time.time() >= float(fail_from)
 
+    def latency(self, route: str) -> float:
+        """This request's latency in ms: uniform jitter over ``latency_ms``, or log-normal."""
+        with self.lock:
+            override = self.config["routes"].get(route, {})
+            factor = float(self.config.get("latency_factor", 1.0))
+            factor *= float(override.get("latency_factor", 1.0))
+            sigma = float(override.get("latency_sigma", self.config.get("latency_sigma", 0.0)))
+            median = float(override.get("latency_ms", self.config["latency_ms"]))
+            jitter = float(override.get("jitter_ms", self.config["jitter_ms"]))
+            if sigma > 0:
+                return median * math.exp(self.random.gauss(0.0, sigma)) * factor
+            return (median + self.random.random() * jitter) * factor
+
     def roll(self) -> float:
         with self.lock:
             return self.random.random()
@@ -94,6 +112,9 @@ class State:
 def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real API server
+        # Headers and body go out in two writes: with Nagle on, the body waits for the
+        # client's delayed ACK and every response gains ~40 ms on Linux loopback.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -128,9 +149,7 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": "not found"})
                 state.record(method, "unmatched", 404, time.perf_counter() - started)
                 return
-            latency = state.setting(route, "latency_ms") + state.roll() * state.setting(
-                route, "jitter_ms"
-            )
+            latency = state.latency(route)
             if latency > 0:
                 time.sleep(latency / 1000)
             if state.failing() or state.roll() < state.setting(route, "error_rate"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..core.format import format_labels, format_value
-from ..core.result import GateResult, Verdict
+from ..core.result import CheckResult, GateResult, SeriesResult, Verdict
+from .regression import HEADER, cells, row_for
 
 __all__ = ["render_junit"]
 
@@ -15,18 +16,24 @@ def render_junit(result: GateResult) -> str:
     counts = {"tests": 0, "failures": 0, "skipped": 0}
     for check in result.checks:
         unit = check.unit
-        cases = [(check.name, check.value, check.verdict, check.reason)]
+        cases = [(check.name, check.value, check.verdict, check.reason, "")]
         if check.reduce == "each" and len(check.series) > 1:
             cases = [
-                (f"{check.name}{format_labels(s.labels)}", s.value, s.verdict, s.reason)
+                (
+                    f"{check.name}{format_labels(s.labels)}",
+                    s.value,
+                    s.verdict,
+                    s.reason,
+                    _reg(check, s),
+                )
                 for s in check.series
             ]
-        for name, value, verdict, reason in cases:
+        for name, value, verdict, reason, figures in cases:
             counts["tests"] += 1
             case = ET.SubElement(suite, "testcase", classname="promgate", name=name)
             ET.SubElement(
                 case, "system-out"
-            ).text = f"value: {format_value(value, unit)}\nquery: {check.query}\n{reason}"
+            ).text = f"value: {format_value(value, unit)}\nquery: {check.query}\n{figures}{reason}"
             message = f"{format_value(value, unit)}: {reason}"
             failed = verdict is Verdict.FAIL or (result.strict and verdict is Verdict.WARN)
             if failed:
@@ -56,3 +63,11 @@ def render_junit(result: GateResult) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
+
+
+def _reg(check: CheckResult, s: SeriesResult) -> str:
+    """``latency_regression``'s figures of the series, one ``name: value`` line each."""
+    row = row_for(check, s)
+    if row is None:
+        return ""
+    return "".join(f"{h}: {c}\n" for h, c in zip(HEADER, cells(row), strict=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..core.format import VERDICT_ICONS, VERDICT_WORDS, format_value, key_lines
 from ..core.result import GateResult, Verdict
+from .regression import HEADER, baseline_text, cells, regression_rows
 
 __all__ = ["render_markdown"]
 
@@ -44,10 +45,23 @@ def render_markdown(result: GateResult) -> str:
             f"| {_cell(c.name)} | {format_value(c.value, c.unit)} | {_conditions(c.warning)}"
             f" | {_conditions(c.critical)} | {base} | {VERDICT_ICONS[v]} {v} |"
         )
+    regression = regression_rows(result)
+    if regression:
+        lines += ["", f"**Latency per endpoint** (baseline: {_cell(baseline_text(result))}):", ""]
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        for r in regression:
+            *texts, v = cells(r)
+            icon = VERDICT_ICONS.get(v, "")
+            lines.append("| " + " | ".join(_cell(t) for t in texts) + f" | {icon} {v} |")
     problems = [c for c in result.checks if c.verdict in (Verdict.FAIL, Verdict.WARN)]
     if problems:
         lines += ["", "**Findings:**"]
         lines += [f"- {_cell(c.name)}: {_cell(c.reason)}" for c in problems]
+        lines += [
+            f"- {_cell(r.check)} {_cell(r.endpoint)}: {_cell(r.reason)}"
+            for r in regression
+            if r.verdict in ("fail", "warning")
+        ]
     if result.notes:
         lines += ["", "**Notes:**"]
         lines += [f"- {_cell(note)}" for note in result.notes]

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from ..core.format import format_labels, format_value
 from ..core.result import CheckResult, GateResult, Verdict
+from .regression import baseline_text, regression_rows, text_lines
 
 __all__ = ["render_table", "write_table"]
 
@@ -54,6 +55,8 @@ def render_table(result: GateResult, colour: bool = False) -> str:
             cells[-1] = f"\033[{_COLOURS[verdict]}m{cells[-1]}\033[0m"
         lines.append("  ".join(cells).rstrip())
     lines.append("")
+    regression = text_lines(regression_rows(result))
+    lines += [*regression, ""] if regression else []
     for check in result.checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
             lines.append(f"{check.name}: {check.reason}")
@@ -62,11 +65,7 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     overall = result.verdict.value.upper()
     if colour:
         overall = f"\033[1;{_COLOURS[result.verdict]}m{overall}\033[0m"
-    base = ""
-    if result.baseline is not None and result.baseline.run is not None:
-        base = f", baseline {result.baseline.run.run_id!r}"
-    elif result.baseline is not None:
-        base = f", baseline {result.baseline.file}"
+    base = f", baseline {baseline_text(result)}" if result.baseline is not None else ""
     lines.append(f"promgate: {overall} (run {result.run_id!r}{base}, window {result.run.duration})")
     if result.dashboard_url:
         lines.append(f"dashboard: {result.dashboard_url}")

@@ -24,6 +24,7 @@ from ...prometheus.client import PrometheusClient
 from ...prometheus.templating import render
 from ...prometheus.types import RunWindow, Sample, Series
 from ...prometheus.window import run_selector
+from ..regression import baseline_text, regression_rows
 from .charts import Chart, Line, Threshold
 from .render import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
 
@@ -116,6 +117,8 @@ def collect_report(
         endpoints=[_endpoint(k, cols) for k, cols in endpoints.items()],
         errors=errors,
         baseline_run_id=baseline.run_id if baseline is not None else None,
+        regressions=regression_rows(result) if result is not None else [],
+        baseline_text=baseline_text(result) if result is not None else "",
         notes=[*(result.notes if result is not None else []), *notes],
         aborted=result.aborted.summary() if result is not None and result.aborted else "",
         dashboard_url=(result.dashboard_url or "") if result is not None else "",

@@ -26,7 +26,9 @@ from ...core.format import (
     format_value,
     key_lines,
 )
+from ..regression import RegressionRow
 from .charts import Chart, off_scale, render_chart, swatch, threshold_key
+from .regression import regression_section
 from .style import CSS
 
 __all__ = [
@@ -115,6 +117,9 @@ class ReportData:
     endpoints: Sequence[EndpointRow] = ()
     errors: Sequence[ErrorRow] = ()
     baseline_run_id: str | None = None
+    #: ``latency_regression`` per endpoint, and what it was compared with
+    regressions: Sequence[RegressionRow] = ()
+    baseline_text: str = ""
     #: problems met while gathering the data, shown to the reader instead of hidden
     notes: Sequence[str] = ()
     generated: float = field(default_factory=time.time)
@@ -353,6 +358,7 @@ def render_html(data: ReportData, stylesheet: str = "") -> str:
         + _verdict(data)
         + _figures(data.summary)
         + _checks(data)
+        + regression_section(data.regressions, data.baseline_text)
         + _charts(data)
         + _endpoints(data)
         + _errors(data)

@@ -1,0 +1,255 @@
+"""Regression against history, end to end: real Locust runs against a server with log-normal
+latency and a random per-run factor of ±5 %, their verdicts pushed, a real Prometheus.
+
+Four history runs pass and are pushed (``--push-results``). Then, each judged with
+``baseline: {history: 5}`` and pushed too (so passing runs join the history and failing ones
+never do): three unchanged runs must not fail; three runs with the busiest endpoint 20 % slower
+must fail on that endpoint and on no other; three runs with the 5 % endpoint 25 % slower must
+find it, or say "too few requests to judge", never pass it.
+
+    .venv/bin/python -m pytest -s -p no:cacheprovider tests/integration/test_regression.py
+
+prints each run's figures per endpoint (the numbers in docs/gate.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localstack import LocalStack
+from promgate.cli import run
+from support import DemoApi, new_run_id, start_locust, wait_until
+
+pytestmark = pytest.mark.integration
+
+LOCUSTFILE = Path(__file__).with_name("regression_locustfile.py")
+#: route -> median latency (ms); traffic 70/25/5 % by the locustfile's task weights
+MEDIANS = {"/students": 35.0, "/courses": 25.0, "/enrollments": 30.0}
+SIGMA = 0.35
+BUSIEST, SPARSE = "/students", "/enrollments"
+HISTORY = 4
+WANTED = 5
+#: the largest run-to-run spread of Locust's median the history may show (±5 % per-run factor,
+#: sampling and Locust's 1 ms rounding): beyond it the machine, not the server, is measured
+MAX_MACHINE_NOISE = 0.12
+
+HISTORY_CONFIG = """
+checks:
+  - {name: errors, preset: error_rate, critical: "> 1%"}
+"""
+REGRESSION_CONFIG = f"""
+baseline: {{history: {WANTED}}}
+checks:
+  - {{name: errors, preset: error_rate, critical: "> 1%"}}
+  - name: latency
+    preset: latency_regression
+    critical: "> +10%"
+"""
+
+
+class Runs:
+    """Load runs of one job against the demo API, judged and pushed one after another."""
+
+    def __init__(self, stack: LocalStack, api: DemoApi, tmp: Path) -> None:
+        self.stack, self.api, self.tmp = stack, api, tmp
+        self.job = new_run_id("regress")
+        #: run ids whose pushed verdict was pass or warning, oldest first
+        self.passing: list[str] = []
+        self.rng = random.Random()
+        #: route -> Locust's median (ms) of each unchanged run
+        self.observed: dict[str, list[float]] = {route: [] for route in MEDIANS}
+
+    def slower(self, route: str, share: float) -> dict[str, float]:
+        """The route's latency factor that makes it ``share`` slower *as Locust measures it*.
+
+        Locust's response time is the server's latency plus the client's and the machine's own
+        time (several ms on a loaded 2-core runner), which a server-side factor does not
+        scale: +20 % on the server alone would show as +10 % or less. The extra latency is
+        ``share`` of the route's median as the unchanged runs measured it.
+        """
+        seen = statistics.median(self.observed[route])
+        return {route: 1.0 + share * seen / MEDIANS[route]}
+
+    def load(self, slow: dict[str, float] | None = None) -> tuple[str, float]:
+        factor = self.rng.uniform(0.95, 1.05)
+        routes = {
+            route: {"latency_ms": median, "latency_factor": (slow or {}).get(route, 1.0)}
+            for route, median in MEDIANS.items()
+        }
+        self.api.configure(latency_sigma=SIGMA, latency_factor=factor, routes=routes)
+        started = start_locust(
+            self.api.url,
+            pushgateway=self.stack.pushgateway_url,
+            run_id=new_run_id("reg"),
+            locustfile=LOCUSTFILE,
+            users=8,
+            spawn_rate=8,
+            run_time="6s",
+            extra=[
+                *("--prometheus-job", self.job, "--prometheus-testplan", "regress"),
+                "--prometheus-keep",
+            ],
+        )
+        for proc in started.procs:
+            _first_in_line(proc.pid)
+        locust = started.wait()
+        assert locust.returncode == 0, locust.output
+        end = f'locust_run_end_timestamp_seconds{{run_id="{locust.run_id}"}}'
+        wait_until(lambda: self.stack.query(end), 30, f"the final push of {locust.run_id}")
+        if not slow:
+            summary = locust.summary()
+            for route, seen in self.observed.items():
+                seen.append(summary[("GET", route)].get_response_time_percentile(0.5))
+        return locust.run_id, factor
+
+    def judge(self, run_id: str, config: str) -> tuple[int, dict[str, Any]]:
+        cfg = self.tmp / f"{run_id}.yaml"
+        cfg.write_text(config, encoding="utf-8")
+        out = self.tmp / f"{run_id}.json"
+        argv = ["check", "--prometheus", self.stack.prometheus_url, "--run-id", run_id]
+        argv += ["--job", self.job, "--config", str(cfg), "--json", str(out)]
+        argv += ["--wait-timeout", "60", "--push-results", self.stack.pushgateway_url]
+        code = run(argv)
+        doc: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        if doc["verdict"] in ("pass", "warning"):
+            self.passing.append(run_id)
+        # The next judgement must see this verdict: wait until Prometheus has scraped it.
+        verdict = f'promgate_verdict{{job="promgate", run_id="{run_id}"}}'
+        wait_until(lambda: self.stack.query(verdict), 30, f"the pushed verdict of {run_id}")
+        return code, doc
+
+    def expected_history(self) -> list[str]:
+        return self.passing[::-1][:WANTED]
+
+
+def _spread(values: list[float]) -> float:
+    mid = statistics.median(values)
+    return max(abs(v / mid - 1.0) for v in values) if mid > 0 else math.inf
+
+
+def _first_in_line(pid: int) -> None:
+    """Schedule a process ahead of the rest of a busy machine (when allowed): the test is about
+    the server's latency, and a 2-core runner at load 10 adds tens of ms of its own at random."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, -10)
+
+
+def latency_series(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (check,) = [c for c in doc["checks"] if c["name"] == "latency"]
+    return {s["labels"]["name"]: s for s in check["series"]}
+
+
+def show(label: str, factor: float, doc: dict[str, Any]) -> None:
+    load = os.getloadavg()[0]
+    print(f"\n{label} (machine factor {factor:.3f}, load {load:.1f}): verdict {doc['verdict']}")
+    for name, s in latency_series(doc).items():
+        r = s["regression"] or {}
+        med, p95 = r.get("median") or {}, r.get("p95") or {}
+        print(
+            f"  {name:<13} {s['verdict']:<8} n={r.get('requests', 0):>6.0f}"
+            f" median {_ms(med.get('baseline'))}->{_ms(med.get('run'))}"
+            f" p95 {_ms(p95.get('baseline'))}->{_ms(p95.get('run'))}"
+            f" base_n={r.get('baseline_requests', 0):>6.0f}"
+            f" median {_pct(med.get('shift_percent'))} conf {_conf(med.get('confidence'))}"
+            f" spread {_pct(med.get('spread_percent'))}"
+            f" | p95 {_pct(p95.get('shift_percent'))} conf {_conf(p95.get('confidence'))}"
+            f" spread {_pct(p95.get('spread_percent'))}"
+            f" | detectable {_pct(r.get('detectable_percent'))}"
+        )
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 1000:.0f}ms"
+
+
+def _pct(x: float | None) -> str:
+    return "   n/a" if x is None else f"{x:+6.1f}%"
+
+
+def _conf(x: float | None) -> str:
+    return "  n/a" if x is None else f"{x:.4f}"
+
+
+def test_regression_against_history(stack: LocalStack, tmp_path: Path) -> None:
+    # A server of its own: its latency settings never meet another test's, and it can be
+    # scheduled ahead of the machine's other work.
+    api = DemoApi(latency_ms=MEDIANS[BUSIEST], jitter_ms=0)
+    _first_in_line(api.proc.pid)
+    runs = Runs(stack, api, tmp_path)
+    try:
+        for i in range(HISTORY):
+            run_id, factor = runs.load()
+            code, doc = runs.judge(run_id, HISTORY_CONFIG)
+            assert code == 0, doc
+            print(f"\nhistory {i + 1}: {run_id} factor {factor:.3f} {doc['summary']}")
+        # The acceptance describes a machine whose own noise is the server's ±5 % per-run
+        # factor. A runner busy with other work adds tens of percent (measured: medians +-40 %
+        # at load 15 on 2 cores), and no gate can tell that from a regression in one run.
+        noise = {r: _spread(seen) for r, seen in runs.observed.items() if r != SPARSE}
+        if max(noise.values()) > MAX_MACHINE_NOISE:
+            pytest.skip(
+                f"runner too noisy for this acceptance: Locust's medians varied "
+                f"{', '.join(f'{r} ±{v:.0%}' for r, v in noise.items())} over the history "
+                f"runs (load average {os.getloadavg()[0]:.1f}); the acceptance assumes ±5 %"
+            )
+
+        def judged(label: str, slow: dict[str, float] | None = None) -> tuple[int, dict[str, Any]]:
+            expected = runs.expected_history()
+            run_id, factor = runs.load(slow)
+            code, doc = runs.judge(run_id, REGRESSION_CONFIG)
+            show(f"{label}: {run_id}", factor, doc)
+            # The history: the newest passing pushed runs of this job and testplan, never the
+            # judged run, never a failed one; fewer than wanted is said.
+            baseline = doc["baseline"]
+            assert baseline["source"] == "history" and baseline["wanted"] == WANTED
+            assert baseline["history"] == expected
+            assert run_id not in baseline["history"]
+            if len(expected) < WANTED:
+                assert any("fewer than" in n for n in doc["notes"]), doc["notes"]
+            return code, doc
+
+        for i in range(3):
+            code, doc = judged(f"unchanged {i + 1}")
+            series = latency_series(doc)
+            assert set(series) == {*MEDIANS, "Aggregated"}
+            assert not [n for n, s in series.items() if s["verdict"] == "fail"], series
+            assert code == 0
+
+        for i in range(3):
+            code, doc = judged(f"{BUSIEST} 20% slower {i + 1}", runs.slower(BUSIEST, 0.2))
+            series = latency_series(doc)
+            failing = {n for n, s in series.items() if s["verdict"] == "fail"} - {"Aggregated"}
+            assert failing == {BUSIEST}, {n: s["reason"] for n, s in series.items()}
+            assert code == 1
+            # It failed for the rule's reasons: a shift of the median or the p95 beyond +10 %,
+            # significant at 0.99 and beyond the history's spread.
+            reg = series[BUSIEST]["regression"]
+            assert any(
+                reg[stat]["shift_percent"] > max(10.0, reg[stat]["spread_percent"])
+                and reg[stat]["confidence"] >= 0.99
+                for stat in ("median", "p95")
+            ), reg
+            assert series[BUSIEST]["reason"].startswith("critical"), series[BUSIEST]["reason"]
+
+        for i in range(3):
+            code, doc = judged(f"{SPARSE} 25% slower {i + 1}", runs.slower(SPARSE, 0.25))
+            series = latency_series(doc)
+            sparse = series[SPARSE]
+            # Found, or honestly not judged: never a pass.
+            assert sparse["verdict"] != "pass", sparse["reason"]
+            if sparse["verdict"] != "fail":
+                assert sparse["reason"].startswith("too few requests to judge"), sparse
+            failing = {n for n, s in series.items() if s["verdict"] == "fail"}
+            assert failing <= {SPARSE}, {n: s["reason"] for n, s in series.items()}
+            reg = sparse["regression"]
+            assert reg["requests"] > 0 and math.isfinite(reg["median"]["shift_percent"])
+    finally:
+        api.stop()

@@ -1,0 +1,259 @@
+"""latency_regression's rules on hand-made runs: a shift counts only when it crosses the condition,
+is significant and exceeds the history's spread; too few requests never pass; the reports show it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import xml.etree.ElementTree as ET
+
+import pytest
+from promgate import ConfigError, RunWindow, Sample, parse_config
+from promgate.core.distribution import Buckets
+from promgate.core.history import History, history_samples
+from promgate.core.regression import AGGREGATED, RunData, judge_regression
+from promgate.core.result import Baseline, GateResult, Verdict
+from promgate.report.html.regression import regression_section
+from promgate.report.junit import render_junit
+from promgate.report.markdown import render_markdown
+from promgate.report.regression import regression_rows
+from promgate.report.text import render_table
+
+BOUNDS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)
+BUSY, SPARSE = ("GET", "/busy"), ("GET", "/sparse")
+CONFIG = """
+baseline: {history: 4}
+checks:
+  - name: latency
+    preset: latency_regression
+    critical: "> +10%"
+"""
+
+
+def spec(text: str = CONFIG):  # type: ignore[no-untyped-def]
+    return parse_config(text, "t.yaml", env={}).checks[0]
+
+
+def sample_run(
+    run_id: str, rng: random.Random, n: dict[tuple[str, str], int], scale: dict[str, float]
+) -> RunData:
+    """A run of log-normal latencies (median 30 ms), each endpoint times ``scale[name]``."""
+    buckets: dict[tuple[str, str], Buckets] = {}
+    percentiles: dict[tuple[str, str], dict[str, float]] = {}
+    everything: list[float] = []
+    for key, count in n.items():
+        values = sorted(
+            0.030 * scale.get(key[1], 1.0) * math.exp(rng.gauss(0, 0.3)) for _ in range(count)
+        )
+        everything += values
+        buckets[key] = _bucket(values)
+        percentiles[key] = _locust(values)
+    buckets[AGGREGATED] = Buckets.pooled(list(buckets.values()))
+    percentiles[AGGREGATED] = _locust(sorted(everything))
+    return RunData(run_id, buckets, percentiles)
+
+
+def _bucket(values: list[float]) -> Buckets:
+    return Buckets.from_cumulative((b, sum(1 for v in values if v <= b)) for b in BOUNDS)
+
+
+def _locust(values: list[float]) -> dict[str, float]:
+    # Locust's percentile: a value on its 1 ms grid.
+    def q(p: float) -> float:
+        return round(values[min(len(values) - 1, int(p * len(values)))] * 1000) / 1000
+
+    return {"median": q(0.5), "p95": q(0.95)}
+
+
+def history(rng: random.Random, n: dict[tuple[str, str], int]) -> list[RunData]:
+    return [
+        sample_run(f"h{i}", rng, n, {"/busy": f, "/sparse": f})
+        for i, f in enumerate((0.97, 1.0, 1.02, 1.04))
+    ]
+
+
+def by_name(result):  # type: ignore[no-untyped-def]
+    return {s.labels["name"]: s for s in result.series}
+
+
+def test_a_significant_shift_beyond_the_spread_fails_only_that_endpoint() -> None:
+    rng = random.Random(1)
+    n = {BUSY: 4000, SPARSE: 600}
+    run = sample_run("r", rng, n, {"/busy": 1.25})
+    result = judge_regression(spec(), "q", run, history(rng, n), history=True, confidence=0.99)
+    series = by_name(result)
+    assert result.verdict is Verdict.FAIL
+    assert series["/busy"].verdict is Verdict.FAIL
+    assert series["/busy"].reason.startswith("critical: median")
+    assert series["/sparse"].verdict is Verdict.PASS
+    reg = series["/busy"].regression
+    assert reg is not None and reg["baseline_runs"] == 4
+    assert reg["median"]["shift_percent"] > 15 and reg["median"]["confidence"] > 0.999
+    assert 0 < reg["median"]["spread_percent"] < 10
+    # The baseline value is the median of the history runs' medians, not of the pooled runs.
+    assert series["/busy"].baseline == pytest.approx(reg["median"]["baseline"])
+    assert reg["buckets"]["bounds"][-1] is None  # +Inf, JSON-safe
+    assert sum(reg["buckets"]["run"]) == 4000
+
+
+def test_unchanged_runs_pass_with_the_detectable_shift_said() -> None:
+    rng = random.Random(2)
+    n = {BUSY: 4000, SPARSE: 600}
+    for i in range(5):
+        run = sample_run(f"r{i}", rng, n, {"/busy": 1.01, "/sparse": 0.99})
+        result = judge_regression(spec(), "q", run, history(rng, n), history=True, confidence=0.99)
+        assert result.verdict is Verdict.PASS, result.reason
+        assert "would show at 99%" in by_name(result)["/busy"].reason
+
+
+def test_a_shift_within_the_history_spread_does_not_count() -> None:
+    rng = random.Random(3)
+    n = {BUSY: 4000}
+    wide = [sample_run(f"h{i}", rng, n, {"/busy": f}) for i, f in enumerate((0.85, 1.0, 1.05, 1.2))]
+    run = sample_run("r", rng, n, {"/busy": 1.14})
+    series = by_name(judge_regression(spec(), "q", run, wide, history=True, confidence=0.99))
+    assert series["/busy"].verdict is Verdict.PASS
+    assert "within the history's spread" in series["/busy"].reason
+
+
+def test_a_large_shift_that_is_not_significant_does_not_count() -> None:
+    rng = random.Random(4)
+    n = {BUSY: 30}
+    one = [sample_run("h", rng, n, {})]
+    run = sample_run("r", rng, n, {"/busy": 1.12})
+    result = judge_regression(
+        spec(CONFIG + "    confidence: 0.9999\n"), "q", run, one, history=False, confidence=0.9999
+    )
+    busy = by_name(result)["/busy"]
+    # 30 requests a side cannot show 10 %: said, and never a pass.
+    assert busy.verdict is Verdict.WARN
+    assert busy.reason.startswith("too few requests to judge")
+
+
+def test_too_few_requests_is_said_and_follows_no_data() -> None:
+    rng = random.Random(5)
+    n = {BUSY: 4000, SPARSE: 25}
+    run = sample_run("r", rng, n, {})
+    text = CONFIG + "    no_data: skip\n"
+    series = by_name(
+        judge_regression(spec(text), "q", run, history(rng, n), history=True, confidence=0.99)
+    )
+    assert series["/sparse"].verdict is Verdict.SKIP
+    assert series["/sparse"].reason.startswith("too few requests to judge")
+    assert series["/sparse"].regression["judgeable"] is False  # type: ignore[index]
+    assert series["/busy"].verdict is Verdict.PASS
+
+
+def test_a_big_shift_is_found_even_where_a_small_one_could_not_be() -> None:
+    rng = random.Random(6)
+    n = {BUSY: 4000, SPARSE: 60}
+    run = sample_run("r", rng, n, {"/sparse": 1.6})
+    series = by_name(
+        judge_regression(spec(), "q", run, history(rng, n), history=True, confidence=0.99)
+    )
+    assert series["/sparse"].verdict is Verdict.FAIL, series["/sparse"].reason
+
+
+def test_missing_baseline_and_missing_run_data_follow_their_policies() -> None:
+    rng = random.Random(7)
+    run = sample_run("r", rng, {BUSY: 500, SPARSE: 500}, {})
+    base = [sample_run("h", rng, {BUSY: 500}, {})]
+    series = by_name(judge_regression(spec(), "q", run, base, history=False, confidence=0.99))
+    assert series["/sparse"].verdict is Verdict.WARN  # baseline_missing: warn (the default)
+    assert "no baseline" in series["/sparse"].reason
+    empty = RunData("r", {}, {})
+    result = judge_regression(spec(), "q", empty, base, history=False, confidence=0.99)
+    assert result.verdict is Verdict.WARN and "no data" in result.reason
+
+
+def test_config_keys() -> None:
+    config = parse_config(CONFIG, "t.yaml", env={})
+    assert config.baseline_history == 4
+    assert config.checks[0].confidence == 0.99
+    bad = {
+        "baseline: {history: 0}\n": "baseline.history",
+        "baseline: {runs: 3}\n": "baseline.runs",
+    }
+    for text, key in bad.items():
+        with pytest.raises(ConfigError) as err:
+            parse_config(text + CONFIG.split("\n", 2)[2], "t.yaml", env={})
+        assert key in str(err.value)
+    with pytest.raises(ConfigError, match="absolute"):
+        parse_config(CONFIG.replace("+10%", "2s"), "t.yaml", env={})
+    with pytest.raises(ConfigError, match=r"between 0\.5 and 1"):
+        parse_config(CONFIG + "    confidence: 1.5\n", "t.yaml", env={})
+    with pytest.raises(ConfigError, match="only for preset latency_regression"):
+        parse_config(
+            "checks:\n  - {name: p, preset: p95, critical: '> 1s', confidence: 0.9}\n",
+            "t.yaml",
+            env={},
+        )
+
+
+def test_history_baseline_of_plain_checks_is_the_median_per_series() -> None:
+    runs = [
+        [Sample({"name": "/a", "run_id": "1"}, 1.0), Sample({"name": "/b", "run_id": "1"}, 5.0)],
+        [
+            Sample({"name": "/a", "run_id": "2"}, 3.0),
+            Sample({"name": "/b", "run_id": "2"}, math.nan),
+        ],
+        [Sample({"name": "/a", "run_id": "3"}, 2.0)],
+    ]
+    got = {s.labels["name"]: s.value for s in history_samples(runs)}
+    assert got == {"/a": 2.0, "/b": 5.0}
+
+
+def test_history_describe_says_fewer_than_wanted() -> None:
+    window = RunWindow("h1", "locust", 1.0, 2.0, 2.0, 1.0, 3.0, 10)
+    assert "fewer than 5" in History(5, (window,), {"testplan": "t"}).describe()
+    assert "testplan=t" in History(5, (window,), {"testplan": "t"}).describe()
+    assert "no earlier passing run" in History(3, ()).describe()
+
+
+def test_every_output_shows_each_endpoint() -> None:
+    rng = random.Random(8)
+    n = {BUSY: 4000, SPARSE: 600}
+    check = judge_regression(
+        spec(),
+        "q",
+        sample_run("r", rng, n, {"/busy": 1.25}),
+        history(rng, n),
+        history=True,
+        confidence=0.99,
+    )
+    window = RunWindow("r", "locust", 1.0, 2.0, 2.0, 1.0, 3.0, 10)
+    result = GateResult(
+        version="0",
+        generated_at=0.0,
+        prometheus="http://p",
+        run=window,
+        checks=[check],
+        summary={},
+        baseline=Baseline("history", run=window, history=["h3", "h2", "h1", "h0"], wanted=5),
+    )
+    # JSON round trip keeps the figures.
+    again = GateResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    rows = regression_rows(again)
+    assert [r.endpoint for r in rows] == ["GET /busy", "GET /sparse", "Aggregated"]
+    assert rows[0].verdict == "fail" and rows[0].median.shift_percent is not None
+    table = render_table(again)
+    assert "GET /busy" in table and "baseline history of 4 of 5 wanted runs" in table
+    assert "median base → run" in table
+    md = render_markdown(again)
+    assert "**Latency per endpoint** (baseline: history of 4 of 5 wanted runs)" in md
+    assert "- latency GET /busy: critical: median" in md
+    junit = ET.fromstring(render_junit(again))
+    cases = {c.get("name"): c for c in junit.iter("testcase")}
+    busy = cases['latency{method="GET", name="/busy"}']
+    assert busy.find("failure") is not None
+    assert "confidence: >99.99%" in (busy.findtext("system-out") or "")
+    html = regression_section(rows, "history of 4 of 5 wanted runs")
+    # A chart for each failing row only (here /busy and all requests), both distributions.
+    failing = [r for r in rows if r.verdict in ("fail", "warning")]
+    assert {r.endpoint for r in failing} == {"GET /busy", "Aggregated"}
+    assert html.count("<svg") == len(failing)
+    assert "GET /busy: response-time distribution" in html
+    assert "GET /sparse: response-time distribution" not in html
+    assert html.count("<rect") > 4
