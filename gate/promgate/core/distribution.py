@@ -28,6 +28,7 @@ __all__ = [
     "TailTest",
     "detectable_shift",
     "mann_whitney",
+    "requests_needed",
     "tail_test",
     "z_for",
 ]
@@ -223,6 +224,34 @@ def detectable_shift(
         mid = (lo + hi) / 2.0
         lo, hi = (lo, mid) if z_of(mid) >= need else (mid, hi)
     return hi
+
+
+def requests_needed(
+    shift: float,
+    base_per_run: float,
+    median: float,
+    p95: float,
+    bounds: Sequence[float],
+    confidence: float,
+) -> float:
+    """Requests a run needs for ``detectable_shift`` to reach ``shift``, when the baseline holds
+    ``base_per_run`` times as many (4 for a history of four runs like it); ``inf`` if none do."""
+    if not shift > 0 or not base_per_run > 0:
+        return math.inf
+
+    def found(n: float) -> bool:
+        return detectable_shift(n, n * base_per_run, median, p95, bounds, confidence) <= shift
+
+    hi = 16.0
+    while not found(hi):
+        hi *= 2
+        if hi > 1e9:
+            return math.inf
+    lo = hi / 2 if hi > 16 else 0.0
+    while hi - lo > max(1.0, hi * 0.01):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if found(mid) else (mid, hi)
+    return math.ceil(hi)
 
 
 def _expected_z(

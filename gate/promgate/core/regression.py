@@ -32,7 +32,7 @@ from ..config.loader import CheckSpec
 from ..prometheus.client import PrometheusClient
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import run_selector
-from .distribution import Buckets, detectable_shift, mann_whitney, tail_test
+from .distribution import Buckets, detectable_shift, mann_whitney, requests_needed, tail_test
 from .format import format_labels, format_value
 from .result import CheckResult, SeriesResult, Verdict, worst
 
@@ -255,10 +255,17 @@ def _judge_series(
         )
     if not judgeable:
         verdict = _POLICY[spec.no_data]
+        ratio = n_base / n_run if n_run > 0 else 0.0
+        needed = requests_needed(
+            smallest or 0.0, ratio, median_base, p95_base, pooled.bounds, confidence
+        )
+        doc["requests_needed"] = needed if math.isfinite(needed) else None
         reason = (
             f"too few requests to judge: {n_run:.0f} requests (baseline {n_base:.0f}) show a "
             f"shift only from {_pct(detectable)} at {confidence:.0%} confidence, the condition "
-            f"needs {_pct(smallest or 0.0)} (no_data: {spec.no_data}); {shifts}"
+            f"needs {_pct(smallest or 0.0)}"
+            + (f" (about {needed:,.0f} requests)" if math.isfinite(needed) else "")
+            + f" (no_data: {spec.no_data}); {shifts}"
         )
         return SeriesResult(
             labels, run_q["median"], median_base, verdict, reason, thresholds, regression=doc

@@ -11,6 +11,7 @@ from promgate.core.distribution import (
     Buckets,
     detectable_shift,
     mann_whitney,
+    requests_needed,
     tail_test,
     z_for,
 )
@@ -127,3 +128,14 @@ def test_detectable_shift_has_the_power_it_claims() -> None:
     # More requests detect smaller shifts; none at all detect nothing.
     assert detectable_shift(4 * n1, 4 * n2, median, p95, BOUNDS, 0.99) < shift
     assert detectable_shift(0, n2, median, p95, BOUNDS, 0.99) == math.inf
+
+
+def test_requests_needed_is_the_least_that_detects_the_shift() -> None:
+    median, sigma = 0.030, 0.35
+    p95 = median * math.exp(sigma * stats.norm.ppf(0.95))
+    n = requests_needed(0.10, 4.0, median, p95, BOUNDS, 0.99)
+    assert 50 < n < 5000
+    assert detectable_shift(n, 4 * n, median, p95, BOUNDS, 0.99) <= 0.10
+    assert detectable_shift(0.95 * n, 3.8 * n, median, p95, BOUNDS, 0.99) > 0.10
+    # A wider distribution needs more requests for the same shift.
+    assert requests_needed(0.10, 4.0, median, p95 * 1.5, BOUNDS, 0.99) > n

@@ -142,6 +142,7 @@ def test_too_few_requests_is_said_and_follows_no_data() -> None:
     )
     assert series["/sparse"].verdict is Verdict.SKIP
     assert series["/sparse"].reason.startswith("too few requests to judge")
+    assert " requests) (no_data: skip)" in series["/sparse"].reason
     assert series["/sparse"].regression["judgeable"] is False  # type: ignore[index]
     assert series["/busy"].verdict is Verdict.PASS
 
