@@ -191,6 +191,7 @@ class PrometheusExporter:
             logger.exception("locust_prometheus: final push failed (the load test is unaffected)")
 
     def _on_quitting(self, **_: Any) -> None:
+        self._collect_last_reports()
         options = getattr(self.environment, "parsed_options", None)
         if options is not None and not (
             getattr(options, "json", False) or getattr(options, "json_file", None)
@@ -200,6 +201,31 @@ class PrometheusExporter:
             self.renderer.keep_quitting_snapshot(self.end_time)
         except Exception:
             logger.debug("locust_prometheus: snapshot at quitting failed", exc_info=True)
+
+    def _collect_last_reports(self) -> None:
+        """A master quitting mid-test (SIGTERM or Ctrl-C: how ``promgate run`` stops a run)
+        tells its workers to quit and gives their last reports 0.5 s; on a busy machine those
+        arrive later and their requests are lost to Locust's summary and to the final push. Tell
+        them here, before Locust does, and wait (bounded) until each has reported or left."""
+        runner = getattr(self.environment, "runner", None)
+        if getattr(runner, "state", None) not in ("spawning", "running"):
+            return  # not mid-test (the end of -t stops first), or not a runner at all
+        clients = getattr(runner, "clients", None)
+        workers = {str(node.id) for node in getattr(clients, "all", [])}
+        if runner is None or clients is None or not workers:
+            return  # a local runner: its statistics are its own
+        try:
+            from locust.rpc import Message
+
+            told = time.time()
+            # Locust's own quit order: stop dispatching (no users re-sent to the workers left),
+            # then tell the workers to quit; only the wait for their reports is longer.
+            runner.stop(send_stop_to_client=False)
+            for worker in workers:
+                runner.server.send_to_client(Message("quit", None, worker))  # type: ignore[no-untyped-call]
+            self.reports.wait_for(workers, told, gone=lambda w: w not in clients)
+        except Exception:
+            logger.exception("locust_prometheus: collecting the workers' last reports failed")
 
     def _on_quit(self, **_: Any) -> None:
         try:

@@ -46,12 +46,19 @@ class WorkerReports:
     def _after_reports(
         self, stopped_at: float, workers: set[str], action: Callable[[], object]
     ) -> None:
+        self.wait_for(workers, stopped_at)
+        action()
+
+    def wait_for(
+        self, workers: set[str], since: float, gone: Callable[[str], bool] = lambda _w: False
+    ) -> None:
+        """Yield until every one of ``workers`` reported after ``since`` or is ``gone``, or for
+        at most ``wait`` seconds."""
         deadline = time.monotonic() + self.wait
         while time.monotonic() < deadline and any(
-            self._reports.get(w, 0.0) <= stopped_at for w in workers
+            self._reports.get(w, 0.0) <= since and not gone(w) for w in workers
         ):
             gevent.sleep(0.05)
-        action()
 
     def cancel(self) -> bool:
         """Stop a pending action; whether one was still waiting."""
