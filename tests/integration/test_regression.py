@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from localstack import LocalStack
 from promgate.cli import run
+from promgate.core.distribution import requests_needed
 from support import DemoApi, new_run_id, start_locust, wait_until
 
 pytestmark = pytest.mark.integration
@@ -163,7 +164,18 @@ def show(label: str, factor: float, doc: dict[str, Any]) -> None:
             f" | p95 {_pct(p95.get('shift_percent'))} conf {_conf(p95.get('confidence'))}"
             f" spread {_pct(p95.get('spread_percent'))}"
             f" | detectable {_pct(r.get('detectable_percent'))}"
+            f" | 10 % needs {_needed(r)} requests/run"
         )
+
+
+def _needed(r: dict[str, Any]) -> str:
+    """Requests a run needs for a 10 % shift at 0.99 with a history of 4 runs like it."""
+    med, p95 = (r.get("median") or {}).get("baseline"), (r.get("p95") or {}).get("baseline")
+    bounds = [math.inf if b is None else b for b in (r.get("buckets") or {}).get("bounds", [])]
+    if not med or not p95 or not bounds:
+        return "n/a"
+    n = requests_needed(0.10, 4.0, med, p95, bounds, 0.99)
+    return f"{n:,.0f}" if math.isfinite(n) else "∞"
 
 
 def _ms(x: float | None) -> str:

@@ -34,6 +34,7 @@ class History:
     runs: tuple[RunWindow, ...]
     #: the run-info labels the runs were matched on (only those the judged run carries)
     matched: dict[str, str] = field(default_factory=dict)
+    job: str = ""
 
     @property
     def run_ids(self) -> list[str]:
@@ -42,7 +43,7 @@ class History:
     def describe(self) -> str:
         """One line for the reports: what was asked, what was found, what it was matched on."""
         same = ", ".join(f"{k}={v}" for k, v in sorted(self.matched.items()))
-        scope = f"job {self.runs[0].job if self.runs else '?'}" + (f", {same}" if same else "")
+        scope = f"job {self.job or '?'}" + (f", {same}" if same else "")
         found = len(self.runs)
         if found == 0:
             return f"no earlier passing run found (wanted {self.wanted}; same {scope})"
@@ -79,7 +80,7 @@ def find_history(
             candidates.append((sample.value, run_id))
     candidates.sort(reverse=True)
     runs = tuple(resolve(run_id) for _start, run_id in candidates[:wanted])
-    return History(wanted, runs, matched)
+    return History(wanted, runs, matched, window.job)
 
 
 def series_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -211,6 +211,7 @@ def test_history_describe_says_fewer_than_wanted() -> None:
     assert "fewer than 5" in History(5, (window,), {"testplan": "t"}).describe()
     assert "testplan=t" in History(5, (window,), {"testplan": "t"}).describe()
     assert "no earlier passing run" in History(3, ()).describe()
+    assert "same job checkout" in History(3, (), job="checkout").describe()
 
 
 def test_every_output_shows_each_endpoint() -> None:
@@ -258,3 +259,35 @@ def test_every_output_shows_each_endpoint() -> None:
     assert "GET /busy: response-time distribution" in html
     assert "GET /sparse: response-time distribution" not in html
     assert html.count("<rect") > 4
+
+
+class _Client:
+    """Answers the two history queries; records what was asked."""
+
+    def __init__(self, info: dict[str, str], starts: dict[str, float]) -> None:
+        self.info, self.starts, self.asked = info, starts, []  # type: ignore[var-annotated]
+
+    def query(self, expr: str, at: float | None = None) -> list[Sample]:
+        self.asked.append(expr)
+        if "locust_run_info" in expr and "promgate_verdict" not in expr:
+            return [Sample(self.info, 1.0)]
+        return [Sample({"run_id": r}, v) for r, v in self.starts.items()]
+
+
+def test_find_history_newest_earlier_runs_same_labels() -> None:
+    from promgate.core.history import find_history
+
+    judged = RunWindow("now", "shop", 100.0, 160.0, 161.0, 1.0, 162.0, 80)
+    starts = {"a": 10.0, "b": 40.0, "c": 70.0, "now": 100.0, "later": 130.0, "d": 55.0}
+    client = _Client({"testplan": "checkout", "environment": ""}, starts)
+
+    def resolve(run_id: str) -> RunWindow:
+        return RunWindow(run_id, "shop", starts[run_id], 0.0, 0.0, 1.0, 0.0, 10)
+
+    got = find_history(client, judged, 3, "7d", resolve)  # type: ignore[arg-type]
+    assert got.run_ids == ["c", "d", "b"]  # newest first; never the judged run or a later one
+    assert got.matched == {"testplan": "checkout"}  # an empty label is not carried
+    passing = client.asked[-1]
+    assert 'job="shop"' in passing and 'testplan="checkout"' in passing
+    assert "environment" not in passing and "<= 1" in passing
+    assert find_history(client, judged, 9, "7d", resolve).run_ids == ["c", "d", "b", "a"]
