@@ -1,5 +1,6 @@
-"""The compose healthchecks that run Python (demo API, Locust master, Locust worker), executed as
-compose would run them, against a real demo API and a real Locust master with a worker.
+"""The compose healthchecks executed as compose would run them: the Python ones (demo API, Locust
+master, Locust worker) against a real demo API and a real Locust master with a worker, the
+wget ones of the prom/* images against the local stack's Prometheus and Pushgateway.
 
 Without a Docker engine the commands run on this machine: only the service addresses are swapped
 for the local processes' loopback ports. A worker's check must fail until the master lists that
@@ -8,6 +9,7 @@ worker, and pass once it does.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,23 @@ def master() -> Iterator[tuple[str, int, Path]]:
         yield url, bind, logs
     finally:
         terminate(proc, timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("wget") is None, reason="wget not installed")
+@pytest.mark.parametrize(
+    ("service", "url"), [("prometheus", "prometheus_url"), ("pushgateway", "pushgateway_url")]
+)
+def test_prom_image_checks(stack: Any, service: str, url: str) -> None:
+    """The busybox-wget checks of the prom/* services, run with this machine's wget (the flags
+    mean the same) against the local stack's Prometheus and Pushgateway: the path answers."""
+    test = SERVICES[service]["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "wget"], test
+    (target,) = [arg for arg in test if arg.startswith("http://")]
+    origin = "/".join(target.split("/")[:3])  # http://127.0.0.1:PORT
+    run = [arg.replace(origin, getattr(stack, url)) for arg in test[1:]]
+    assert subprocess.run(run, timeout=10, check=False).returncode == 0
+    wrong = [arg.replace(origin, f"http://127.0.0.1:{free_port()}") for arg in test[1:]]
+    assert subprocess.run(wrong, timeout=10, check=False).returncode != 0
 
 
 def test_demo_api_check(demo_api: Any) -> None:
