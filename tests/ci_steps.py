@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,8 @@ class Job:
     def output(self) -> str:
         # The tail of each step: enough to see why, short enough to read.
         return "\n".join(
-            f"--- {s.name} (exit {s.code}, {s.seconds:.1f}s)\n{s.output[-3000:]}" for s in self.steps
+            f"--- {s.name} (exit {s.code}, {s.seconds:.1f}s)\n{s.output[-3000:]}"
+            for s in self.steps
         )
 
     def skip(self, name: str) -> bool:
@@ -312,15 +313,13 @@ def run_azure(
             continue
         step_env = {**env, **{k.replace(".", "_").upper(): v for k, v in variables.items()}}
         if "script" in step:
-            code = job.shell(
-                name, ["bash", "--noprofile", "--norc"], macro(step["script"]), step_env
-            )
+            # Azure runs a script with plain bash: only its last command's status counts.
+            job.shell(name, ["bash", "--noprofile", "--norc"], macro(step["script"]), step_env)
             for line in job.steps[-1].output.splitlines():
                 if m := re.match(r"##vso\[task\.setvariable variable=(\w+)\](.*)", line):
                     variables[m.group(1)] = m.group(2)
                 if m := re.match(r"##vso\[task\.uploadsummary\](.*)", line):
                     job.summaries.append(Path(m.group(1)).read_text())
-            del code
         elif "checkout" in step:
             job.steps.append(StepResult(name, 0, "workspace already checked out"))
         elif step["task"].startswith("UsePythonVersion@"):
@@ -382,6 +381,3 @@ def run_jenkins(
     for m in _SH.finditer(always):
         job.shell(m.group(1), ["sh", "-xe"], _groovy_single(m.group(2)), env)
     return job
-
-
-Filler = Callable[[str], str]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,9 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": f"{dist} {wheelhouse}",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        # Byte-compiling all of Locust's dependencies per install is most of an install's time;
+        # Python compiles what it imports anyway.
+        "PIP_NO_COMPILE": "1",
         # The local stack scrapes every second: the exporter need not wait 30 s for a scrape
         # before deleting its group (an option a template's user may set the same way).
         "LOCUST_PROMETHEUS_LINGER": "2",
@@ -176,12 +180,16 @@ def _check(job: Job, artifacts: Path, run_id: str, passing: bool, message: str) 
     assert job.code == (0 if passing else 1), out
     assert message in out, out
     assert {p.name for p in artifacts.iterdir()} >= REPORTS, out
+    # Whatever the HTML report loads beside it (its stylesheet) is uploaded with it.
+    for ref in re.findall(r'<link[^>]+href="([^":/]+)"', (artifacts / "gate.html").read_text()):
+        assert (artifacts / ref).is_file(), f"gate.html needs {ref}, not uploaded"
     result = json.loads((artifacts / "gate.json").read_text())
     assert result["run"]["run_id"] == run_id
     assert result["exit_code"] == (0 if passing else 1)
     assert result["verdict"] == ("pass" if passing else "fail")
 
 
+GRAFANA = "https://grafana.example.com"
 GATE_PASSED = "promgate: passed"
 GATE_FAILED = "failed checks, or an unknown or unfinished run (exit 1"
 
@@ -227,6 +235,7 @@ def test_github_actions(
         "LOAD_TEST_USERS": LOAD["USERS"],
         "LOAD_TEST_SPAWN_RATE": LOAD["SPAWN_RATE"],
         "LOAD_TEST_DURATION": LOAD["DURATION"],
+        "PROMGATE_GRAFANA_URL": GRAFANA,
     }
     base_env = {
         **package.env,
@@ -252,6 +261,12 @@ def test_github_actions(
     (summary,) = job.summaries
     first_line = summary.strip().splitlines()[0]
     assert summary.count(first_line) == 1, summary
+    # The Grafana link, set once as a variable, reaches every report.
+    link = json.loads((artifacts / "gate.json").read_text())["dashboard_url"]
+    assert link.startswith(f"{GRAFANA}/d/promgate-locust-run?var-run_id={run_id}&from=")
+    assert f"dashboard: {link}" in job.ran("Judge the run").output
+    assert link in summary and link in (artifacts / "gate.md").read_text()
+    assert link.replace("&", "&amp;") in (artifacts / "gate.html").read_text()
     comment = next(s for s in job.steps if s.name == "Comment on the pull request")
     assert comment.code is None  # a fork's pull request, a dispatch: no comment
 
