@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
-from prometheus_client.registry import Collector
 
 from . import __about__
 from .exposition import Health
@@ -26,6 +25,9 @@ from .runs import RunIds, write_run_id_file
 from .server import MetricsServer
 from .snapshot import RunSnapshot
 from .workers import WorkerReports
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
 
 __all__ = ["PrometheusExporter"]
 
@@ -206,7 +208,7 @@ class PrometheusExporter:
         """A master quitting mid-test (SIGTERM or Ctrl-C: how ``promgate run`` stops a run)
         tells its workers to quit and gives their last reports 0.5 s; on a busy machine those
         arrive later and their requests are lost to Locust's summary and to the final push. Tell
-        them here, before Locust does, and wait (bounded) until each has reported or left."""
+        them here, before Locust does, and wait (bounded) until each has left."""
         runner = getattr(self.environment, "runner", None)
         if getattr(runner, "state", None) not in ("spawning", "running"):
             return  # not mid-test (the end of -t stops first), or not a runner at all
@@ -217,13 +219,13 @@ class PrometheusExporter:
         try:
             from locust.rpc import Message
 
-            told = time.time()
             # Locust's own quit order: stop dispatching (no users re-sent to the workers left),
             # then tell the workers to quit; only the wait for their reports is longer.
             runner.stop(send_stop_to_client=False)
             for worker in workers:
                 runner.server.send_to_client(Message("quit", None, worker))  # type: ignore[no-untyped-call]
-            self.reports.wait_for(workers, told, gone=lambda w: w not in clients)
+            # A worker's quit message follows its last report: gone means reported.
+            self.reports.wait_for(workers, lambda w: w not in clients)
         except Exception:
             logger.exception("locust_prometheus: collecting the workers' last reports failed")
 

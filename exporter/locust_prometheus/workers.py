@@ -46,18 +46,13 @@ class WorkerReports:
     def _after_reports(
         self, stopped_at: float, workers: set[str], action: Callable[[], object]
     ) -> None:
-        self.wait_for(workers, stopped_at)
+        self.wait_for(workers, lambda w: self._reports.get(w, 0.0) > stopped_at)
         action()
 
-    def wait_for(
-        self, workers: set[str], since: float, gone: Callable[[str], bool] = lambda _w: False
-    ) -> None:
-        """Yield until every one of ``workers`` reported after ``since`` or is ``gone``, or for
-        at most ``wait`` seconds."""
+    def wait_for(self, workers: set[str], done: Callable[[str], bool]) -> None:
+        """Yield until ``done`` holds for every one of ``workers``, or for at most ``wait`` s."""
         deadline = time.monotonic() + self.wait
-        while time.monotonic() < deadline and any(
-            self._reports.get(w, 0.0) <= since and not gone(w) for w in workers
-        ):
+        while time.monotonic() < deadline and not all(done(w) for w in workers):
             gevent.sleep(0.05)
 
     def cancel(self) -> bool:
