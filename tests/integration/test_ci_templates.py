@@ -18,7 +18,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,9 +142,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
 def test_the_package_stands_alone(package: Package, tmp_path: Path) -> None:
     wheel = next(package.dist.glob("*.whl"))
     sdist = next(package.dist.glob("*.tar.gz"))
-    names = _run(["unzip", "-l", str(wheel)]).stdout
-    assert f"promgate-{package.version}.dist-info/licenses/LICENSE" in names
-    assert f"promgate-{package.version}/LICENSE" in _run(["tar", "tzf", str(sdist)]).stdout
+    with zipfile.ZipFile(wheel) as zf:
+        assert f"promgate-{package.version}.dist-info/licenses/LICENSE" in zf.namelist()
+    with tarfile.open(sdist) as tf:
+        assert f"promgate-{package.version}/LICENSE" in tf.getnames()
     py = str(package.python_bin / "python")
     env = {**package.env, "PATH": f"{package.python_bin}{os.pathsep}{package.env['PATH']}"}
     for argv in (["promgate", "--version"], [py, "-m", "promgate", "--version"]):

@@ -12,7 +12,7 @@ from typing import Any
 from ..config.loader import GateConfig, load_config
 from ..config.thresholds import load_thresholds
 from ..core.gate import Gate
-from ..core.links import dashboard_url
+from ..core.links import check_grafana_url, dashboard_url
 from ..core.result import GateResult
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
@@ -132,6 +132,9 @@ def _progress(message: str) -> None:
 
 def build_gate(args: argparse.Namespace) -> Gate:
     """The gate the options describe: config (or thresholds file), Prometheus client, vars."""
+    grafana = args.grafana_url or os.environ.get("PROMGATE_GRAFANA_URL")
+    if grafana:
+        check_grafana_url(grafana)  # before the run, not after it
     config: GateConfig = (
         load_config(args.config) if args.config else load_thresholds(args.thresholds)
     )

@@ -50,6 +50,7 @@ FLAG_HINTS = {
     "wait_timeout": "raise --wait-timeout",
     "var": "add --var NAME=VALUE",
     "push_results": "check --push-results",
+    "grafana_url": "check --grafana-url or PROMGATE_GRAFANA_URL",
 }
 
 

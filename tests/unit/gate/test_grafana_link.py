@@ -59,3 +59,17 @@ def test_every_report_carries_the_link() -> None:
     assert f'href="{url.replace("&", "&amp;")}"' in html
     without = GateResult("0.1.0", 0.0, "http://prometheus:9090", RUN, [], {})
     assert "dashboard" not in render_table(without) and "Grafana" not in render_markdown(without)
+
+
+def test_a_bad_grafana_url_fails_before_the_run_is_judged(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promgate.cli import run
+
+    monkeypatch.setenv("PROMGATE_GRAFANA_URL", "grafana:3000")
+    # Prometheus is unreachable (exit 3) but is never asked: the URL is refused first.
+    argv = ["check", "--config", str(ROOT / "examples" / "gate.yaml"), "--run-id", "r"]
+    code = run([*argv, "--prometheus", "http://127.0.0.1:1", "--wait-timeout", "0"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "bad Grafana URL 'grafana:3000'" in err and "PROMGATE_GRAFANA_URL" in err
