@@ -43,6 +43,8 @@ example:
       -- locust -f locustfile.py --headless -u 50 -r 10 -t 10m \\
          --prometheus-pushgateway http://127.0.0.1:9091
 
+--wait-timeout defaults to 60 here: Locust has made its final push before it exits.
+
 exit codes: 0 pass, 1 fail or aborted, 2 usage/config error or Locust did not start,
 3 Prometheus error, 130 interrupted (Ctrl-C)"""
 
