@@ -2,12 +2,14 @@
 """Locust's CPU per request with the exporter vs bare Locust, alternating runs.
 
     .venv/bin/python bench/bench_exporter_overhead.py [--reps 5] [--run-time 30s] [--users 20]
-        [--endpoints 1000] [--push-interval 5] [--warmup 8]
+        [--endpoints 1000] [--push-interval 5] [--warmup 8] [--baseline-exporter DIR]
 
 Starts a minimal gevent HTTP server as the system under test (it counts the requests it serves)
 and a Pushgateway on free loopback ports; each repetition runs bare Locust, then Locust pushing
 every ``--push-interval`` seconds, so drift on a shared machine hits both alike. Both runs import
-``locust_prometheus``; only ``--prometheus-pushgateway`` differs.
+``locust_prometheus``; only ``--prometheus-pushgateway`` differs. ``--baseline-exporter DIR`` adds
+a third run to each repetition: the exporter from DIR (e.g. ``git archive <commit> exporter |
+tar -x -C /tmp/old`` and DIR=/tmp/old/exporter), for a before/after under the same noise.
 
 Two figures per run:
 
@@ -89,7 +91,12 @@ def cpu_of(proc: psutil.Process) -> float:
 
 
 def one_run(
-    workdir: Path, host: str, gateway: str | None, args: argparse.Namespace, n: int
+    workdir: Path,
+    host: str,
+    gateway: str | None,
+    args: argparse.Namespace,
+    n: int,
+    pythonpath: str | None = None,
 ) -> dict[str, float]:
     locustfile = workdir / f"bench_{n}.py"
     locustfile.write_text(LOCUSTFILE.format(endpoints=n))
@@ -103,7 +110,10 @@ def one_run(
     run_time = parse_seconds(args.run_time)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else None
+    child = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir, env=env
+    )
     proc = psutil.Process(child.pid)
     time.sleep(args.warmup)
     cpu0, req0 = cpu_of(proc), served(host)
@@ -137,6 +147,7 @@ def main() -> None:
     ap.add_argument("--endpoints", type=int, nargs="+", default=[1000])
     ap.add_argument("--push-interval", default="5", help="seconds (the exporter default is 5)")
     ap.add_argument("--warmup", type=float, default=8.0, help="seconds before the steady window")
+    ap.add_argument("--baseline-exporter", metavar="DIR", help="an older exporter, third arm")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-exporter-"))
     api_port, gw_port = free_port(), free_port()
@@ -153,27 +164,28 @@ def main() -> None:
               f"users={args.users} run_time={args.run_time} push_interval={args.push_interval}s reps={args.reps}")  # fmt: skip
         for n in args.endpoints:
             results: dict[str, list[dict[str, float]]] = {"bare": [], "exporter": []}
+            if args.baseline_exporter:
+                results["baseline"] = []
             for _ in range(args.reps):
                 results["bare"].append(one_run(workdir, host, None, args, n))
                 results["exporter"].append(one_run(workdir, host, gateway, args, n))
+                if args.baseline_exporter:
+                    results["baseline"].append(
+                        one_run(workdir, host, gateway, args, n, args.baseline_exporter)
+                    )
             print(f"\n== {n} endpoint(s) ==")
             for name, runs in results.items():
                 print(f"{name:9s} whole run CPU/request {describe([r['whole_us'] for r in runs])}")
                 print(f"{'':9s} steady    CPU/request {describe([r['steady_us'] for r in runs])}; "
                       f"{statistics.median(r['steady_rps'] for r in runs):.0f} requests/s")  # fmt: skip
-            for key, what in (("whole_us", "whole run"), ("steady_us", "steady state")):
-                pairs = [
-                    e[key] / b[key] - 1
-                    for b, e in zip(results["bare"], results["exporter"], strict=True)
-                ]
-                print(f"exporter vs bare, {what:12s}: median of pairs {statistics.median(pairs) * 100:+.1f} % "
-                      f"(pairs {', '.join(f'{p * 100:+.1f}' for p in pairs)})")  # fmt: skip
-            extra = [
-                e["cpu_s"] - b["cpu_s"]
-                for b, e in zip(results["bare"], results["exporter"], strict=True)
-            ]
-            print(f"extra CPU per run (exporter - bare): median {statistics.median(extra):.2f} s "
-                  f"(pairs {', '.join(f'{x:.2f}' for x in extra)})")  # fmt: skip
+            for arm in [a for a in results if a != "bare"]:
+                for key, what in (("whole_us", "whole run"), ("steady_us", "steady state")):
+                    pairs = [
+                        e[key] / b[key] - 1
+                        for b, e in zip(results["bare"], results[arm], strict=True)
+                    ]
+                    print(f"{arm} vs bare, {what:12s}: median of pairs {statistics.median(pairs) * 100:+.1f} % "
+                          f"(pairs {', '.join(f'{p * 100:+.1f}' for p in pairs)})")  # fmt: skip
     finally:
         api.terminate()
         gw.terminate()

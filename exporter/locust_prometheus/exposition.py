@@ -11,15 +11,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from itertools import repeat
-from operator import truediv
-
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from prometheus_client.metrics_core import Metric
-from prometheus_client.utils import floatToGoString
+from typing import TYPE_CHECKING
 
 from .chunks import ChunkCache
 from .model import BUCKET_BOUNDS_MS, LIVE_PERCENTILES, Model, percentile_labels
+
+if TYPE_CHECKING:
+    # prometheus_client is imported when families() is called: importing it costs every
+    # Locust process that loads the plugin ~0.1 s, and pushing never needs it.
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.metrics_core import Metric
 
 __all__ = ["HELP", "Health", "encode", "families"]
 
@@ -55,11 +56,16 @@ HELP: dict[str, tuple[str, str]] = {
     "locust_exporter_dropped_endpoints_total": ("counter", "Endpoints folded into __other__."),
 }  # fmt: skip
 
-_LE: list[str] = [floatToGoString(b / 1000.0) for b in BUCKET_BOUNDS_MS]  # type: ignore[no-untyped-call]
+#: prometheus_client's floatToGoString is repr for these bounds (no exponent below 1e6); the test
+#: comparing encode with prometheus_client holds the two to the same text.
+_LE: list[str] = [repr(b / 1000.0) for b in BUCKET_BOUNDS_MS]
 
 
-#: ms to seconds in C loops: ``map(truediv, values_ms, _MS)`` is ``v / 1000.0`` for each v
-_MS = repeat(1000.0)
+@functools.lru_cache(maxsize=65536)
+def _seconds(ms: float) -> str:
+    """The text of ``ms / 1000.0``. Percentiles are response-time keys on Locust's rounding
+    grid, so the same few values recur in every push: format each once."""
+    return repr(ms / 1000.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +113,15 @@ def encode(
     live = tuple(percentile_labels(LIVE_PERCENTILES))
     chunks.layout((qlabels, live))
     templates = functools.partial(_endpoint_templates, qlabels, live)
-    # One row of texts per endpoint, one text per family of _ENDPOINT_FAMILIES; values in ms
-    # become seconds in C loops (map with truediv), exactly v / 1000.0.
+    # One row of texts per endpoint, one text per family of _ENDPOINT_FAMILIES.
     rows = [
         chunks.texts(
             _endpoint_labels(r.method, r.name),
             ((r.requests,), (r.failures,), (r.content_bytes,),
              (*r.buckets, r.requests, r.sum_seconds, r.requests),
-             tuple(map(truediv, r.quantiles_ms, _MS)), (r.max_ms / 1000.0,),
+             tuple(map(_seconds, r.quantiles_ms)), (_seconds(r.max_ms),),
              (float(r.current_rps),), (float(r.current_fail_per_sec),),
-             () if r.current_ms is None else tuple(map(truediv, r.current_ms, _MS))),
+             () if r.current_ms is None else tuple(map(_seconds, r.current_ms))),
             templates,
         )
         for r in model.endpoints
@@ -207,6 +212,8 @@ def _run_families(
 
 def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[Metric]:
     """The same samples as ``encode`` as prometheus_client metric families."""
+    from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
     endpoint_labels = ["method", "name"]
     eps = model.endpoints
     for name, attr in (
@@ -275,4 +282,6 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
 
 
 def _gauge(name: str, labels: list[str]) -> GaugeMetricFamily:
+    from prometheus_client.core import GaugeMetricFamily
+
     return GaugeMetricFamily(name, HELP[name][1], labels=labels)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
-from prometheus_client.registry import Collector
 
 from .chunks import ChunkCache
 from .exposition import Health, encode, families
 from .model import CardinalityGuard, Distributions, build_model
 from .snapshot import RunSnapshot, take_snapshot
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
 
 __all__ = ["GZIP_LEVEL", "Renderer"]
 
@@ -67,6 +69,8 @@ class Renderer:
         self, health: Callable[[], Health], end_time: Callable[[], float | None]
     ) -> Collector:
         """A prometheus_client collector of the same metrics (for a registry of your own)."""
+        from prometheus_client.registry import Collector
+
         renderer = self
 
         class _Collector(Collector):
