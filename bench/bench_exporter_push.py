@@ -107,7 +107,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoints", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--successive-only",
+        action="store_true",
+        help="only the successive pushes (e.g. to compare an older exporter via PYTHONPATH)",
+    )
     args = ap.parse_args()
+    if args.successive_only:
+        for n in args.endpoints:
+            for changed in (1.0, 0.1, 0.0):
+                med, spread = successive_pushes(n, args.repeat, changed)
+                print(
+                    f"{n} endpoints, {changed:4.0%} changed: snapshot + encode cpu "
+                    f"{med * 1e3:7.1f} ms (spread {spread * 1e3:.1f})"
+                )
+        return
     pool = gevent.get_hub().threadpool
     print(f"PERCENTILES_TO_REPORT={locust_stats.PERCENTILES_TO_REPORT}")
     for n in args.endpoints:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GZIP_LEVEL", "Renderer"]
 
-#: zlib level of gzipped payloads (push and /metrics).
-GZIP_LEVEL = 5
+#: zlib level of gzipped payloads (push and /metrics). At 1,000 endpoints level 1 costs less
+#: than half the CPU of level 5 for a payload ~20 % larger (265 KB against 222 KB of 4.8 MB).
+GZIP_LEVEL = 1
 
 
 class Renderer:
