@@ -420,6 +420,10 @@ def test_image_tag_is_the_project_version() -> None:
         images = {c["image"] for d in workloads(render(overlay)) for c in pod_spec(d)["containers"]}
         ours = {i for i in images if i.startswith("promgate-locust")}
         assert ours == {f"promgate-locust:{version.group(1)}"}, (overlay, images)
+    # The same Pushgateway as docker compose.
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+    (pgw,) = pod_spec(one(render("ci"), "Deployment", "pushgateway"))["containers"]
+    assert pgw["image"] == compose["services"]["pushgateway"]["image"]
 
 
 def test_locustfile_config_map_is_the_example_locustfile() -> None:
