@@ -33,6 +33,9 @@ __all__ = ["AbortTimer", "Breach", "LiveGate", "LiveValue", "Tick", "find_breach
 
 #: seconds added to "start until now", as the final check adds a margin to its window
 WINDOW_MARGIN = 10
+#: Evaluations run every interval, but each starts when the last one's queries are done, so two
+#: of them ``for`` apart can be measured a little less than ``for`` apart: allow 10 % of it.
+JITTER = 0.1
 
 
 class AbortTimer:
@@ -56,7 +59,7 @@ class AbortTimer:
             return "waiting" if elapsed < self.rule.after else "ok"
         if self.since is None:
             self.since = elapsed
-        return "abort" if elapsed - self.since >= self.rule.hold else "pending"
+        return "abort" if elapsed - self.since >= self.rule.hold * (1 - JITTER) else "pending"
 
     def held(self, elapsed: float) -> float:
         return 0.0 if self.since is None else max(0.0, elapsed - self.since)

@@ -117,6 +117,12 @@ def test_for_needs_the_breach_to_hold() -> None:
     assert _run(AbortRule(hold=10), timeline) == ["pending", "pending", "abort"]
 
 
+def test_for_allows_the_jitter_of_evaluation_times() -> None:
+    # Every 10 s, but the second evaluation measured 9.95 s after the first: held for 10 s.
+    assert _run(AbortRule(hold=10), [(10, True), (19.95, True)]) == ["pending", "abort"]
+    assert _run(AbortRule(hold=10), [(10, True), (18.5, True)]) == ["pending", "pending"]
+
+
 def test_a_break_in_the_breach_restarts_for() -> None:
     timeline = [(10, True), (15, False), (20, True), (25, True), (30, True)]
     assert _run(AbortRule(hold=10), timeline) == ["pending", "ok", "pending", "pending", "abort"]
