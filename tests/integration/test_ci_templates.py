@@ -12,6 +12,7 @@ the reports land where the template uploads them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -85,27 +86,32 @@ def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return proc  # type: ignore[no-any-return]
 
 
+def _wheelhouse(dist: Path) -> Path:
+    """promgate's dependencies and pip as wheels, downloaded once per set of requirements from
+    the configured index and kept in the user's cache (pip's own cache still asks the index)."""
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        meta = tomllib.load(fh)["project"]
+    wanted = json.dumps([meta["dependencies"], meta["optional-dependencies"], sys.version_info[:2]])
+    key = hashlib.sha256(wanted.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    house = cache / "promgate-tests" / f"wheelhouse-{key}"
+    if not (house / ".complete").exists():
+        spec = f"promgate[locust]=={_version()}"
+        argv = [sys.executable, "-m", "pip", "download", "-q", "-d", str(house)]
+        _run([*argv, "--find-links", str(dist), "pip", spec])
+        for own in house.glob("promgate-*"):
+            own.unlink()  # this session's build is in dist
+        (house / ".complete").write_text(wanted)
+    return house
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     """Build sdist and wheel once, and install the wheel by name into a fresh virtualenv."""
     root = tmp_path_factory.mktemp("stranger-package")
-    dist, wheelhouse = root / "dist", root / "wheelhouse"
+    dist = root / "dist"
     _run([sys.executable, "-m", "build", "--no-isolation", "-o", str(dist), str(ROOT)])
-    # The dependencies, once, from the configured index (pip's cache keeps this quick).
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "-d",
-            str(wheelhouse),
-            "--find-links",
-            str(dist),
-            f"promgate[locust]=={_version()}",
-        ]
-    )
+    wheelhouse = _wheelhouse(dist)
     dev_bins = {str(Path(sys.executable).parent), str(ROOT / ".venv" / "bin")}
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p not in dev_bins)
     env = {
@@ -122,20 +128,12 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
         # before deleting its group (an option a template's user may set the same way).
         "LOCUST_PROMETHEUS_LINGER": "2",
     }
+    # A venv without ensurepip's copy of pip (the slow part), given pip from the wheelhouse.
     venv = root / "venv"
-    _run(["python3", "-m", "venv", str(venv)], env=env)
-    _run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            f"promgate[locust]=={_version()}",
-        ],
-        env=env,
-        cwd=root,
-    )
+    _run(["python3", "-m", "venv", "--without-pip", str(venv)], env=env)
+    py = str(venv / "bin" / "python")
+    spec = f"promgate[locust]=={_version()}"
+    _run([sys.executable, "-m", "pip", "--python", py, "install", "-q", "pip", spec], env=env)
     return Package(_version(), dist, venv / "bin", env)
 
 
