@@ -36,6 +36,8 @@ __all__ = [
 _NORMAL = NormalDist()
 #: z of the power a "can judge" claim requires: a shift of the threshold's size is found 4 in 5
 POWER_Z = _NORMAL.inv_cdf(0.8)
+#: requests a tail must be expected to hold on each side before ``tail_test`` judges it
+MIN_TAIL = 10.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,9 @@ def tail_test(run: Buckets, base: Buckets, quantile: float) -> TailTest | None:
 
     The cut is the highest bucket bound at or below the baseline's ``quantile`` bucket, so the
     baseline's share above it is at least ``1 - quantile`` and a bucket count decides it exactly.
-    Two-sided two-proportion z-test (pooled variance). None when a side is empty.
+    Two-sided two-proportion z-test (pooled variance). None when a side is empty or either side
+    would expect fewer than ``MIN_TAIL`` requests in the tail (the approximation overstates
+    significance there).
     """
     n1, n2 = run.total, base.total
     if n1 <= 0 or n2 <= 0:
@@ -163,6 +167,8 @@ def tail_test(run: Buckets, base: Buckets, quantile: float) -> TailTest | None:
     if cut is None:
         return None
     p1, p2 = run.share_above(cut), base.share_above(cut)
+    if min(n1, n2) * min(p2, 1.0 - p2) < MIN_TAIL:
+        return None  # the normal approximation needs a few requests expected in the tail
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     var = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
     if var <= 0:
@@ -220,7 +226,7 @@ def detectable_shift(
     if z_of(9.0) < need:
         return math.inf
     lo, hi = 0.0, 9.0
-    for _ in range(50):
+    for _ in range(24):  # to 1e-6 of a shift
         mid = (lo + hi) / 2.0
         lo, hi = (lo, mid) if z_of(mid) >= need else (mid, hi)
     return hi
@@ -248,7 +254,7 @@ def requests_needed(
         if hi > 1e9:
             return math.inf
     lo = hi / 2 if hi > 16 else 0.0
-    while hi - lo > max(1.0, hi * 0.01):
+    while hi - lo > max(1.0, hi * 0.02):
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if found(mid) else (mid, hi)
     return math.ceil(hi)

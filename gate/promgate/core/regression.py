@@ -32,7 +32,14 @@ from ..config.loader import CheckSpec
 from ..prometheus.client import PrometheusClient
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import run_selector
-from .distribution import Buckets, detectable_shift, mann_whitney, requests_needed, tail_test
+from .distribution import (
+    Buckets,
+    detectable_shift,
+    mann_whitney,
+    requests_needed,
+    tail_test,
+    z_for,
+)
 from .format import format_labels, format_value
 from .result import CheckResult, SeriesResult, Verdict, worst
 
@@ -182,11 +189,7 @@ def _judge_series(
     for stat, _q in _STATS:
         values = [b.percentiles[key][stat] for b in present if stat in b.percentiles[key]]
         base = statistics.median(values) if values else math.nan
-        spread = (
-            max(abs(v / base - 1.0) for v in values) * 100.0
-            if history and len(values) > 1 and base > 0
-            else None
-        )
+        spread = _spread(values, base, confidence) if history and len(values) > 1 else None
         test = tests[stat]
         stats[stat] = {
             "run": run_q[stat],
@@ -278,6 +281,19 @@ def _judge_series(
     return SeriesResult(
         labels, run_q["median"], median_base, Verdict.PASS, reason, thresholds, regression=doc
     )
+
+
+def _spread(values: Sequence[float], base: float, confidence: float) -> float | None:
+    """How far (%) an unchanged run may land from the history median: the farthest history run,
+    or the normal prediction bound ``z * s * sqrt(1 + 1/k)`` of the k runs' relative values at
+    ``confidence``, whichever is wider. The farthest of 4 runs alone is beaten by the next
+    unchanged run 2 times in 5."""
+    if not base > 0:
+        return None
+    rel = [v / base - 1.0 for v in values]
+    farthest = max(abs(r) for r in rel)
+    bound = z_for(confidence) * statistics.stdev(rel) * math.sqrt(1.0 + 1.0 / len(rel))
+    return max(farthest, bound) * 100.0
 
 
 def _fires(cond: Condition, stat: Mapping[str, Any], confidence: float) -> str | None:
