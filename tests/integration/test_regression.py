@@ -4,8 +4,15 @@ latency and a random per-run factor of ±5 %, their verdicts pushed, a real Prom
 Four history runs pass and are pushed (``--push-results``). Then, each judged with
 ``baseline: {history: 5}`` and pushed too (so passing runs join the history and failing ones
 never do): three unchanged runs must not fail; three runs with the busiest endpoint 20 % slower
-must fail on that endpoint and on no other; three runs with the 5 % endpoint 25 % slower must
-find it, or say "too few requests to judge", never pass it.
+(as Locust measures it) must fail on that endpoint and on no other; three runs with the 5 %
+endpoint 25 % slower must find it, or say "too few requests to judge", never pass it. Every
+judged run checks the history the gate found against the test's own bookkeeping.
+
+The acceptance assumes a machine whose own noise is the ±5 % factor. On a busy shared runner the
+test measures that first (Locust's figures of the history runs, and of the endpoints a judged run
+did not change) and skips, with the figures, where the runner moved them further: there no gate
+can tell the runner from the server. ``tests/unit/gate/test_gate_regression_sim.py`` runs the same
+protocol thirty-fold on simulated runs, without a runner.
 
     .venv/bin/python -m pytest -s -p no:cacheprovider tests/integration/test_regression.py
 
@@ -41,6 +48,11 @@ WANTED = 5
 #: the largest run-to-run spread of Locust's median the history may show (±5 % per-run factor,
 #: sampling and Locust's 1 ms rounding): beyond it the machine, not the server, is measured
 MAX_MACHINE_NOISE = 0.12
+#: the same for the p95, whose own sampling noise is about twice the median's
+MAX_MACHINE_NOISE_P95 = 0.20
+#: the largest common shift of the unchanged endpoints in one judged run (±5 % factor against
+#: the history's, and Locust's 1 ms rounding) before the run is the runner's, not the server's
+MAX_COMMON_SHIFT = 0.09
 
 HISTORY_CONFIG = """
 checks:
@@ -65,8 +77,11 @@ class Runs:
         #: run ids whose pushed verdict was pass or warning, oldest first
         self.passing: list[str] = []
         self.rng = random.Random()
-        #: route -> Locust's median (ms) of each unchanged run
+        #: route -> Locust's median (ms) of the last run
+        self.last: dict[str, float] = {}
+        #: route -> Locust's median (ms) of each unchanged run, and its p95
         self.observed: dict[str, list[float]] = {route: [] for route in MEDIANS}
+        self.observed_p95: dict[str, list[float]] = {route: [] for route in MEDIANS}
 
     def slower(self, route: str, share: float) -> dict[str, float]:
         """The route's latency factor that makes it ``share`` slower *as Locust measures it*.
@@ -105,10 +120,13 @@ class Runs:
         assert locust.returncode == 0, locust.output
         end = f'locust_run_end_timestamp_seconds{{run_id="{locust.run_id}"}}'
         wait_until(lambda: self.stack.query(end), 30, f"the final push of {locust.run_id}")
+        summary = locust.summary()
+        self.last = {r: summary[("GET", r)].get_response_time_percentile(0.5) for r in MEDIANS}
         if not slow:
-            summary = locust.summary()
             for route, seen in self.observed.items():
-                seen.append(summary[("GET", route)].get_response_time_percentile(0.5))
+                seen.append(self.last[route])
+                p95 = summary[("GET", route)].get_response_time_percentile(0.95)
+                self.observed_p95[route].append(p95)
         return locust.run_id, factor
 
     def judge(self, run_id: str, config: str) -> tuple[int, dict[str, Any]]:
@@ -205,13 +223,23 @@ def test_regression_against_history(stack: LocalStack, tmp_path: Path) -> None:
         # The acceptance describes a machine whose own noise is the server's ±5 % per-run
         # factor. A runner busy with other work adds tens of percent (measured: medians +-40 %
         # at load 15 on 2 cores), and no gate can tell that from a regression in one run.
-        noise = {r: _spread(seen) for r, seen in runs.observed.items() if r != SPARSE}
-        if max(noise.values()) > MAX_MACHINE_NOISE:
-            pytest.skip(
-                f"runner too noisy for this acceptance: Locust's medians varied "
-                f"{', '.join(f'{r} ±{v:.0%}' for r, v in noise.items())} over the history "
-                f"runs (load average {os.getloadavg()[0]:.1f}); the acceptance assumes ±5 %"
+        noise = {
+            f"{r} {stat}": _spread(seen[r]) / limit
+            for stat, seen, limit in (
+                ("median", runs.observed, MAX_MACHINE_NOISE),
+                ("p95", runs.observed_p95, MAX_MACHINE_NOISE_P95),
             )
+            for r in MEDIANS
+            if r != SPARSE
+        }
+        if max(noise.values()) > 1.0:
+            pytest.skip(
+                "runner too noisy for this acceptance: over the history runs Locust's "
+                + ", ".join(f"{k} varied {v:.1f}x the allowed" for k, v in noise.items())
+                + f" (load average {os.getloadavg()[0]:.1f}); the acceptance assumes ±5 %"
+            )
+
+        reference = {r: statistics.median(seen) for r, seen in runs.observed.items()}
 
         def judged(label: str, slow: dict[str, float] | None = None) -> tuple[int, dict[str, Any]]:
             expected = runs.expected_history()
@@ -226,6 +254,17 @@ def test_regression_against_history(stack: LocalStack, tmp_path: Path) -> None:
             assert run_id not in baseline["history"]
             if len(expected) < WANTED:
                 assert any("fewer than" in n for n in doc["notes"]), doc["notes"]
+            # The endpoints this run did not change, as Locust measured them against the
+            # history: beyond the ±5 % factor's reach, the runner itself slowed or sped the
+            # whole run (a common shift no server change made), and a verdict on it says
+            # nothing about the gate.
+            kept = [r for r in MEDIANS if r not in (slow or {}) and r != SPARSE]
+            common = statistics.median(runs.last[r] / reference[r] - 1.0 for r in kept)
+            if abs(common) > MAX_COMMON_SHIFT:
+                pytest.skip(
+                    f"{label}: the runner moved the unchanged endpoints by {common:+.1%} "
+                    f"(load average {os.getloadavg()[0]:.1f}); the acceptance assumes ±5 %"
+                )
             return code, doc
 
         for i in range(3):
