@@ -229,8 +229,8 @@ def _supervise(
                     elapsed=(at - live.start) if live.start is not None else None,
                 )
                 return stopped, child.stop(grace, _say)
-            if time.monotonic() < next_at:
-                continue
+            if not live.checks or time.monotonic() < next_at:
+                continue  # nothing to judge live: just wait for Locust
             tick = live.evaluate()
             _say(tick.line())
             abort = live.abort(tick)

@@ -40,4 +40,6 @@ def github_annotations(result: GateResult) -> list[str]:
         else:
             continue
         out.append(annotation(level, f"promgate {c.name}", f"{c.name}: {c.reason}"))
+    if result.aborted is not None:
+        out.append(annotation("error", "promgate run", f"load test {result.aborted.summary()}"))
     return out

@@ -27,6 +27,7 @@ from promgate.core.result import GateResult
 from promgate.errors import ConfigError
 from promgate.prometheus.client import PrometheusClient
 from promgate.prometheus.types import Sample
+from promgate.report.github import github_annotations
 from promgate.report.html.render import ReportData, render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
@@ -278,6 +279,8 @@ def test_every_format_marks_the_aborted_run(
     failure = case.find("failure")
     assert failure is not None and failure.get("message") == line
     assert junit.get("failures") == "1" and junit.get("tests") == "3"
+    (github,) = [a for a in github_annotations(result) if "promgate run" in a]
+    assert github.startswith("::error title=promgate run::load test aborted 0:40")
     html = render_html(ReportData(run_id="run-1", verdict="fail", aborted=line))
     assert f"Load test {line.replace('>', '&gt;')}" in html
 
