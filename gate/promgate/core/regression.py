@@ -29,6 +29,7 @@ from .. import queries
 from ..config.baseline import REGRESSION_PRESET
 from ..config.conditions import Condition
 from ..config.loader import CheckSpec
+from ..config.units import convert, get_unit
 from ..prometheus.client import PrometheusClient
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import run_selector
@@ -50,6 +51,7 @@ PRESET = REGRESSION_PRESET
 AGGREGATED = ("", "Aggregated")
 _POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
 _STATS = (("median", "0.5"), ("p95", "0.95"))
+_SECONDS = get_unit("seconds")
 #: below this many requests on either side no rank test is worth its name
 MIN_REQUESTS = 20
 
@@ -159,7 +161,10 @@ def _judge_series(
     confidence: float,
 ) -> SeriesResult:
     labels = {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
-    unit = spec.unit
+    # Figures stay in seconds (the JSON's ``regression``); conditions, values and thresholds are
+    # in the check's unit (``unit: ms`` and ``"> +5ms"`` work as for any check).
+    unit = _SECONDS
+    k = convert(1.0, _SECONDS, spec.unit)
     run_b = run.buckets.get(key)
     run_q = run.percentiles.get(key, {})
     if run_b is None or not run_b.total or "median" not in run_q or "p95" not in run_q:
@@ -170,7 +175,7 @@ def _judge_series(
         verdict = _POLICY[spec.baseline_missing]
         return SeriesResult(
             labels,
-            run_q["median"],
+            run_q["median"] * k,
             None,
             verdict,
             f"no baseline for this series (baseline_missing: {spec.baseline_missing})",
@@ -201,7 +206,7 @@ def _judge_series(
             "test": test[2] if test else None,
         }
     median_base, p95_base = stats["median"]["baseline"], stats["p95"]["baseline"]
-    smallest = _smallest_shift(spec, median_base)
+    smallest = _smallest_shift(spec, median_base * k)
     detectable = (
         detectable_shift(n_run, n_base, median_base, p95_base, pooled.bounds, confidence)
         if n_run >= MIN_REQUESTS and n_base >= MIN_REQUESTS
@@ -223,8 +228,8 @@ def _judge_series(
         },
     }
     thresholds = {
-        "warning": [c.threshold(median_base) for c in spec.warning],
-        "critical": [c.threshold(median_base) for c in spec.critical],
+        "warning": [c.threshold(median_base * k) for c in spec.warning],
+        "critical": [c.threshold(median_base * k) for c in spec.critical],
     }
     outcomes: list[tuple[Verdict, str, str]] = []
     notes: list[str] = []
@@ -234,7 +239,7 @@ def _judge_series(
     ):
         for cond in conds:
             for stat, _q in _STATS:
-                why = _fires(cond, stats[stat], confidence)
+                why = _fires(cond, stats[stat], confidence, k)
                 if why is None:
                     outcomes.append(
                         (level_verdict, stat, f"{level}: {_shift_text(stat, stats[stat], unit)}")
@@ -249,8 +254,8 @@ def _judge_series(
         reason = "; ".join(dict.fromkeys(fired))
         return SeriesResult(
             labels,
-            stats[stat]["run"],
-            stats[stat]["baseline"],
+            stats[stat]["run"] * k,
+            stats[stat]["baseline"] * k,
             verdict,
             reason,
             thresholds,
@@ -271,7 +276,13 @@ def _judge_series(
             + f" (no_data: {spec.no_data}); {shifts}"
         )
         return SeriesResult(
-            labels, run_q["median"], median_base, verdict, reason, thresholds, regression=doc
+            labels,
+            run_q["median"] * k,
+            median_base * k,
+            verdict,
+            reason,
+            thresholds,
+            regression=doc,
         )
     reason = f"no regression: {shifts}"
     if notes:
@@ -279,7 +290,13 @@ def _judge_series(
     elif smallest is not None:
         reason += f"; a shift from {_pct(detectable)} would show at {confidence:.0%}"
     return SeriesResult(
-        labels, run_q["median"], median_base, Verdict.PASS, reason, thresholds, regression=doc
+        labels,
+        run_q["median"] * k,
+        median_base * k,
+        Verdict.PASS,
+        reason,
+        thresholds,
+        regression=doc,
     )
 
 
@@ -296,9 +313,10 @@ def _spread(values: Sequence[float], base: float, confidence: float) -> float | 
     return max(farthest, bound) * 100.0
 
 
-def _fires(cond: Condition, stat: Mapping[str, Any], confidence: float) -> str | None:
-    """None when ``cond`` counts for this statistic, else why not ("" when not even crossed)."""
-    hit = cond.triggered(stat["run"], stat["baseline"])
+def _fires(cond: Condition, stat: Mapping[str, Any], confidence: float, k: float) -> str | None:
+    """None when ``cond`` counts for this statistic, else why not ("" when not even crossed);
+    ``k`` turns the statistic's seconds into the check's unit."""
+    hit = cond.triggered(stat["run"] * k, stat["baseline"] * k)
     if not hit:
         return ""
     conf = stat["confidence"]

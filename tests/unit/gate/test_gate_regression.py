@@ -291,3 +291,23 @@ def test_find_history_newest_earlier_runs_same_labels() -> None:
     assert 'job="shop"' in passing and 'testplan="checkout"' in passing
     assert "environment" not in passing and "<= 1" in passing
     assert find_history(client, judged, 9, "7d", resolve).run_ids == ["c", "d", "b", "a"]
+
+
+def test_the_checks_unit_and_delta_conditions() -> None:
+    rng = random.Random(9)
+    n = {BUSY: 4000}
+    text = CONFIG.replace('critical: "> +10%"', 'critical: "> +5ms"\n    unit: ms')
+    run = sample_run("r", rng, n, {"/busy": 1.3})
+    busy = by_name(
+        judge_regression(spec(text), "q", run, history(rng, n), history=True, confidence=0.99)
+    )["/busy"]
+    assert busy.verdict is Verdict.FAIL, busy.reason
+    # Values and thresholds in the check's unit (ms); the figures stay in seconds.
+    assert 30 < busy.value < 50 and busy.baseline is not None and 25 < busy.baseline < 35
+    assert busy.thresholds["critical"] == [pytest.approx(busy.baseline + 5)]
+    assert busy.regression is not None and busy.regression["median"]["run"] < 1
+    calm = sample_run("c", rng, n, {"/busy": 1.05})
+    again = by_name(
+        judge_regression(spec(text), "q", calm, history(rng, n), history=True, confidence=0.99)
+    )
+    assert again["/busy"].verdict is Verdict.PASS, again["/busy"].reason
