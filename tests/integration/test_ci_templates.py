@@ -163,9 +163,9 @@ def test_the_package_stands_alone(package: Package, tmp_path: Path) -> None:
     assert where[2] == package.version
 
 
-def _stranger_repo(tmp_path: Path, ci_file: str, dest: str) -> Path:
+def _stranger_repo(tmp_path: Path, ci_file: str, dest: str, name: str = "repo") -> Path:
     """A repository with a locustfile, two gate configs and one CI file from deploy/ci/."""
-    repo = tmp_path / "repo"
+    repo = tmp_path / name
     repo.mkdir()
     (repo / "locustfile.py").write_text(LOCUSTFILE)
     (repo / "gate.yaml").write_text(PASSING)
@@ -353,8 +353,9 @@ def test_azure_pipelines(
 
 
 def test_jenkins(package: Package, stack: LocalStack, target: str, tmp_path: Path) -> None:
-    # One workspace, two builds, as on an agent: a job name with spaces, then a failing gate.
-    repo = _stranger_repo(tmp_path, "Jenkinsfile", "Jenkinsfile")
+    # One workspace, two builds, as on an agent: a job name with spaces (so is the workspace's
+    # path), then a failing gate.
+    repo = _stranger_repo(tmp_path, "Jenkinsfile", "Jenkinsfile", name="load test")
     for build, passing in (("1", True), ("2", False)):
         shutil.rmtree(tmp_path / "artifacts", ignore_errors=True)
         shutil.rmtree(repo / "results", ignore_errors=True)
