@@ -132,6 +132,7 @@ class PrometheusExporter:
         environment.events.quitting.add_listener(self._on_quitting)
         environment.events.quit.add_listener(self._on_quit)
         environment.events.worker_report.add_listener(self._on_worker_report)
+        self._collect_reports_before_quit(getattr(environment, "runner", None))
         write_run_id_file(self.config)
         if self.config.listen is not None:
             self.server.start(*self.config.listen)
@@ -204,14 +205,29 @@ class PrometheusExporter:
         except Exception:
             logger.debug("locust_prometheus: snapshot at quitting failed", exc_info=True)
 
+    def _collect_reports_before_quit(self, runner: Any) -> None:
+        """At the end of ``-t`` a headless master calls ``runner.quit()`` before ``quitting``
+        fires, and that quit gives the workers' last reports only 0.5 s: on a busy machine the
+        requests of those reports are lost to Locust's summary and to the final push. A master's
+        ``quit`` collects them first (bounded by WORKER_REPORT_WAIT), then does Locust's own."""
+        if runner is None or getattr(runner, "clients", None) is None:
+            return  # a local runner: its statistics are its own
+        locust_quit = runner.quit
+
+        def quit() -> None:
+            self._collect_last_reports()
+            locust_quit()
+
+        runner.quit = quit
+
     def _collect_last_reports(self) -> None:
-        """A master quitting mid-test (SIGTERM or Ctrl-C: how ``promgate run`` stops a run)
-        tells its workers to quit and gives their last reports 0.5 s; on a busy machine those
-        arrive later and their requests are lost to Locust's summary and to the final push. Tell
-        them here, before Locust does, and wait (bounded) until each has left."""
+        """A master quitting mid-test (the end of ``-t``; SIGTERM or Ctrl-C: how ``promgate run``
+        stops a run) tells its workers to quit and gives their last reports 0.5 s; on a busy
+        machine those arrive later and their requests are lost to Locust's summary and to the
+        final push. Tell them here, before Locust does, and wait (bounded) until each has left."""
         runner = getattr(self.environment, "runner", None)
         if getattr(runner, "state", None) not in ("spawning", "running"):
-            return  # not mid-test (the end of -t stops first), or not a runner at all
+            return  # not mid-test (stopped already, or collected already), or no runner
         clients = getattr(runner, "clients", None)
         workers = {str(node.id) for node in getattr(clients, "all", [])}
         if runner is None or clients is None or not workers:

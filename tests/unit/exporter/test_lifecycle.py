@@ -157,3 +157,58 @@ def test_quitting_copy_only_when_locusts_json_output_will_zero_the_stats(
     exp.register(env)
     env.events.quitting.fire(environment=env)
     assert (exp.renderer._quitting_snapshot is not None) is kept
+
+
+class _Clients(dict):  # type: ignore[type-arg]
+    @property
+    def all(self) -> list[Any]:
+        return list(self.values())
+
+
+def test_a_masters_quit_waits_for_its_workers_last_reports_first() -> None:
+    """The end of -t: Locust's MasterRunner.quit gives the workers' last reports 0.5 s only. The
+    exporter's quit tells the workers first and waits until each has left (its quit message
+    follows its last report), then runs Locust's own quit."""
+    env = Environment(user_classes=[U])
+    events: list[str] = []
+
+    class Node:
+        def __init__(self, id: str) -> None:
+            self.id = id
+
+    clients = _Clients(w1=Node("w1"), w2=Node("w2"))
+
+    class Server:
+        def send_to_client(self, message: Any) -> None:
+            events.append(f"{message.type} {message.node_id}")
+            # the worker reports and leaves a little later, as over the network
+            gevent.spawn_later(0.3, clients.pop, message.node_id)
+
+    class Master:
+        state = "running"
+        server = Server()
+
+        def __init__(self) -> None:
+            self.clients = clients
+
+        def stop(self, send_stop_to_client: bool = True) -> None:
+            events.append(f"stop {send_stop_to_client}")
+            self.state = "stopped"
+
+        def quit(self) -> None:
+            events.append(f"locust quit, workers left: {sorted(clients)}")
+
+    env.runner = Master()  # type: ignore[assignment]
+    PrometheusExporter(ExporterConfig(run_id="r")).register(env)
+    env.runner.quit()  # type: ignore[union-attr]
+    assert sorted(events[:3]) == ["quit w1", "quit w2", "stop False"] and events[0] == "stop False"
+    # Locust's own quit ran only once both workers had left (so had sent their last reports)
+    assert events[3:] == ["locust quit, workers left: []"]
+
+
+def test_a_local_runners_quit_is_locusts_own() -> None:
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    quit_before = env.runner.quit  # type: ignore[union-attr]
+    PrometheusExporter(ExporterConfig(run_id="r")).register(env)
+    assert env.runner.quit == quit_before  # type: ignore[union-attr]
