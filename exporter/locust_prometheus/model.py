@@ -299,7 +299,13 @@ class Distributions:
         # The window start is Locust's own cached copy, never mutated: identity is enough.
         start_key = (None, 0) if start is None else (start.response_times, start.timed_requests)
         last = self._last.get(key)
-        if last is not None and last[1] == timed and last[2] == qs and last[0] == rt:
+        # The snapshot hands back the same copy while an endpoint is unchanged: `is` first.
+        if (
+            last is not None
+            and last[1] == timed
+            and last[2] == qs
+            and (last[0] is rt or last[0] == rt)
+        ):
             if last[6][0] is start_key[0] and last[6][1] == start_key[1]:
                 return last[4], last[5], last[7]
             current = window_percentiles(rt, timed, start, keys=last[3])

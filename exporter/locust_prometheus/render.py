@@ -11,7 +11,7 @@ import gevent
 from .chunks import ChunkCache
 from .exposition import Health, encode, families
 from .model import CardinalityGuard, Distributions, build_model
-from .snapshot import RunSnapshot, take_snapshot
+from .snapshot import Copies, RunSnapshot, take_snapshot
 
 if TYPE_CHECKING:
     from prometheus_client.registry import Collector
@@ -36,10 +36,12 @@ class Renderer:
         self.chunks = ChunkCache()
         #: endpoints' buckets and percentiles from earlier pushes, likewise
         self.distributions = Distributions()
+        #: Locust's response times copied at earlier snapshots, reused while unchanged
+        self.copies: Copies = {}
 
     def snapshot(self, *, final: bool = False, end_time: float | None = None) -> RunSnapshot:
         """Locust's statistics now; call from the gevent loop (it does not yield)."""
-        return take_snapshot(self.environment, final=final, end_time=end_time)
+        return take_snapshot(self.environment, final=final, end_time=end_time, copies=self.copies)
 
     def keep_quitting_snapshot(self, end_time: float | None) -> None:
         """Locust's --json/--json-file zero every endpoint at shutdown (serialize_stats uses

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-__all__ = ["WORKER_STATES", "EntrySnapshot", "RunSnapshot", "WindowStart", "take_snapshot"]
+__all__ = [
+    "WORKER_STATES",
+    "Copies",
+    "EntrySnapshot",
+    "RunSnapshot",
+    "WindowStart",
+    "take_snapshot",
+]
 
 #: The worker states of the contract, and the Locust states that map onto them.
 WORKER_STATES = ("ready", "spawning", "running", "stopped", "missing")
@@ -122,7 +129,29 @@ def _per_second(counts: dict[int, int], seconds: range | None) -> float:
     return sum(map(counts.get, seconds, repeat(0)), 0.0) / max(len(seconds), 1)
 
 
-def _entry(entry: Any, keys: list[int], seconds: range | None) -> EntrySnapshot:
+#: id of a Locust StatsEntry -> (its response_times dict, its request count, our copy of it)
+Copies = dict[int, tuple[dict[Any, int], int, dict[Any, int]]]
+
+
+def _times(entry: Any, copies: Copies | None) -> dict[Any, int]:
+    """A copy of the entry's response times, or the previous copy while Locust's dict is the
+    same object with the same request count: the dict changes only with a request (``log``,
+    or a worker report merged with ``extend``, both counting it) and a reset replaces it. The
+    copy is held in ``copies``, so that dict's identity cannot pass to another object."""
+    rt = entry.response_times
+    if copies is None:
+        return dict(rt)
+    last = copies.get(id(entry))
+    if last is not None and last[0] is rt and last[1] == entry.num_requests:
+        return last[2]
+    copy = dict(rt)
+    copies[id(entry)] = (rt, entry.num_requests, copy)
+    return copy
+
+
+def _entry(
+    entry: Any, keys: list[int], seconds: range | None, copies: Copies | None = None
+) -> EntrySnapshot:
     return EntrySnapshot(
         str(entry.method or ""),
         str(entry.name),
@@ -132,7 +161,7 @@ def _entry(entry: Any, keys: list[int], seconds: range | None) -> EntrySnapshot:
         entry.total_response_time,
         entry.max_response_time,
         entry.total_content_length,
-        dict(entry.response_times),
+        _times(entry, copies),
         _per_second(entry.num_reqs_per_sec, seconds),
         _per_second(entry.num_fail_per_sec, seconds),
         _window_start(entry, keys),
@@ -140,9 +169,14 @@ def _entry(entry: Any, keys: list[int], seconds: range | None) -> EntrySnapshot:
 
 
 def take_snapshot(
-    environment: Any, *, final: bool = False, end_time: float | None = None
+    environment: Any,
+    *,
+    final: bool = False,
+    end_time: float | None = None,
+    copies: Copies | None = None,
 ) -> RunSnapshot:
-    """Copy what the exporter needs. Must run in the gevent loop and must not yield."""
+    """Copy what the exporter needs. Must run in the gevent loop and must not yield. With the
+    same ``copies`` from snapshot to snapshot, unchanged response times are not copied again."""
     from locust import stats as locust_stats
     from locust.runners import MasterRunner
 
@@ -151,7 +185,7 @@ def take_snapshot(
     now = time.time()
     keys = _window_keys(now)
     seconds = _rate_seconds(stats, distributed=isinstance(runner, MasterRunner))
-    entries = [_entry(e, keys, seconds) for e in list(stats.entries.values())]
+    entries = [_entry(e, keys, seconds, copies) for e in list(stats.entries.values())]
     errors = [
         (str(e.method or ""), str(e.name), e.error, e.occurrences) for e in stats.errors.values()
     ]
@@ -184,7 +218,7 @@ def take_snapshot(
         users = dict.fromkeys(users, 0)
     return RunSnapshot(
         entries=entries,
-        total=_entry(stats.total, keys, seconds),
+        total=_entry(stats.total, keys, seconds, copies),
         errors=errors,
         users=users,
         workers=workers,

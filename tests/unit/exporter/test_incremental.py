@@ -63,7 +63,7 @@ class _Pushes:
 
     def push(self, health: Health) -> tuple[str, str, str]:
         """(incremental payload, fresh payload, prometheus_client's) of one snapshot."""
-        snap = self.exp.snapshot()
+        snap = self.exp.snapshot()  # the renderer's: it reuses copies of unchanged endpoints
         info = self.exp.info
         lean = encode(build_model(snap, self.exp.guard, self.dist), info, health, self.chunks)
         fresh = encode(build_model(snap, CardinalityGuard(1000)), info, health)
@@ -87,6 +87,8 @@ def test_incremental_pushes_equal_a_fresh_encoder_and_prometheus_client() -> Non
         lambda: stats.log_request("POST", "/new%endpoint", 12, 5),  # a new endpoint
         lambda: stats.log_error("GET", "/quiet", "ConnectionError('refused')"),  # failures only
         lambda: stats.log_request("GET", "/x/{id}", None, 0),  # a request without a time
+        stats.reset_all,  # Locust's --reset-stats: new, empty response-time dicts
+        lambda: [stats.log_request("GET", n, 7, 1) for n in NAMES],  # counts as before a reset
     ]
     for i, step in enumerate(steps):
         step()
@@ -97,16 +99,30 @@ def test_incremental_pushes_equal_a_fresh_encoder_and_prometheus_client() -> Non
     # the incremental path was taken, not only the first push's formatting
     assert pushes.chunks.reused > pushes.chunks.formatted / 2
     got = _samples(lean)
-    assert got[("locust_requests_total", (("method", "POST"), ("name", "/new%endpoint")))] == 1
-    assert got[("locust_request_failures_total", (("method", "GET"), ("name", "/quiet")))] == 2
+    # after the reset: one request per name, the new endpoint's count gone with the reset
+    assert got[("locust_requests_total", (("method", "GET"), ("name", "/quiet")))] == 1
+    assert got[("locust_requests_total", (("method", "POST"), ("name", "/new%endpoint")))] == 0
 
 
 def test_renderer_keeps_its_caches_between_pushes() -> None:
     env = _env()
     exp = PrometheusExporter(ExporterConfig(run_id="r"))
     exp.environment = env
+    before = exp.snapshot()
     first = exp.render()
     formatted = exp.renderer.chunks.formatted
     second = exp.render()
     assert exp.renderer.chunks.formatted == formatted  # nothing changed: all text reused
+    after = exp.snapshot()  # and Locust's response times were not copied again
+    assert all(
+        a.response_times is b.response_times
+        for a, b in zip(before.entries, after.entries, strict=True)
+    )
+    env.runner.stats.log_request("GET", "/quiet", 5, 1)  # type: ignore[union-attr]
+    changed = {
+        e.name
+        for e, b in zip(exp.snapshot().entries, after.entries, strict=True)
+        if e.response_times is not b.response_times
+    }
+    assert changed == {"/quiet"}
     assert _samples(first.decode()) == _samples(second.decode())
