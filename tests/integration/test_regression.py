@@ -51,8 +51,9 @@ MAX_MACHINE_NOISE = 0.12
 #: the same for the p95, whose own sampling noise is about twice the median's
 MAX_MACHINE_NOISE_P95 = 0.20
 #: the largest common shift of the unchanged endpoints in one judged run (±5 % factor against
-#: the history's, and Locust's 1 ms rounding) before the run is the runner's, not the server's
-MAX_COMMON_SHIFT = 0.09
+#: the history's, sampling and Locust's 1 ms rounding stay within about ±9 %) before the run is
+#: the runner's, not the server's
+MAX_COMMON_SHIFT = 0.12
 
 HISTORY_CONFIG = """
 checks:
@@ -76,7 +77,10 @@ class Runs:
         self.job = new_run_id("regress")
         #: run ids whose pushed verdict was pass or warning, oldest first
         self.passing: list[str] = []
-        self.rng = random.Random()
+        # The per-run factors come from a fixed seed: the same ±5 % draws each time (0.962,
+        # 1.000, 1.001, 1.036 for the history, then 0.960 ... 1.025), so a failure is the gate's
+        # or the runner's, never a lucky draw; the simulation covers other draws.
+        self.rng = random.Random(2026)
         #: route -> Locust's median (ms) of the last run
         self.last: dict[str, float] = {}
         #: route -> Locust's median (ms) of each unchanged run, and its p95
