@@ -14,7 +14,7 @@ __all__ = ["presets_markdown"]
 def presets_markdown() -> str:
     """The presets table of docs/gate.md (a unit test keeps the page equal to this)."""
     lines = [
-        "| preset | unit | no data | meaning | PromQL (from `queries.py`) |",
+        "| preset | unit | no data | meaning | PromQL (from `queries/`) |",
         "|---|---|---|---|---|",
     ]
     for p in PRESETS.values():
