@@ -79,7 +79,7 @@ def test_figures_equal_locusts_summary(completed_run: Any, tmp_path: Path) -> No
     truth_fails = sum(f for _, f in completed_run.truth.values())
     assert got["requests"] == total.num_requests == truth_reqs
     assert got["failures"] == total.num_failures == truth_fails
-    assert got["error_rate"] == pytest.approx(truth_fails / truth_reqs, rel=1e-12)
+    assert got["error_rate"] == pytest.approx(100 * truth_fails / truth_reqs, rel=1e-12)  # in %
     # p95 and p50: Locust's own percentiles, to the millisecond it prints them.
     assert round(got["p95"] * 1000) == total.get_response_time_percentile(0.95)
     assert round(got["p50"] * 1000) == total.get_response_time_percentile(0.5)
@@ -108,7 +108,7 @@ def test_figures_equal_locusts_summary(completed_run: Any, tmp_path: Path) -> No
     # Every query the gate ran is in the result, and the window covers the run.
     assert all(c["query"] for c in doc["checks"])
     assert doc["run"]["eval_time"] > doc["run"]["end"]
-    assert doc["summary"]["error_rate_percent"] == pytest.approx(100 * got["error_rate"])
+    assert doc["summary"]["error_rate_percent"] == pytest.approx(got["error_rate"])
 
 
 def _bucket_bounds(completed_run: Any) -> list[float]:

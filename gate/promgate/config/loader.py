@@ -367,10 +367,11 @@ def _check(
             )
         query = preset.query
         native = preset.unit
+        shown = preset.shown_unit
         no_data_default = no_data_default or preset.no_data
     assert query is not None
     try:
-        unit_name = _opt_str(doc, m, "unit", key) or (native if preset_name else "count")
+        unit_name = _opt_str(doc, m, "unit", key) or (shown if preset_name else "count")
         unit = get_unit(unit_name)
         qunit_name = _opt_str(doc, m, "query_unit", key) or (native if preset_name else unit_name)
         query_unit = get_unit(qunit_name)

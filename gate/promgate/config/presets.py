@@ -20,10 +20,18 @@ class Preset:
     build: Callable[[], str]
     #: "fail" for the run's own metrics; host metrics need node_exporter, which may be absent
     no_data: str = "fail"
+    #: the unit a check on this preset shows and reads bare numbers in, when it sets no
+    #: ``unit:``; None: the query's own unit. Error rates are shown in percent, like Locust
+    #: and every threshold people write, and converted from the query's ratio when judged.
+    display: str | None = None
 
     @property
     def query(self) -> str:
         return self.build()
+
+    @property
+    def shown_unit(self) -> str:
+        return self.display or self.unit
 
 
 _LIST = [
@@ -36,7 +44,13 @@ _LIST = [
         "failed requests over the run (Locust's # fails)",
         queries.failures_total,
     ),
-    Preset("error_rate", "ratio", "failures / requests over the run", queries.error_ratio),
+    Preset(
+        "error_rate",
+        "ratio",
+        "failures / requests over the run (a ratio; shown in percent)",
+        queries.error_ratio,
+        display="percent",
+    ),
     Preset("rps", "rps", "Locust's whole-run requests per second", queries.locust_rps),
     Preset(
         "avg_response_time",
@@ -102,8 +116,9 @@ _LIST += [
     Preset(
         "endpoint_error_rate",
         "ratio",
-        "failures / requests of each endpoint",
+        "failures / requests of each endpoint (a ratio; shown in percent)",
         partial(queries.error_ratio, by="method, name"),
+        display="percent",
     ),
 ]
 

@@ -79,7 +79,9 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
             )
         preset_name, bound, no_data = FILE_METRICS[name]
         preset = PRESETS[preset_name]
-        unit_name = spec.get("unit", preset.unit)
+        # Without a unit, a number means what the guide's check_regression.py compares it with:
+        # its analysis figures, which give the error rate in percent.
+        unit_name = spec.get("unit", preset.shown_unit)
         if not isinstance(unit_name, str) or unit_name not in _FILE_UNITS:
             raise ConfigError(
                 f"unknown unit {unit_name!r} (use one of: {', '.join(_FILE_UNITS)})",

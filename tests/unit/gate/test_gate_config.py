@@ -233,3 +233,20 @@ def test_docs_presets_table_is_current() -> None:
     block = doc.split("<!-- presets:begin")[1].split("-->\n", 1)[1]
     block = block.split("<!-- presets:end -->")[0]
     assert block == presets_markdown(), "regenerate the presets table in docs/gate.md"
+
+
+def test_error_rate_presets_show_percent_and_read_bare_numbers_in_percent() -> None:
+    from promgate.config.thresholds import parse_thresholds
+
+    cfg = parse_config(
+        "checks:\n"
+        "  - {name: e, preset: error_rate, critical: '> 2'}\n"
+        "  - {name: r, preset: error_rate, unit: ratio, critical: '> 0.02'}\n"
+        "  - {name: x, preset: endpoint_error_rate, critical: '> 2%'}\n"
+    )
+    units = [(c.unit.name, c.query_unit.name) for c in cfg.checks]
+    assert units == [("percent", "ratio"), ("ratio", "ratio"), ("percent", "ratio")]
+    assert [c.critical[0].amount for c in cfg.checks] == [2.0, 0.02, 2.0]
+    # The guide's file without a unit: its check_regression.py compares percent figures.
+    (check,) = parse_thresholds('{"error_rate": {"critical": 5}}').checks
+    assert (check.unit.name, check.critical[0].amount) == ("percent", 5.0)

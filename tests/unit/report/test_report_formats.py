@@ -13,7 +13,9 @@ import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from promgate import CheckResult, GateResult, RunWindow, SeriesResult, Verdict
+from promgate.config.loader import parse_config
 from promgate.core.format import format_labels, format_value, key_lines
+from promgate.core.judge import judge_check
 from promgate.prometheus.types import Sample, Series
 from promgate.report.analysis import analysis_document
 from promgate.report.github import github_annotations
@@ -175,3 +177,34 @@ def test_a_free_text_check_name_survives_every_format(outputs: dict[str, str]) -
     title = line.split("title=", 1)[1].split("::", 1)[0]
     decoded = title.replace("%3A", ":").replace("%2C", ",").replace("%0A", "\n")
     assert decoded.replace("%25", "%") == f"promgate {WEIRD}"
+
+
+def test_an_error_rate_check_without_unit_reads_in_percent_everywhere() -> None:
+    """README's check (``preset: error_rate``, ``critical: "> 0.5%"``, no ``unit:``) once read
+    ``0.0374 > 0.5%``: the preset shows percent, converted from the query's ratio when judged."""
+    config = parse_config(
+        "checks:\n"
+        "  - {name: error rate, preset: error_rate, critical: '> 0.5%'}\n"
+        "  - {name: per endpoint, preset: endpoint_error_rate, warning: '> 2'}\n"
+    )
+    total, per_endpoint = config.checks
+    assert (total.unit.name, total.query_unit.name) == ("percent", "ratio")
+    checks = [
+        judge_check(total, "q", [Sample({}, 0.0374)], None),
+        judge_check(per_endpoint, "q", [Sample({"name": "/a"}, 0.03)], None),
+    ]
+    assert [c.value for c in checks] == [pytest.approx(3.74), pytest.approx(3.0)]
+    assert [c.verdict for c in checks] == [Verdict.FAIL, Verdict.WARN]  # "> 2" is 2 %
+    result = GateResult("0.1.0", 2000.0, "http://prom", WINDOW, checks, {})
+    data = collect_report(_NoPrometheus(), result.run, result)  # type: ignore[arg-type]
+    texts = {
+        "text": render_table(result),
+        "markdown": render_markdown(result),
+        "junit": render_junit(result),
+        "html": render_html(data),
+    }
+    for name, out in texts.items():
+        assert "3.74%" in out and "3.00%" in out, name
+        assert "0.0374" not in out and "0.0300" not in out, name
+    doc = result.to_dict()["checks"][0]
+    assert (doc["unit"], doc["value"]) == ("percent", pytest.approx(3.74))  # JSON: its unit's
