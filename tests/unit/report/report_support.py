@@ -149,8 +149,8 @@ def sample_report(verdict: str = "fail") -> ReportData:
     )
 
 
-def screenshot(html_file: Path, png: Path, profile: Path, size: str = "1280,2000") -> None:
-    """Render ``html_file`` in headless Chromium to ``png`` (no network, throwaway profile)."""
+def screenshot(page: Path | str, png: Path, profile: Path, size: str = "1280,2000") -> Path:
+    """Render ``page`` (a file, or a URL) in headless Chromium to ``png`` (throwaway profile)."""
     assert CHROMIUM, "chromium is not installed"
     cmd = [
         CHROMIUM,
@@ -166,10 +166,11 @@ def screenshot(html_file: Path, png: Path, profile: Path, size: str = "1280,2000
         f"--user-data-dir={profile}",
         f"--window-size={size}",
         f"--screenshot={png}",
-        html_file.resolve().as_uri(),
+        page if isinstance(page, str) else page.resolve().as_uri(),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert png.exists() and png.stat().st_size > 0, f"chromium wrote no screenshot: {proc.stderr}"
+    return png
 
 
 def png_rows(path: Path, max_rows: int | None = None) -> Iterator[bytes]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from promgate.report.html.charts import PALETTE
 from promgate.report.html.style import CSS
 from promgate.report.html.write import stylesheet_path, write_html
-from report_support import CHROMIUM, png_rows, sample_report
+from report_support import CHROMIUM, png_rows, sample_report, screenshot
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
@@ -63,29 +62,6 @@ def serve() -> Iterator[functools.partial[str]]:
     for httpd in servers:
         httpd.shutdown()
         httpd.server_close()
-
-
-def _screenshot(url: str, png: Path, profile: Path) -> Path:
-    assert CHROMIUM
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,2000",
-        f"--screenshot={png}",
-        url,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    assert png.exists() and png.stat().st_size > 0, f"chromium wrote no screenshot: {proc.stderr}"
-    return png
 
 
 class _Shot:
@@ -133,7 +109,7 @@ def test_report_renders_the_same_under_jenkins_csp_and_alone(
         "html_alone": serve(alone, None) + "/report.html",
     }
     pngs = {
-        name: _Shot(_screenshot(url, tmp_path / f"{name}.png", tmp_path / f"profile-{name}"))
+        name: _Shot(screenshot(url, tmp_path / f"{name}.png", tmp_path / f"profile-{name}"))
         for name, url in shots.items()
     }
     banner = {name: png.count(FAIL_RED, 300) for name, png in pngs.items()}
@@ -159,7 +135,7 @@ def test_the_policy_is_enforced_without_the_stylesheet(
     bare.mkdir()
     shutil.copy(site / "report.html", bare / "report.html")
     png = _Shot(
-        _screenshot(
+        screenshot(
             serve(bare, JENKINS_CSP) + "/report.html", tmp_path / "bare.png", tmp_path / "profile"
         )
     )
