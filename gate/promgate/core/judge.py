@@ -53,9 +53,13 @@ def judge_check(
             series.append(_judge_one(spec, labels, value, bval))
         if series:
             verdict = worst([s.verdict for s in series])
-            decisive = next(s for s in series if s.verdict is verdict)
+            decisive = _nearest(spec, [s for s in series if s.verdict is verdict])
             value, bvalue, reason = decisive.value, decisive.baseline, decisive.reason
-            if len(series) > 1:
+            if len(series) > 1 and verdict is Verdict.PASS:
+                reason = (
+                    f"all {len(series)} series {reason} (nearest {format_labels(decisive.labels)})"
+                )
+            elif len(series) > 1:
                 reason = f"{format_labels(decisive.labels)}: {reason}"
         else:
             one = _judge_one(spec, {}, None, _match({}, base, 1))
@@ -102,6 +106,26 @@ def judge_check(
         series=series,
         baseline_query=baseline_query,
     )
+
+
+def _nearest(spec: CheckSpec, candidates: Sequence[SeriesResult]) -> SeriesResult:
+    """The series a check's headline shows among those of its worst verdict: the one nearest
+    (or furthest past) its thresholds, so the headline is never a calm endpoint beside a hot one.
+    Ties keep label order."""
+
+    def closeness(series: SeriesResult) -> float:
+        if series.value is None:
+            return -math.inf
+        best = -math.inf
+        for cond in (*spec.critical, *spec.warning):
+            limit = cond.threshold(series.baseline)
+            if limit is None or cond.op not in (">", ">=", "<", "<="):
+                continue
+            gap = series.value - limit if cond.op.startswith(">") else limit - series.value
+            best = max(best, gap / abs(limit) if limit else gap)
+        return best
+
+    return max(candidates, key=closeness)
 
 
 def _converted(
