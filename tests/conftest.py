@@ -6,23 +6,11 @@ resets them first (``api`` fixture).
 
 from __future__ import annotations
 
-import os
+# First of all: Locust imported without gevent's monkey-patching, so the whole suite runs on real
+# threads and sockets (tests/nopatch.py).
+import nopatch  # noqa: F401
 
-# Locust monkey-patches the whole process with gevent when first imported. Some tests use Locust's
-# own code in-process (its stats classes as ground truth, the exporter's unit tests); import it
-# once here with the patching off, so every test (the gate's thread pool above all) runs on real
-# threads and sockets. The variable is removed at once: Locust processes started by the
-# integration tests patch as usual.
-_previous = os.environ.get("LOCUST_SKIP_MONKEY_PATCH")
-os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
-try:
-    import locust  # noqa: F401
-finally:
-    if _previous is None:
-        del os.environ["LOCUST_SKIP_MONKEY_PATCH"]
-    else:
-        os.environ["LOCUST_SKIP_MONKEY_PATCH"] = _previous
-
+# isort: split
 from collections.abc import Iterator
 from dataclasses import dataclass
 

@@ -1,17 +1,7 @@
-"""Import Locust without gevent's monkey patching: these tests share a process with the rest of
-the suite, which must keep real threads and sockets. The variable is removed again at once so
-Locust processes started later by integration tests patch as usual."""
+"""Locust is imported without gevent's monkey-patching (tests/nopatch.py): these tests share a
+process with the rest of the suite, which must keep real threads and sockets. The root conftest
+imports it too; this import keeps the exporter's tests right when run on their own."""
 
 from __future__ import annotations
 
-import os
-
-_previous = os.environ.get("LOCUST_SKIP_MONKEY_PATCH")
-os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
-try:
-    import locust  # noqa: F401
-finally:
-    if _previous is None:
-        del os.environ["LOCUST_SKIP_MONKEY_PATCH"]
-    else:
-        os.environ["LOCUST_SKIP_MONKEY_PATCH"] = _previous
+import nopatch  # noqa: F401
