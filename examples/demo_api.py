@@ -2,7 +2,8 @@
 
 It counts every request it answers by method, route and status — the ground truth the tests
 compare promgate's numbers with — and exposes the server-side view as Prometheus metrics
-(``http_requests_total``, ``http_request_duration_seconds``), as the seed's dashboard expects.
+(``http_requests_total``, ``http_request_duration_seconds``), as the Locust CI/CD guide's
+dashboard expects.
 
 Routes: GET /health; GET/POST /students; GET /students/{id}; GET /courses; GET /courses/{id};
 GET/POST /enrollments. Control: GET /__counts, POST /__reset, GET/POST /__config, GET /metrics.

@@ -40,6 +40,8 @@ def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) ->
     for check in result["checks"]:
         assert re.search(rf"^{re.escape(check['name'])}\s", stdout, re.M), check["name"]
     assert f"promgate: {result['verdict'].upper()}" in stdout
+    assert "Prometheus stops now (add --keep to explore run_id=" in stdout
+    assert "((" not in stdout and "))" not in stdout  # no nested parentheses
     assert result["verdict"] == "pass", stdout
     assert "baseline: none yet (first demo run)" in stdout
     (median,) = [c for c in result["checks"] if c["name"] == "median_regression"]
@@ -56,3 +58,15 @@ def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) ->
     assert "95th percentile:" in (out / "summary.md").read_text()
     html = (out / "report.html").read_text()
     assert run_id in html and "<script" not in html
+
+
+def test_demo_explains_locusts_exit_code_1() -> None:
+    """The demo API fails ~1 % of requests on purpose and Locust exits 1 on any failure: a
+    newcomer must not read a healthy demo's "exited with 1" as a broken run."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    from demo import locust_exit_text
+
+    assert locust_exit_text(0) == "Locust exited with 0"
+    text = locust_exit_text(1)
+    assert text.startswith("Locust exited with 1 (") and "any request failed" in text
+    assert "on purpose" in text and text.count("(") == text.count(")") == 1
