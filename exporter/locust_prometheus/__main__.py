@@ -15,6 +15,9 @@ from . import MISSING_DEPENDENCY
 #: Exit code when the ``locust`` extra is not installed (as for a bad option: nothing ran).
 EXIT_MISSING_DEPENDENCY = 2
 
+#: An installed package has no docs/ directory: point at the published page.
+DOCS_URL = "https://github.com/promgate/promgate/blob/main/docs/exporter.md"
+
 
 def main(argv: list[str] | None = None) -> int:
     if MISSING_DEPENDENCY:
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = configargparse.ArgumentParser(
         prog="locust -f locustfile.py",
-        description="Options added by `import locust_prometheus` (see docs/exporter.md).",
+        description=f"Options added by `import locust_prometheus` (see {DOCS_URL}).",
     )
     add_arguments(parser)
     parser.parse_args(argv if argv is not None else sys.argv[1:] or ["--help"])

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from locust_prometheus.__main__ import EXIT_MISSING_DEPENDENCY
+from locust_prometheus.__main__ import DOCS_URL, EXIT_MISSING_DEPENDENCY
 from locust_prometheus.options import DEFAULTS, OPTIONS, ExporterConfig, config_from_options
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,6 +47,9 @@ def test_help_lists_every_option_with_the_tables_defaults() -> None:
     done = _run("--help")
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())  # argparse wraps lines
+    # An installed user has no docs/ directory: the help names the published page.
+    assert f"(see {DOCS_URL})" in text
+    assert f"({DOCS_URL})" in (ROOT / "README.md").read_text()  # the README's own link
     for option in OPTIONS:
         assert option.flag in text
     for stem in ("push_interval", "push_timeout", "linger", "max_endpoints", "job"):
