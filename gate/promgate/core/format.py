@@ -5,21 +5,28 @@ module, so one value reads the same everywhere (``78.9ms``, ``no data``, ``WARNI
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from ..config.conditions import parse_condition
 from ..config.units import Unit, get_unit
+from ..errors import ConfigError
 from .result import Verdict
 
 __all__ = [
+    "KEY_LINES_LABEL",
     "NO_DATA",
+    "SEVERITY_ORDER",
     "VERDICT_GLYPHS",
     "VERDICT_ICONS",
     "VERDICT_MEANINGS",
     "VERDICT_WORDS",
+    "conditions_text",
     "display_state",
     "format_labels",
     "format_value",
     "key_lines",
+    "limit_text",
+    "verdict_word",
 ]
 
 #: how a missing value (no series, NaN) reads in every output
@@ -53,6 +60,10 @@ VERDICT_ICONS = {
     "no_data": "❔",
     "unknown": "❔",
 }
+#: states from the most to the least severe: tallies and lists read in this order
+SEVERITY_ORDER = ("fail", "warning", "no_data", "skip", "pass", "unknown")
+#: what the key lines are for, written before them: they repeat figures in the CI/CD guide's form
+KEY_LINES_LABEL = "For CI scripts:"
 VERDICT_MEANINGS = {
     "pass": "every check passed",
     "warning": "no check failed, some crossed a warning threshold",
@@ -72,6 +83,49 @@ def display_state(verdict: Verdict | str | None, value: float | None = 0.0) -> s
     if state == "skip" and (value is None or (isinstance(value, float) and math.isnan(value))):
         return "no_data"
     return state if state in VERDICT_WORDS else "unknown"
+
+
+def verdict_word(verdict: Verdict | str | None, value: float | None = 0.0) -> str:
+    """The lower-case word a table cell shows for a check or series (``pass``, ``warning``,
+    ``fail``, ``skipped``, ``no data``): the same state every output shows."""
+    return VERDICT_WORDS[display_state(verdict, value)].lower()
+
+
+def limit_text(
+    text: str,
+    unit: Unit | str,
+    baseline: float | None,
+    *,
+    factor: float = 1.0,
+    shown_unit: Unit | str | None = None,
+) -> str:
+    """A threshold as every output shows it: ``"> 2"`` in a seconds check reads ``> 2.000s``;
+    a relative one its resolved limit and the condition (``> 18.0ms (> +20%)``), or the condition
+    alone without a baseline. ``factor``/``shown_unit`` show it in another unit (HTML: percent)."""
+    u = unit if isinstance(unit, Unit) else get_unit(unit)
+    try:
+        cond = parse_condition(text, u)
+    except ConfigError:
+        return text
+    limit = cond.threshold(baseline)
+    if limit is None:
+        return cond.text.strip()
+    shown = f"{cond.op} {format_value(limit * factor, shown_unit or u)}"
+    return f"{shown} ({cond.text.strip()})" if cond.relative else shown
+
+
+def conditions_text(
+    texts: Sequence[str],
+    unit: Unit | str,
+    baseline: float | None,
+    *,
+    factor: float = 1.0,
+    shown_unit: Unit | str | None = None,
+) -> str:
+    """A level's conditions joined by ``or`` (any one triggers); empty when there are none."""
+    return " or ".join(
+        limit_text(t, unit, baseline, factor=factor, shown_unit=shown_unit) for t in texts
+    )
 
 
 def format_value(value: float | None, unit: Unit | str) -> str:

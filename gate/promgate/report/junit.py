@@ -34,7 +34,8 @@ def render_junit(result: GateResult) -> str:
             ET.SubElement(
                 case, "system-out"
             ).text = f"value: {format_value(value, unit)}\nquery: {check.query}\n{figures}{reason}"
-            message = f"{format_value(value, unit)}: {reason}"
+            # Without a value the reason says "no data" already: never "no data: no data (…)".
+            message = reason if value is None else f"{format_value(value, unit)}: {reason}"
             failed = verdict is Verdict.FAIL or (result.strict and verdict is Verdict.WARN)
             if failed:
                 counts["failures"] += 1

@@ -7,7 +7,16 @@ table cells escape ``|``, backslashes and Markdown/HTML specials so a name canno
 
 from __future__ import annotations
 
-from ..core.format import VERDICT_ICONS, VERDICT_WORDS, format_value, key_lines
+from ..core.format import (
+    KEY_LINES_LABEL,
+    VERDICT_ICONS,
+    VERDICT_WORDS,
+    conditions_text,
+    display_state,
+    format_value,
+    key_lines,
+    verdict_word,
+)
 from ..core.result import GateResult, Verdict
 from .regression import HEADER, baseline_text, cells, regression_rows
 
@@ -30,7 +39,7 @@ def render_markdown(result: GateResult) -> str:
             if result.aborted is not None
             else []
         ),
-        "**Key metrics:**",
+        f"**{KEY_LINES_LABEL}**",
         f"- {p95_line}",
         f"- {err_line}",
         f"- Requests per second: {format_value(rps, 'rps').removesuffix(' rps')}",
@@ -40,10 +49,12 @@ def render_markdown(result: GateResult) -> str:
     ]
     for c in result.checks:
         base = format_value(c.baseline, c.unit) if c.baseline is not None else "–"
-        v = c.verdict.value
+        icon = VERDICT_ICONS[display_state(c.verdict, c.value)]
+        warning = conditions_text(c.warning, c.unit, c.baseline) or "–"
+        critical = conditions_text(c.critical, c.unit, c.baseline) or "–"
         lines.append(
-            f"| {_cell(c.name)} | {format_value(c.value, c.unit)} | {_conditions(c.warning)}"
-            f" | {_conditions(c.critical)} | {base} | {VERDICT_ICONS[v]} {v} |"
+            f"| {_cell(c.name)} | {format_value(c.value, c.unit)} | {_cell(warning)}"
+            f" | {_cell(critical)} | {base} | {icon} {verdict_word(c.verdict, c.value)} |"
         )
     regression = regression_rows(result)
     if regression:
@@ -77,11 +88,6 @@ def _cell(text: str) -> str:
     """Free text in a table cell or list item, shown literally."""
     out = "".join(_MD_SPECIAL.get(c, c) for c in text.replace("\r", " ").replace("\n", " "))
     return out or "–"
-
-
-def _conditions(texts: list[str]) -> str:
-    # Conditions passed the config's syntax check ("> 2s", "> +20%"): nothing to escape.
-    return " or ".join(texts) or "–"
 
 
 def _code(text: str) -> str:

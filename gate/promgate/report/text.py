@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..core.format import format_labels, format_value
+from ..core.format import conditions_text, format_labels, format_value, verdict_word
 from ..core.result import CheckResult, GateResult, Verdict
 from .regression import baseline_text, regression_rows, text_lines
 
@@ -14,29 +14,28 @@ _COLOURS = {Verdict.PASS: "32", Verdict.WARN: "33", Verdict.FAIL: "31", Verdict.
 _HEADER = ("check", "value", "warning", "critical", "baseline", "verdict")
 
 
-def _rows(check: CheckResult) -> list[tuple[str, ...]]:
+def _rows(check: CheckResult) -> list[tuple[Verdict, tuple[str, ...]]]:
     unit = check.unit
     row = (
         check.name,
         format_value(check.value, unit),
-        " or ".join(check.warning) or "-",
-        " or ".join(check.critical) or "-",
+        conditions_text(check.warning, unit, check.baseline) or "-",
+        conditions_text(check.critical, unit, check.baseline) or "-",
         format_value(check.baseline, unit) if check.baseline is not None else "-",
-        check.verdict.value,
+        verdict_word(check.verdict, check.value),
     )
-    rows: list[tuple[str, ...]] = [row]
+    rows: list[tuple[Verdict, tuple[str, ...]]] = [(check.verdict, row)]
     if check.reduce == "each" and len(check.series) > 1:
         for s in check.series:
-            rows.append(
-                (
-                    f"  {format_labels(s.labels)}",
-                    format_value(s.value, unit),
-                    "",
-                    "",
-                    format_value(s.baseline, unit) if s.baseline is not None else "",
-                    s.verdict.value,
-                )
+            cells = (
+                f"  {format_labels(s.labels)}",
+                format_value(s.value, unit),
+                "",
+                "",
+                format_value(s.baseline, unit) if s.baseline is not None else "",
+                verdict_word(s.verdict, s.value),
             )
+            rows.append((s.verdict, cells))
     return rows
 
 
@@ -44,9 +43,9 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     rows: list[tuple[str, ...]] = []
     verdicts: list[Verdict] = []
     for check in result.checks:
-        for i, row in enumerate(_rows(check)):
+        for verdict, row in _rows(check):
             rows.append(row)
-            verdicts.append(check.verdict if i == 0 else Verdict(row[-1]))
+            verdicts.append(verdict)
     widths = [max(len(r[i]) for r in [_HEADER, *rows]) for i in range(len(_HEADER))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADER, widths, strict=True)).rstrip()]
     for row, verdict in zip(rows, verdicts, strict=True):

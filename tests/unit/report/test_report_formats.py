@@ -14,7 +14,13 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from promgate import CheckResult, GateResult, RunWindow, SeriesResult, Verdict
 from promgate.config.loader import parse_config
-from promgate.core.format import format_labels, format_value, key_lines
+from promgate.core.format import (
+    KEY_LINES_LABEL,
+    conditions_text,
+    format_labels,
+    format_value,
+    key_lines,
+)
 from promgate.core.judge import judge_check
 from promgate.prometheus.types import Sample, Series
 from promgate.report.analysis import analysis_document
@@ -60,7 +66,8 @@ def _result() -> GateResult:
         _check("throughput", "rps", 53.2712, Verdict.PASS, critical=["< 10"]),
         _check("requests", "count", 12345.0, Verdict.PASS),
         _check("per endpoint", "seconds", 0.25, Verdict.FAIL, reduce="each", series=series),
-        _check("host cpu", "percent", None, Verdict.SKIP, no_data="skip"),
+        _check("host cpu", "percent", None, Verdict.SKIP, no_data="skip", reason="no data"),
+        _check("median", "seconds", 0.019, Verdict.WARN, warning=["> +20%"], baseline=0.015),
     ]
     summary: dict[str, float | None] = {
         "requests": 12345.0,
@@ -208,3 +215,47 @@ def test_an_error_rate_check_without_unit_reads_in_percent_everywhere() -> None:
         assert "0.0374" not in out and "0.0300" not in out, name
     doc = result.to_dict()["checks"][0]
     assert (doc["unit"], doc["value"]) == ("percent", pytest.approx(3.74))  # JSON: its unit's
+
+
+def test_a_skipped_check_without_data_reads_no_data_in_every_format(
+    outputs: dict[str, str],
+) -> None:
+    row = next(line for line in outputs["text"].splitlines() if line.startswith("host cpu"))
+    assert row.endswith("no data") and "skip" not in row
+    md_row = next(line for line in outputs["markdown"].splitlines() if "host cpu" in line)
+    assert md_row.endswith("❔ no data |")
+    html_row = outputs["html"][outputs["html"].index("<strong>host cpu</strong>") - 200 :]
+    assert "? NO DATA</span>" in html_row.split("<strong>")[0]
+    case = next(
+        c for c in ET.fromstring(outputs["junit"]).iter("testcase") if c.get("name") == "host cpu"
+    )
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message") == "no data"  # not "no data: no data"
+
+
+def test_banner_tally_reads_in_severity_order(outputs: dict[str, str]) -> None:
+    tally = re.search(r'<p class="vdetail">(\d+ checks: [^<]*)</p>', outputs["html"])
+    assert tally is not None
+    assert tally.group(1) == "7 checks: 2 fail, 2 warning, 1 no data, 2 pass"
+
+
+def test_thresholds_read_the_same_in_text_markdown_and_html(outputs: dict[str, str]) -> None:
+    result = _result()
+    for check in result.checks:
+        for texts in (check.warning, check.critical):
+            if not texts:
+                continue
+            shown = conditions_text(texts, check.unit, check.baseline)
+            assert shown in outputs["text"], shown
+            assert shown.replace("<", "\\<") in outputs["markdown"], shown
+            assert html.escape(shown) in outputs["html"], shown
+    # Resolved, so a relative threshold shows the limit it became: 15 ms + 20 % = 18 ms.
+    assert "> 18.0ms (> +20%)" in outputs["text"]
+    assert "> 1.000s" in outputs["text"] and "< 10.00 rps" in outputs["text"]
+
+
+def test_key_lines_are_labelled_for_ci_scripts(outputs: dict[str, str]) -> None:
+    p95_line, err_line = key_lines(1.2345, 6.2567)
+    md = outputs["markdown"]
+    assert md.index(f"**{KEY_LINES_LABEL}**") < md.index(p95_line) < md.index(err_line)
+    assert f"{KEY_LINES_LABEL} {html.escape(p95_line)}" in outputs["html"]

@@ -122,3 +122,24 @@ def test_endpoint_with_missing_values_renders_na() -> None:
     )
     row = render_html(data).split('<td class="name">/x</td>')[1].split("</tr>")[0]
     assert row.count("no data") == 7
+
+
+def test_fail_percent_is_coloured_by_the_error_rate_levels() -> None:
+    """0.30 % failures is not as red as a failing run: levels.ERROR_RATIO (2 %, 5 %) decide."""
+    from promgate.levels import ERROR_RATIO
+
+    warning, critical = ERROR_RATIO
+    rows = [
+        EndpointRow("GET", "/calm", 1000, 3, 0.003),
+        EndpointRow("GET", "/warm", 1000, 30, (warning + critical) / 2),
+        EndpointRow("GET", "/hot", 1000, 60, critical + 0.01),
+    ]
+    html = render_html(ReportData(run_id="r", endpoints=rows))
+
+    def fail_cell(name: str) -> str:
+        row = html[html.index(f">{name}<") :].split("</tr>")[0]
+        return re.findall(r"<td( class=\"[^\"]*\")?>[^<]*%</td>", row)[0]
+
+    assert fail_cell("/calm") == ' class="n"'
+    assert fail_cell("/warm") == ' class="n warn"'
+    assert fail_cell("/hot") == ' class="n bad"'

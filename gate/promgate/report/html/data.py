@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from ... import queries
 from ...config.conditions import Condition, parse_condition
 from ...config.units import get_unit
-from ...core.format import display_state, format_value
+from ...core.format import conditions_text, display_state
 from ...core.result import CheckResult, GateResult
 from ...core.summary import SUMMARY_QUERIES, summary_value
 from ...errors import ConfigError, PrometheusError
@@ -153,7 +153,7 @@ def _checks(result: GateResult) -> list[CheckRow]:
         if value is not None and baseline:
             delta = (value - baseline) / abs(baseline) * 100
         limits = {
-            level: " or ".join(_limit_text(text, c, factor, unit) for text in texts)
+            level: conditions_text(texts, c.unit, c.baseline, factor=factor, shown_unit=unit)
             for level, texts in (("warning", c.warning), ("critical", c.critical))
         }
         rows.append(
@@ -179,18 +179,6 @@ def _resolve(text: str, check: CheckResult) -> Condition | None:
         return parse_condition(text, get_unit(check.unit))
     except ConfigError:
         return None
-
-
-def _limit_text(text: str, check: CheckResult, factor: float, unit: str) -> str:
-    """``"> 2"`` in a seconds check reads ``> 2.000s``; relative ones show the resolved value."""
-    cond = _resolve(text, check)
-    if cond is None:
-        return text
-    limit = cond.threshold(check.baseline)
-    if limit is None:
-        return text
-    shown = f"{cond.op} {format_value(limit * factor, unit)}"
-    return f"{shown} ({cond.text.strip()})" if cond.relative else shown
 
 
 def _scaled(value: object, factor: float) -> float | None:

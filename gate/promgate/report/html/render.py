@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from html import escape
 
 from ...core.format import (
+    KEY_LINES_LABEL,
     NO_DATA,
+    SEVERITY_ORDER,
     VERDICT_GLYPHS,
     VERDICT_MEANINGS,
     VERDICT_WORDS,
     format_value,
     key_lines,
 )
+from ...levels import ERROR_RATIO
 from ..regression import RegressionRow
 from .charts import Chart, off_scale, render_chart, swatch, threshold_key
 from .regression import regression_section
@@ -187,7 +190,8 @@ def _verdict(d: ReportData) -> str:
     counts: dict[str, int] = {}
     for check in d.checks:
         counts[check.verdict] = counts.get(check.verdict, 0) + 1
-    tally = ", ".join(f"{n} {VERDICTS.get(v, (v,))[0].lower()}" for v, n in sorted(counts.items()))
+    order = sorted(counts, key=lambda v: SEVERITY_ORDER.index(v) if v in SEVERITY_ORDER else 99)
+    tally = ", ".join(f"{counts[v]} {VERDICTS.get(v, (v,))[0].lower()}" for v in order)
     detail = f"{len(d.checks)} checks: {tally}" if d.checks else explanation
     cls = d.verdict if d.verdict in VERDICTS else "unknown"
     return (
@@ -219,7 +223,8 @@ def _figures(s: Summary) -> str:
     # The key lines stay plain text in one element: CI scripts grep the HTML for them.
     return (
         f'<section aria-label="Key figures"><dl class="figures">{items}</dl>'
-        f'<p class="keylines">{_e(p95_line)} · {_e(err_line)}</p></section>'
+        f'<p class="keylines">{_e(KEY_LINES_LABEL)} {_e(p95_line)} · {_e(err_line)}</p>'
+        "</section>"
     )
 
 
@@ -295,7 +300,7 @@ def _endpoints(d: ReportData) -> str:
 
     def row(r: EndpointRow, cls: str = "") -> str:
         err = r.error_ratio * 100 if r.error_ratio is not None else None
-        bad = ' class="n bad"' if err is not None and err > 0 else ' class="n"'
+        bad = f' class="n{_error_class(r.error_ratio)}"'
         return (
             f'<tr{cls}><td>{_e(r.method)}</td><td class="name">{_e(r.name)}</td>'
             f'<td class="n">{_e(format_value(r.requests, "count"))}</td>'
@@ -318,6 +323,15 @@ def _endpoints(d: ReportData) -> str:
         f"<tbody>{''.join(row(r) for r in rows)}</tbody>"
         f"<tfoot>{row(total, TOTAL_CLASS)}</tfoot></table></section>"
     )
+
+
+def _error_class(ratio: float | None) -> str:
+    """Fail % coloured by the error-rate levels dashboards and alerts use (levels.py): 0.3 %
+    is not as red as a failing run."""
+    warning, critical = ERROR_RATIO
+    if ratio is None or not math.isfinite(ratio) or ratio < warning:
+        return ""
+    return " bad" if ratio >= critical else " warn"
 
 
 def _errors(d: ReportData) -> str:

@@ -47,7 +47,7 @@ tbody tr:nth-child(even){background:var(--soft)}
 .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .name,.err{word-break:break-word}.err{font-family:ui-monospace,Menlo,Consolas,monospace;
 font-size:13px}
-.bad{color:var(--fail);font-weight:600}
+.bad{color:var(--fail);font-weight:600}.warn{color:var(--warning);font-weight:600}
 tfoot td{font-weight:650;border-top:2px solid var(--line)}
 .badge{display:inline-block;padding:1px 9px;border-radius:99px;color:#fff;font-size:12px;
 font-weight:700;white-space:nowrap}
