@@ -8,15 +8,66 @@ import os
 
 from ..errors import UsageError
 
-__all__ = ["EXIT_CODES", "parse_vars", "prometheus_url", "wait_seconds"]
+__all__ = [
+    "EXIT_CODES",
+    "LINT_EXIT_CODES",
+    "REPORT_EXIT_CODES",
+    "RUN_EXIT_CODES",
+    "SECONDS",
+    "TOP_EXIT_CODES",
+    "parse_vars",
+    "prometheus_url",
+    "wait_seconds",
+]
 
-#: the exit-code table every ``--help`` ends with
-EXIT_CODES = """exit codes:
-  0  pass (warnings allowed unless --strict)
-  1  fail: a critical condition, no data, or an unknown or unfinished run
-  2  usage or config error (bad option, config, PromQL syntax)
-  3  Prometheus unreachable or failing (never mistaken for a failed threshold)
-  4  internal error (a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)"""
+#: ``--wait-timeout``'s metavar everywhere (the other durations say SECONDS too)
+SECONDS = "SECONDS"
+
+
+def _table(*rows: tuple[str, str]) -> str:
+    """An exit-code table as every ``--help`` ends with; the last rows are shared by all."""
+    shared = (
+        ("4", "internal error (a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)"),
+        ("130", "interrupted (Ctrl-C)"),
+    )
+    return "exit codes:\n" + "\n".join(f"  {c:<3}  {t}" for c, t in (*rows, *shared))
+
+
+_USAGE = ("2", "usage or config error (bad option, config, PromQL syntax)")
+_PROMETHEUS = ("3", "Prometheus unreachable or failing (never mistaken for a failed threshold)")
+#: ``promgate check``
+EXIT_CODES = _table(
+    ("0", "pass (warnings allowed unless --strict)"),
+    ("1", "fail: a critical condition, no data, or an unknown or unfinished run"),
+    _USAGE,
+    _PROMETHEUS,
+)
+#: ``promgate run``: check's codes, plus the load test's own outcomes
+RUN_EXIT_CODES = _table(
+    ("0", "pass (warnings allowed unless --strict)"),
+    ("1", "fail: a critical condition, no data, an unknown run, or the run was aborted"),
+    ("2", "usage or config error, or Locust did not start a run"),
+    _PROMETHEUS,
+)
+#: ``promgate lint``
+LINT_EXIT_CODES = _table(
+    ("0", "every file is valid"),
+    ("2", "a problem in at least one file (each one is listed)"),
+)
+#: ``promgate report`` and ``promgate runs``
+REPORT_EXIT_CODES = _table(
+    ("0", "written"),
+    ("1", "an unknown or unfinished run"),
+    ("2", "usage error (bad option, unreadable --result)"),
+    _PROMETHEUS,
+)
+#: ``promgate --help``: what each command's code means
+TOP_EXIT_CODES = _table(
+    ("0", "pass (check, run), valid (lint), written (report, runs)"),
+    ("1", "fail: a critical condition, no data, an unknown or unfinished run, an aborted run"),
+    _USAGE,
+    _PROMETHEUS,
+)
 
 
 def wait_seconds(text: str) -> float:

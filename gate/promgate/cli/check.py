@@ -24,7 +24,7 @@ from ..report.junit import render_junit
 from ..report.markdown import render_markdown
 from ..report.push import push_results
 from ..report.text import write_table
-from .args import EXIT_CODES, parse_vars, prometheus_url, wait_seconds
+from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
 
 __all__ = [
     "add_check_options",
@@ -48,11 +48,19 @@ def add_check_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+#: ``check``'s wait for the run to finish and its final push to be scraped
+DEFAULT_WAIT = 300.0
+#: the ``--html`` help of check, run and report: the stylesheet beside it is part of the report
+HTML_HELP = "write the HTML report (and <name>.css beside it, for viewers with a strict CSP)"
+
+
 def add_check_options(
     p: argparse.ArgumentParser,
     run_id_help: str = "run to judge, or 'latest' (env PROMGATE_RUN_ID, LOCUST_PROMETHEUS_RUN_ID)",
+    wait_default: float = DEFAULT_WAIT,
 ) -> None:
-    """The options of ``check`` (``run`` shares them): config, run, baseline, outputs."""
+    """The options of ``check`` (``run`` shares them, with its own ``wait_default``): config,
+    run, baseline, outputs."""
     p.add_argument(
         "--prometheus",
         metavar="URL",
@@ -81,7 +89,7 @@ def add_check_options(
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON ('-': stdout)")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML ('-': stdout)")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown PR comment ('-': stdout)")
-    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("--html", metavar="FILE", help=HTML_HELP)
     p.add_argument(
         "--analysis-json",
         metavar="FILE",
@@ -95,12 +103,15 @@ def add_check_options(
         help="template variable for queries (repeatable)",
     )
     p.add_argument("--strict", action="store_true", help="treat warnings as failures")
-    p.add_argument("--job", help="Pushgateway job of the run (default: config job, or locust)")
+    p.add_argument(
+        "--job", metavar="JOB", help="Pushgateway job of the run (default: config job, or locust)"
+    )
     p.add_argument(
         "--wait-timeout",
         type=wait_seconds,
-        metavar="S",
-        help="how long to wait for the run to finish (default 300)",
+        metavar=SECONDS,
+        help="how long to wait for the run to finish and its final push to be scraped "
+        f"(default: config wait_timeout, else {wait_default:g})",
     )
     p.add_argument("--push-results", metavar="URL", help="push the verdicts to a Pushgateway")
     p.add_argument(

@@ -16,7 +16,7 @@ from ..config.loader import load_config
 from ..config.thresholds import load_thresholds
 from ..errors import ConfigError
 from ..report.github import annotation
-from .args import EXIT_CODES, parse_vars
+from .args import LINT_EXIT_CODES, parse_vars
 
 __all__ = ["add_lint_parser", "run_lint"]
 
@@ -28,7 +28,7 @@ def add_lint_parser(sub: Any) -> argparse.ArgumentParser:
         description="Validate gate configs (YAML, or performance_thresholds.json, the Locust "
         "CI/CD guide's thresholds file) and every query's PromQL syntax, offline. Reports every "
         "problem in every file.",
-        epilog=EXIT_CODES,
+        epilog=LINT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("configs", nargs="+", metavar="FILE", help="gate.yaml or thresholds JSON")

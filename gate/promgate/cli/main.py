@@ -23,7 +23,7 @@ from .._version import __version__
 from ..errors import PromgateError
 from ..report.github import annotation
 from . import check, lint, report, runs
-from .args import EXIT_CODES
+from .args import TOP_EXIT_CODES
 from .run import add_run_parser, run_run
 
 __all__ = ["COMMANDS", "build_parser", "main", "run"]
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="promgate",
         description="Judge a Locust run from Prometheus against thresholds and a baseline.",
-        epilog=EXIT_CODES,
+        epilog=TOP_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"promgate {__version__}")
@@ -115,8 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run promgate with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if not argv:
+        # No command at all: the overview of the commands helps more than "COMMAND required".
+        parser.print_help(sys.stderr)
+        return 2
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else 2
     try:

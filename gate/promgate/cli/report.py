@@ -18,7 +18,8 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.window import find_latest_run, resolve_run
 from ..report.html.data import collect_report
 from ..report.html.write import write_html
-from .args import prometheus_url, wait_seconds
+from .args import REPORT_EXIT_CODES, SECONDS, prometheus_url, wait_seconds
+from .check import HTML_HELP
 
 __all__ = [
     "add_report_parser",
@@ -32,10 +33,13 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "report",
         help="write the HTML report of a run (charts, endpoints, errors, the gate's checks)",
         description=(
-            "Write one self-contained HTML file for a run: verdict, checks, charts over the run, "
-            "the per-endpoint and errors tables. Give --run-id, or --result (from promgate "
-            "check --json) for the gate's verdict and thresholds."
+            "Write the HTML report of a run (one file, and <name>.css beside it for viewers "
+            "with a strict CSP): verdict, checks, charts over the run, the per-endpoint and "
+            "errors tables. Give --run-id, or --result (from promgate check --json) for the "
+            "gate's verdict and thresholds."
         ),
+        epilog=REPORT_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
@@ -45,17 +49,22 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="ID",
         help="the run to report, or 'latest' (default: the run in --result)",
     )
-    p.add_argument("--job", default="locust", help="the exporter's job label (default: locust)")
-    p.add_argument("--result", metavar="FILE", help="gate result from promgate check --json")
-    p.add_argument("--html", required=True, metavar="FILE", help="where to write the report")
     p.add_argument(
-        "--lookback", default="7d", help="how far back to look for the run (default: 7d)"
+        "--job", default="locust", metavar="JOB", help="the exporter's job label (default: locust)"
+    )
+    p.add_argument("--result", metavar="FILE", help="gate result from promgate check --json")
+    p.add_argument("--html", required=True, metavar="FILE", help=HTML_HELP)
+    p.add_argument(
+        "--lookback",
+        default="7d",
+        metavar="DURATION",
+        help="how far back to look for the run (default: 7d)",
     )
     p.add_argument(
         "--wait-timeout",
         type=wait_seconds,
         default=0.0,
-        metavar="SECONDS",
+        metavar=SECONDS,
         help="wait this long for a run that is still going to finish (default: 0, no wait)",
     )
     return p

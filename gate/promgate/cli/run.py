@@ -27,7 +27,7 @@ from ..core.gate import Gate
 from ..core.live import LiveGate
 from ..errors import PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
-from .args import wait_seconds
+from .args import RUN_EXIT_CODES, SECONDS, wait_seconds
 from .check import add_check_options, build_gate, judge_run, publish
 
 __all__ = ["add_run_parser", "run_run"]
@@ -37,7 +37,8 @@ __all__ = ["add_run_parser", "run_run"]
 FINAL_WAIT = 60.0
 EXIT_INTERRUPTED = 130
 
-_EPILOG = """\
+_EPILOG = (
+    """\
 example:
   promgate run --config gate.yml --prometheus http://127.0.0.1:9090 --junit gate.xml \\
       -- locust -f locustfile.py --headless -u 50 -r 10 -t 10m \\
@@ -45,8 +46,9 @@ example:
 
 --wait-timeout defaults to 60 here: Locust has made its final push before it exits.
 
-exit codes: 0 pass, 1 fail or aborted, 2 usage/config error or Locust did not start,
-3 Prometheus error, 130 interrupted (Ctrl-C)"""
+"""
+    + RUN_EXIT_CODES
+)
 
 
 def _interval(text: str) -> float:
@@ -70,12 +72,13 @@ def add_run_parser(sub: Any) -> argparse.ArgumentParser:
     add_check_options(
         p,
         run_id_help="run id for Locust and the gate (default: generated; env PROMGATE_RUN_ID)",
+        wait_default=FINAL_WAIT,
     )
     p.add_argument(
         "--interval",
         type=_interval,
         default=10.0,
-        metavar="S",
+        metavar=SECONDS,
         help="seconds between live evaluations (default 10)",
     )
     p.add_argument(

@@ -9,7 +9,7 @@ from typing import Any
 from ..core.runs import list_runs
 from ..prometheus.client import PrometheusClient
 from ..report.runs import format_runs
-from .args import prometheus_url
+from .args import REPORT_EXIT_CODES, prometheus_url
 
 __all__ = ["add_runs_parser", "run_runs"]
 
@@ -21,16 +21,31 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="list the runs Prometheus knows, newest first",
         description="List the load-test runs in Prometheus (newest first) with their request "
         "count, error rate, p95 and the gate's verdict when it was pushed.",
+        epilog=REPORT_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
     )
-    p.add_argument("--job", default="locust", help="the exporter's job label (default: locust)")
     p.add_argument(
-        "--limit", type=_count, default=20, help="show at most N runs; 0 shows all (default: 20)"
+        "--job", default="locust", metavar="JOB", help="the exporter's job label (default: locust)"
     )
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--lookback", default="7d", help="how far back to look (default: 7d)")
+    p.add_argument(
+        "--limit",
+        type=_count,
+        default=20,
+        metavar="N",
+        help="show at most N runs; 0 shows all (default: 20)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table: one line per run; json: a list of objects for scripts (default: table)",
+    )
+    p.add_argument(
+        "--lookback", default="7d", metavar="DURATION", help="how far back to look (default: 7d)"
+    )
     return p
 
 
