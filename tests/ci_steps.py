@@ -73,9 +73,23 @@ class Job:
     def skip(self, name: str) -> bool:
         if name in self.replace:
             self.replaced.add(name)
-            self.steps.append(StepResult(name, None, "replaced by the test"))
+            self.not_run(name, "replaced by the test")
             return True
         return False
+
+    def not_run(self, name: str, why: str) -> None:
+        self.steps.append(StepResult(name, None, why))
+
+    def emulated(self, name: str, note: str) -> None:
+        """A step that only prepares the runner, done by the runner itself."""
+        self.steps.append(StepResult(name, 0, note))
+
+    def use_python(self, name: str | None, env: dict[str, str], python_bin: Path) -> None:
+        """The job's Python first on ``env``'s PATH (setup-python, UsePythonVersion, GitLab's
+        python image); ``name``: the step that set it up, if there is one."""
+        env["PATH"] = f"{python_bin}{os.pathsep}{env['PATH']}"
+        if name:
+            self.emulated(name, f"python from {python_bin}")
 
     def shell(self, name: str, argv: list[str], script: str, env: Mapping[str, str]) -> int:
         with tempfile.NamedTemporaryFile(
@@ -171,7 +185,7 @@ def _github_steps(
         if job.skip(name):
             continue
         if not github_eval(str(step.get("if", "success()")), ctx, job, condition=True):
-            job.steps.append(StepResult(name, None, "condition false"))
+            job.not_run(name, "condition false")
             continue
         step_env = {**env, **{k: _fill(v, ctx, job) for k, v in step.get("env", {}).items()}}
         ctx["env"] = {**ctx["env"], **{k: step_env[k] for k in step.get("env", {})}}
@@ -213,11 +227,10 @@ def _github_uses(
     repo = uses.split("@", 1)[0]
     if repo == "actions/checkout":
         assert with_.get("persist-credentials") == "false", "checkout keeps the token on disk"
-        job.steps.append(StepResult(name, 0, "workspace already checked out"))
+        job.emulated(name, "workspace already checked out")
     elif repo == "actions/setup-python":
-        job_env["PATH"] = f"{python_bin}{os.pathsep}{job_env['PATH']}"
+        job.use_python(name, job_env, python_bin)
         env["PATH"] = job_env["PATH"]
-        job.steps.append(StepResult(name, 0, f"python from {python_bin}"))
     elif repo == "actions/upload-artifact":
         job.upload(with_["name"], with_["path"].split(), flat=True)
     elif repo in actions:
@@ -269,7 +282,7 @@ def run_gitlab(pipeline: Path, job: Job, variables: Mapping[str, str], python_bi
     for key, value in spec.get("variables", {}).items():
         if key not in variables:
             env[key] = re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), ""), str(value))
-    env["PATH"] = f"{python_bin}{os.pathsep}{env['PATH']}"  # the job's python image
+    job.use_python(None, env, python_bin)  # the job's python image
     env["CI_PROJECT_DIR"] = str(job.workspace)
     script = "set -eo pipefail\n" + "\n".join(spec["script"])
     job.shell(name, ["bash", "--noprofile", "--norc"], script, env)
@@ -309,7 +322,7 @@ def run_azure(
         if job.skip(name):
             continue
         if not azure_condition(step.get("condition", "succeeded()"), variables, job.failed):
-            job.steps.append(StepResult(name, None, "condition false"))
+            job.not_run(name, "condition false")
             continue
         step_env = {**env, **{k.replace(".", "_").upper(): v for k, v in variables.items()}}
         if "script" in step:
@@ -321,10 +334,9 @@ def run_azure(
                 if m := re.match(r"##vso\[task\.uploadsummary\](.*)", line):
                     job.summaries.append(Path(m.group(1)).read_text())
         elif "checkout" in step:
-            job.steps.append(StepResult(name, 0, "workspace already checked out"))
+            job.emulated(name, "workspace already checked out")
         elif step["task"].startswith("UsePythonVersion@"):
-            env["PATH"] = f"{python_bin}{os.pathsep}{env['PATH']}"
-            job.steps.append(StepResult(name, 0, f"python from {python_bin}"))
+            job.use_python(name, env, python_bin)
         elif step["task"].startswith("PublishTestResults@"):
             job.upload("test-results", [macro(step["inputs"]["testResultsFiles"])])
         elif step["task"].startswith("PublishPipelineArtifact@"):
@@ -372,7 +384,7 @@ def run_jenkins(
     stages, post = source.split("\n    post {", 1)
     for m in _SH.finditer(stages):
         if job.failed:
-            job.steps.append(StepResult(m.group(1), None, "stage skipped after a failure"))
+            job.not_run(m.group(1), "stage skipped after a failure")
         elif not job.skip(m.group(1)):
             job.shell(m.group(1), ["sh", "-xe"], _groovy_single(m.group(2)), env)
     always = post.split("always {", 1)[1]

@@ -163,23 +163,62 @@ def test_the_package_stands_alone(package: Package, tmp_path: Path) -> None:
     assert where[2] == package.version
 
 
-def _stranger_repo(tmp_path: Path, ci_file: str, dest: str, name: str = "repo") -> Path:
-    """A repository with a locustfile, two gate configs and one CI file from deploy/ci/."""
-    repo = tmp_path / name
-    repo.mkdir()
-    (repo / "locustfile.py").write_text(LOCUSTFILE)
-    (repo / "gate.yaml").write_text(PASSING)
-    (repo / "gate-fail.yaml").write_text(FAILING)
-    (repo / dest).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(CI / ci_file, repo / dest)
-    return repo
+GRAFANA = "https://grafana.example.com"
+GATE_PASSED = "promgate: passed"
+GATE_FAILED = "failed checks, or an unknown or unfinished run (exit 1"
+#: The five settings every template takes, under its own names: target host, promgate version,
+#: gate config, Prometheus URL, Pushgateway URL.
+GITHUB_KEYS = GITLAB_KEYS = (
+    "LOAD_TEST_HOST PROMGATE_VERSION PROMGATE_CONFIG PROMETHEUS_URL PUSHGATEWAY_URL"
+)
+JENKINS_KEYS = "TARGET_HOST PROMGATE_VERSION PROMGATE_CONFIG PROMETHEUS_URL PUSHGATEWAY_URL"
+AZURE_KEYS = "targetHost promgateVersion gateConfig prometheusUrl pushgatewayUrl"
 
 
-def _check(job: Job, artifacts: Path, run_id: str, passing: bool, message: str) -> None:
+@dataclass(frozen=True)
+class Stranger:
+    """What each template's run needs: the installed package, the servers and the target host."""
+
+    package: Package
+    stack: LocalStack
+    target: str
+    tmp_path: Path
+
+    def repo(self, ci_file: str, dest: str, name: str = "repo") -> Path:
+        """A repository with a locustfile, two gate configs and one CI file from deploy/ci/."""
+        repo = self.tmp_path / name
+        repo.mkdir()
+        (repo / "locustfile.py").write_text(LOCUSTFILE)
+        (repo / "gate.yaml").write_text(PASSING)
+        (repo / "gate-fail.yaml").write_text(FAILING)
+        (repo / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CI / ci_file, repo / dest)
+        return repo
+
+    def settings(self, keys: str, passing: bool) -> dict[str, str]:
+        """The template's five settings (``keys``: its names for them) for a passing or a
+        failing gate."""
+        values = (
+            self.target,
+            self.package.version,
+            "gate.yaml" if passing else "gate-fail.yaml",
+            self.stack.prometheus_url,
+            self.stack.pushgateway_url,
+        )
+        return dict(zip(keys.split(), values, strict=True))
+
+
+@pytest.fixture()
+def stranger(package: Package, stack: LocalStack, demo_api: DemoApi, tmp_path: Path) -> Stranger:
+    demo_api.configure(latency_ms=2, jitter_ms=3, error_rate=0.0, routes={})
+    return Stranger(package, stack, demo_api.url, tmp_path)
+
+
+def _check(job: Job, artifacts: Path, run_id: str, passing: bool) -> None:
     out = job.output()
     assert job.replaced, f"the step {START!r} (or the services) was not found\n{out}"
     assert job.code == (0 if passing else 1), out
-    assert message in out, out
+    assert (GATE_PASSED if passing else GATE_FAILED) in out, out
     assert {p.name for p in artifacts.iterdir()} >= REPORTS, out
     # Whatever the HTML report loads beside it (its stylesheet) is uploaded with it.
     for ref in re.findall(r'<link[^>]+href="([^":/]+)"', (artifacts / "gate.html").read_text()):
@@ -190,22 +229,9 @@ def _check(job: Job, artifacts: Path, run_id: str, passing: bool, message: str) 
     assert result["verdict"] == ("pass" if passing else "fail")
 
 
-GRAFANA = "https://grafana.example.com"
-GATE_PASSED = "promgate: passed"
-GATE_FAILED = "failed checks, or an unknown or unfinished run (exit 1"
-
-
-@pytest.fixture()
-def target(demo_api: DemoApi) -> str:
-    demo_api.configure(latency_ms=2, jitter_ms=3, error_rate=0.0, routes={})
-    return demo_api.url
-
-
 @pytest.mark.parametrize("passing", [True, False], ids=["pass", "fail"])
-def test_github_actions(
-    package: Package, stack: LocalStack, target: str, tmp_path: Path, passing: bool
-) -> None:
-    repo = _stranger_repo(tmp_path, "github-actions.yml", ".github/workflows/load-test.yml")
+def test_github_actions(stranger: Stranger, passing: bool) -> None:
+    repo = stranger.repo("github-actions.yml", ".github/workflows/load-test.yml")
     run_no = "7001" if passing else "7002"
     # Failing: a pull request from a fork, whose token is read-only; the comment is skipped and
     # the job's result is the gate's alone.
@@ -228,18 +254,14 @@ def test_github_actions(
         **event,
     }
     variables = {
-        "LOAD_TEST_HOST": target,
-        "PROMGATE_VERSION": package.version,
-        "PROMGATE_CONFIG": "gate.yaml" if passing else "gate-fail.yaml",
-        "PROMETHEUS_URL": stack.prometheus_url,
-        "PUSHGATEWAY_URL": stack.pushgateway_url,
+        **stranger.settings(GITHUB_KEYS, passing),
         "LOAD_TEST_USERS": LOAD["USERS"],
         "LOAD_TEST_SPAWN_RATE": LOAD["SPAWN_RATE"],
         "LOAD_TEST_DURATION": LOAD["DURATION"],
         "PROMGATE_GRAFANA_URL": GRAFANA,
     }
     base_env = {
-        **package.env,
+        **stranger.package.env,
         "GITHUB_ACTIONS": "true",
         "GITHUB_RUN_ID": run_no,
         "GITHUB_RUN_ATTEMPT": "1",
@@ -253,11 +275,11 @@ def test_github_actions(
         Job(repo, base_env, {START}),
         {"github": github, "vars": variables, "inputs": {}},
         {"promgate/promgate": ROOT / "action.yml"},
-        package.python_bin,
+        stranger.package.python_bin,
     )
     run_id = f"gh-{run_no}-1"
     artifacts = job.artifacts / f"promgate-{run_id}"
-    _check(job, artifacts, run_id, passing, GATE_PASSED if passing else GATE_FAILED)
+    _check(job, artifacts, run_id, passing)
     # One job summary: the gate's own, not a second copy from the workflow.
     (summary,) = job.summaries
     first_line = summary.strip().splitlines()[0]
@@ -273,21 +295,12 @@ def test_github_actions(
 
 
 @pytest.mark.parametrize("passing", [True, False], ids=["pass", "fail"])
-def test_gitlab_ci(
-    package: Package, stack: LocalStack, target: str, tmp_path: Path, passing: bool
-) -> None:
-    repo = _stranger_repo(tmp_path, "gitlab-ci.yml", ".gitlab-ci.yml")
+def test_gitlab_ci(stranger: Stranger, passing: bool) -> None:
+    repo = stranger.repo("gitlab-ci.yml", ".gitlab-ci.yml")
     pipeline = "8001" if passing else "8002"
-    variables = {
-        "LOAD_TEST_HOST": target,
-        "PROMGATE_VERSION": package.version,
-        "PROMGATE_CONFIG": "gate.yaml" if passing else "gate-fail.yaml",
-        "PROMETHEUS_URL": stack.prometheus_url,
-        "PUSHGATEWAY_URL": stack.pushgateway_url,
-        **LOAD,
-    }
+    variables = {**stranger.settings(GITLAB_KEYS, passing), **LOAD}
     base_env = {
-        **package.env,
+        **stranger.package.env,
         "GITLAB_CI": "true",
         "CI_PIPELINE_ID": pipeline,
         "CI_JOB_ID": "5",
@@ -295,35 +308,25 @@ def test_gitlab_ci(
         "CI_COMMIT_SHA": "abc123",
     }
     job = run_gitlab(
-        repo / ".gitlab-ci.yml", Job(repo, base_env, {"services"}), variables, package.python_bin
+        repo / ".gitlab-ci.yml",
+        Job(repo, base_env, {"services"}),
+        variables,
+        stranger.package.python_bin,
     )
-    run_id = f"gl-{pipeline}-5"
-    _check(
-        job,
-        job.artifacts / "load-test" / "results",
-        run_id,
-        passing,
-        GATE_PASSED if passing else GATE_FAILED,
-    )
+    _check(job, job.artifacts / "load-test" / "results", f"gl-{pipeline}-5", passing)
 
 
 @pytest.mark.parametrize("passing", [True, False], ids=["pass", "fail"])
-def test_azure_pipelines(
-    package: Package, stack: LocalStack, target: str, tmp_path: Path, passing: bool
-) -> None:
-    repo = _stranger_repo(tmp_path, "azure-pipelines.yml", "azure-pipelines.yml")
+def test_azure_pipelines(stranger: Stranger, passing: bool) -> None:
+    repo = stranger.repo("azure-pipelines.yml", "azure-pipelines.yml")
     build = "9001" if passing else "9002"
     parameters = {
-        "targetHost": target,
-        "promgateVersion": package.version,
-        "gateConfig": "gate.yaml" if passing else "gate-fail.yaml",
-        "prometheusUrl": stack.prometheus_url,
-        "pushgatewayUrl": stack.pushgateway_url,
+        **stranger.settings(AZURE_KEYS, passing),
         "users": 2,
         "spawnRate": 2,
         "duration": LOAD["DURATION"],
     }
-    temp = tmp_path / "agent-temp"
+    temp = stranger.tmp_path / "agent-temp"
     temp.mkdir()
     predefined = {
         "Build.BuildId": build,
@@ -334,39 +337,26 @@ def test_azure_pipelines(
     }
     job = run_azure(
         repo / "azure-pipelines.yml",
-        Job(repo, {**package.env, "TF_BUILD": "True"}, {START}),
+        Job(repo, {**stranger.package.env, "TF_BUILD": "True"}, {START}),
         parameters,
         predefined,
-        package.python_bin,
+        stranger.package.python_bin,
     )
     run_id = f"azure-{build}-1"
-    _check(
-        job,
-        job.artifacts / f"promgate-{run_id}",
-        run_id,
-        passing,
-        GATE_PASSED if passing else GATE_FAILED,
-    )
+    _check(job, job.artifacts / f"promgate-{run_id}", run_id, passing)
     assert (job.artifacts / "test-results" / "results" / "gate-junit.xml").is_file()
     (summary,) = job.summaries  # one summary on the run's page
     assert "p95" in summary
 
 
-def test_jenkins(package: Package, stack: LocalStack, target: str, tmp_path: Path) -> None:
+def test_jenkins(stranger: Stranger) -> None:
     # One workspace, two builds, as on an agent: a job name with spaces (so is the workspace's
     # path), then a failing gate.
-    repo = _stranger_repo(tmp_path, "Jenkinsfile", "Jenkinsfile", name="load test")
+    repo = stranger.repo("Jenkinsfile", "Jenkinsfile", name="load test")
     for build, passing in (("1", True), ("2", False)):
-        shutil.rmtree(tmp_path / "artifacts", ignore_errors=True)
+        shutil.rmtree(stranger.tmp_path / "artifacts", ignore_errors=True)
         shutil.rmtree(repo / "results", ignore_errors=True)
-        params = {
-            "TARGET_HOST": target,
-            "PROMGATE_VERSION": package.version,
-            "PROMGATE_CONFIG": "gate.yaml" if passing else "gate-fail.yaml",
-            "PROMETHEUS_URL": stack.prometheus_url,
-            "PUSHGATEWAY_URL": stack.pushgateway_url,
-            **LOAD,
-        }
+        params = {**stranger.settings(JENKINS_KEYS, passing), **LOAD}
         tag = f"jenkins-load test-{build}"
         jenkins_env = {
             "JOB_NAME": "load test",
@@ -376,15 +366,9 @@ def test_jenkins(package: Package, stack: LocalStack, target: str, tmp_path: Pat
             "GIT_COMMIT": "abc123",
         }
         job = run_jenkins(
-            repo / "Jenkinsfile", Job(repo, package.env, {START}), params, jenkins_env
+            repo / "Jenkinsfile", Job(repo, stranger.package.env, {START}), params, jenkins_env
         )
-        _check(
-            job,
-            job.artifacts / "archive" / "results",
-            tag,
-            passing,
-            GATE_PASSED if passing else GATE_FAILED,
-        )
+        _check(job, job.artifacts / "archive" / "results", tag, passing)
 
 
 def test_zizmor_finds_nothing_high(tmp_path: Path) -> None:
