@@ -2,7 +2,8 @@
 
 The parts, one concern each: ``render`` (statistics to payload), ``pushing`` (push loop, each
 push's accounting, final push and delete), ``server`` (/metrics), ``workers`` (a master's wait
-for its workers' last reports) and ``runs`` (a run id per test of the process).
+for its workers' last reports), ``runs`` (a run id per test of the process) and ``shutdown``
+(Locust's shutdown once, though these listeners yield inside it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
 from .render import Renderer
 from .runs import RunIds, write_run_id_file
 from .server import MetricsServer
+from .shutdown import ShutdownOnce
 from .snapshot import RunSnapshot
 from .workers import WorkerReports
 
@@ -47,10 +49,13 @@ class PrometheusExporter:
         self.server = MetricsServer(self._render_for_server)
         self.reports = WorkerReports()
         self.runs = RunIds(config.run_id)
+        self.shutdown = ShutdownOnce()
         #: set at test_stop (or quit), cleared at test_start
         self.end_time: float | None = None
         #: deletes of earlier tests' groups, each waiting for its linger
         self._cleanups: list[gevent.Greenlet] = []
+        #: the quit path has begun (it yields; a second ``quit`` must not run it again)
+        self._quitting = False
 
     # -- the public surface, kept from the single-class exporter -----------------------------
 
@@ -181,6 +186,7 @@ class PrometheusExporter:
         try:
             self.channel.stop_loop()
             self.end_time = time.time()
+            self.renderer.refresh_quitting_snapshot(self.end_time)
             workers = self.reports.workers(getattr(self.environment, "runner", None))
             if workers:
                 # A master: workers' last requests reach it after test_stop (in headless mode
@@ -194,6 +200,8 @@ class PrometheusExporter:
             logger.exception("locust_prometheus: final push failed (the load test is unaffected)")
 
     def _on_quitting(self, **_: Any) -> None:
+        if not self.shutdown.enter(bound=self._shutdown_bound()):
+            return  # Locust's second shutdown(): the first one does all of it, once
         self._collect_last_reports()
         options = getattr(self.environment, "parsed_options", None)
         if options is not None and not (
@@ -245,7 +253,14 @@ class PrometheusExporter:
         except Exception:
             logger.exception("locust_prometheus: collecting the workers' last reports failed")
 
+    def _shutdown_bound(self) -> float:
+        """The longest the exporter's part of one Locust shutdown can take, with a margin."""
+        return self.reports.wait + 2 * self.config.linger + 3 * FINAL_PUSH_BUDGET + 30.0
+
     def _on_quit(self, **_: Any) -> None:
+        if self.shutdown.done or self._quitting:
+            return  # the final push, linger and DELETE happen once
+        self._quitting = True
         try:
             self.channel.stop_loop()
             # At quit the master has received all it ever will: the final push is made below,
@@ -266,6 +281,7 @@ class PrometheusExporter:
             logger.exception("locust_prometheus: shutdown failed (the load test is unaffected)")
         finally:
             self.server.stop()
+            self.shutdown.finished()
 
     def _linger(self, *, deleting: bool) -> None:
         """Give Prometheus time to scrape the final values (push or /metrics) before they go."""

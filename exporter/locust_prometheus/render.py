@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,12 @@ class Renderer:
         get_stripped_report); a copy taken at the quitting event still has them."""
         self._quitting_snapshot = self.snapshot(final=True, end_time=end_time)
 
+    def refresh_quitting_snapshot(self, end_time: float | None) -> None:
+        """Take a copy kept at quitting again (at test_stop): after SIGTERM or Ctrl-C a local
+        runner stops its users only after quitting, and their last requests count."""
+        if self._quitting_snapshot is not None:
+            self.keep_quitting_snapshot(end_time)
+
     def encode(self, snapshot: RunSnapshot, health: Health) -> bytes:
         """Payload for ``snapshot``; CPU-bound, so run it off the loop (see ``render``)."""
         model = build_model(snapshot, self.guard, self.distributions)
@@ -60,6 +67,8 @@ class Renderer:
         snap = self.snapshot(final=final, end_time=end_time)
         if final and self._quitting_snapshot is not None and _stripped(snap):
             snap = self._quitting_snapshot
+            if snap.end_time is None and end_time is not None:
+                snap = dataclasses.replace(snap, end_time=end_time)  # kept before test_stop
         work: Callable[[], bytes] = lambda: self.encode_maybe_gzip(snap, health, compress)  # noqa: E731
         return gevent.get_hub().threadpool.apply(work)  # type: ignore[no-any-return]
 

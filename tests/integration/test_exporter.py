@@ -7,11 +7,15 @@ Ground truth is the demo API's own request counts and Locust's own summary/CSV. 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import http.server
 import json
 import math
 import re
 import signal
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -359,3 +363,109 @@ def test_gzip_push_and_pull_endpoint(stack: LocalStack, api: DemoApi, tmp_path: 
     wait_final_scraped(stack, run.run_id, sum(r for r, _ in truth.values()))
     reqs = last(stack, f'locust_requests_total{{run_id="{run.run_id}"}}')
     assert {k: int(v) for k, v in reqs.items()} == {k: r for k, (r, _) in truth.items()}
+
+
+# -- SIGTERM / Ctrl-C: how `promgate run` stops an aborted run -------------------------------------
+
+SYNTHETIC_LOCUSTFILE = """
+import time
+import locust_prometheus  # noqa: F401
+from locust import User, constant, task
+
+class Synthetic(User):
+    # No network: the only I/O of the run is the exporter's.
+    wait_time = constant(0.1)
+
+    @task
+    def fire(self):
+        self.environment.events.request.fire(
+            request_type="GET", name="/synthetic", response_time=3, response_length=10,
+            exception=None, context={}, start_time=time.time(), url=None, response=None,
+        )
+"""
+
+
+FINAL_MARK = re.compile(rb"^locust_run_end_timestamp_seconds[ {]", re.MULTILINE)
+REQUESTS = re.compile(rb"^locust_requests_total{[^\n]*} (\S+)$", re.MULTILINE)
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """A Pushgateway stand-in that records each request: method, whether it is a final push,
+    the requests it carries."""
+
+    seen: list[tuple[str, bool, int]]
+
+    def _record(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        self.seen.append(
+            (
+                self.command,
+                bool(FINAL_MARK.search(body)),
+                sum(int(float(n)) for n in REQUESTS.findall(body)),
+            )
+        )
+        self.send_response(202 if self.command == "DELETE" else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_POST = do_DELETE = _record
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("workers", "signum"),
+    [(0, signal.SIGTERM), (0, signal.SIGINT), (2, signal.SIGTERM)],
+    ids=["local-SIGTERM", "local-SIGINT", "distributed-SIGTERM"],
+)
+def test_stopped_by_a_signal_shuts_down_once(
+    tmp_path: Path, workers: int, signum: signal.Signals
+) -> None:
+    """Locust shuts down once (one "Shutting down", one quit path: final push, linger, DELETE)
+    though the exporter's quitting/quit listeners yield inside Locust's shutdown()."""
+    seen: list[tuple[str, bool, int]] = []
+    handler = type("Handler", (Recorder,), {"seen": seen})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    locustfile = mk(tmp_path / "lf") / "locustfile.py"
+    locustfile.write_text(SYNTHETIC_LOCUSTFILE)
+    try:
+        run = start_locust(
+            "http://127.0.0.1:9",
+            pushgateway=f"http://127.0.0.1:{server.server_port}",
+            locustfile=locustfile,
+            users=4,
+            spawn_rate=4,
+            run_time="120s",
+            workers=workers,
+            extra=["--prometheus-linger", "1"],
+            workdir=mk(tmp_path / "run"),
+        )
+        # Mid-test: a push already carries requests (on a master: from the workers' reports).
+        wait_until(lambda: any(requests for _, _, requests in seen), 60, "a push with requests")
+        run.master.send_signal(signum)
+        run.wait(90)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.returncode == 0, run.output
+    output = run.logs[0].read_text()  # the master's (or local) log
+    assert output.count("Shutting down (exit code") == 1, output
+    assert output.count("(--prometheus-linger) for a scrape") == 1, output
+    assert [m for m, _, _ in seen].count("DELETE") == 1, seen
+    assert seen[-1][0] == "DELETE", seen
+    # The group's last values are Locust's own final figures, end timestamp included (with
+    # --json-file Locust zeroes its endpoints before quit: the exporter pushes a copy).
+    method, final, total = seen[-2]
+    assert (method, final) == ("PUT", True), seen
+    assert total == run.summary()[("", "Aggregated")].num_requests > 0, seen
+    finals = [m for m, final, _ in seen if final]
+    # Local: test_stop's final push and the quit's. A master: the quit's, after test_stop's
+    # (made once the workers' last reports are in) if it was not cancelled by the quit.
+    if workers:
+        assert 1 <= len(finals) <= 2, seen
+    else:
+        assert len(finals) == 2, seen

@@ -1,4 +1,5 @@
-"""The façade's parts on their own: the Grafana link, run ids per test, the wait for workers."""
+"""The façade's parts on their own: the Grafana link, run ids per test, the wait for workers,
+Locust's shutdown once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from locust_prometheus import PrometheusExporter
 from locust_prometheus.links import DASHBOARD_UID, dashboard_link
 from locust_prometheus.options import ExporterConfig, config_from_options
 from locust_prometheus.runs import RunIds
+from locust_prometheus.shutdown import ShutdownOnce
 from locust_prometheus.workers import WorkerReports
 
 
@@ -212,3 +214,69 @@ def test_a_local_runners_quit_is_locusts_own() -> None:
     quit_before = env.runner.quit  # type: ignore[union-attr]
     PrometheusExporter(ExporterConfig(run_id="r")).register(env)
     assert env.runner.quit == quit_before  # type: ignore[union-attr]
+
+
+def test_quitting_copy_is_taken_again_at_test_stop_with_the_end_time() -> None:
+    """After SIGTERM a local runner stops its users (their last requests count) only after
+    quitting: the copy pushed once Locust's JSON output zeroed the statistics is test_stop's."""
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    env.parsed_options = type("O", (), {"json": False, "json_file": "out"})()  # type: ignore[assignment]
+    exp = PrometheusExporter(ExporterConfig(run_id="r"))
+    exp.register(env)
+    env.runner.stats.log_request("GET", "/", 5, 1)  # type: ignore[union-attr]
+    env.events.quitting.fire(environment=env)
+    assert exp.renderer._quitting_snapshot is not None
+    assert exp.renderer._quitting_snapshot.end_time is None  # test_stop has not fired yet
+    env.runner.stats.log_request("GET", "/", 5, 1)  # type: ignore[union-attr]
+    env.events.test_stop.fire(environment=env)
+    kept = exp.renderer._quitting_snapshot
+    assert kept.total.num_requests == 2
+    assert kept.end_time == exp.end_time is not None
+
+
+def test_a_second_locust_shutdown_waits_for_the_first_and_the_quit_path_runs_once() -> None:
+    """After SIGTERM Locust runs shutdown() in the signal's greenlet and, as soon as that
+    yields, again in its main greenlet. The second stops at quitting until the first is done."""
+    sent: list[str] = []
+
+    def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+        return lambda: sent.append(method)
+
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    config = ExporterConfig(pushgateway="http://gw", run_id="r", linger=0.3)
+    exp = PrometheusExporter(config, handler=handler)
+    exp.register(env)
+    order: list[str] = []
+
+    def shutdown(name: str) -> None:
+        env.events.quitting.fire(environment=env, reverse=True)
+        order.append(f"{name} after quitting")
+        env.events.quit.fire(exit_code=0)
+        order.append(f"{name} after quit")
+
+    first = gevent.spawn(shutdown, "first")
+    gevent.sleep(0.05)  # the first is in its linger now
+    second = gevent.spawn(shutdown, "second")
+    gevent.joinall([first, second], timeout=5, raise_error=True)
+    assert order == [
+        "first after quitting",
+        "first after quit",
+        "second after quitting",
+        "second after quit",
+    ]
+    assert sent == ["PUT", "DELETE"]  # one final push, one delete
+    assert exp.shutdown.entered == 2
+
+
+def test_a_second_shutdown_waits_boundedly(caplog: pytest.LogCaptureFixture) -> None:
+    once = ShutdownOnce()
+    assert once.enter(bound=5) is True
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="locust_prometheus"):
+        assert once.enter(bound=0.2) is False
+    assert 0.2 <= time.monotonic() - started < 2
+    assert "did not finish within 0.2s" in caplog.text
+    once.finished()
+    assert once.enter(bound=5) is False and once.done
