@@ -43,15 +43,17 @@ def parse_promql(expr: str) -> None:
 
 
 def lint_check(check: CheckSpec, source: str, variables: Mapping[str, str]) -> None:
+    _lint_query(check.query, f"checks.{check.name}", check.line, source, variables)
+
+
+def _lint_query(
+    query: str, key: str, line: int | None, source: str, variables: Mapping[str, str]
+) -> None:
     try:
-        parse_promql(render(check.query, variables))
+        parse_promql(render(query, variables))
     except ConfigError as exc:
         raise QuerySyntaxError(
-            exc.message,
-            file=source,
-            line=check.line,
-            key=f"checks.{check.name}.query",
-            option=exc.option,
+            exc.message, file=source, line=line, key=f"{key}.query", option=exc.option
         ) from None
 
 
@@ -64,6 +66,12 @@ def lint_config(
     for check in config.checks:
         try:
             lint_check(check, config.source, variables)
+        except ConfigError as exc:
+            errors.append(exc)
+    # A check rejected for another problem still has its PromQL checked: every error at once.
+    for ref in config.rejected:
+        try:
+            _lint_query(ref.query, ref.key, ref.line, config.source, variables)
         except ConfigError as exc:
             errors.append(exc)
     return errors

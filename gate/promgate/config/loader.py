@@ -7,6 +7,7 @@ later, per run, by ``promgate.prometheus.templating``.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ __all__ = [
     "CheckSpec",
     "GateConfig",
     "PrometheusSettings",
+    "RejectedQuery",
     "load_config",
     "parse_config",
 ]
@@ -72,6 +74,16 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class RejectedQuery:
+    """The ``query:`` of a check rejected for another reason (a typo in a key, no condition):
+    ``promgate lint`` still checks its PromQL, so one run shows every problem of the check."""
+
+    key: str
+    query: str
+    line: int | None
+
+
+@dataclass(frozen=True)
 class GateConfig:
     source: str
     checks: tuple[CheckSpec, ...]
@@ -83,6 +95,8 @@ class GateConfig:
     lookback: str = "7d"
     #: ``baseline: {history: N}``: judge against the last N passing runs
     baseline_history: int | None = None
+    #: queries of the checks left out of ``checks`` for another error (lint only)
+    rejected: tuple[RejectedQuery, ...] = ()
 
 
 def load_config(
@@ -178,16 +192,19 @@ def parse_config(
         "no_data": _policy(doc, top, "no_data", None),
     }
     checks: list[CheckSpec] = []
+    rejected: list[RejectedQuery] = []
     if "checks" not in top:
         keep(doc.fail(root, "checks", "missing (a list of checks to judge)"))
     elif not isinstance(top["checks"][1], yaml.SequenceNode) or not top["checks"][1].value:
         keep(doc.fail(top["checks"][1], "checks", "expected a non-empty list of checks"))
     else:
         for i, node in enumerate(top["checks"][1].value):
+            found: list[RejectedQuery] = []
             try:
-                checks.append(_check(doc, node, f"checks[{i}]", defaults, keep))
+                checks.append(_check(doc, node, f"checks[{i}]", defaults, keep, found.append))
             except ConfigError as exc:
                 keep(exc)
+                rejected.extend(found)
     seen: dict[str, int | None] = {}
     for check in list(checks):
         if check.name in seen:
@@ -197,7 +214,7 @@ def parse_config(
                     f"duplicate check name {check.name!r} (first on line {seen[check.name]})",
                     file=source,
                     line=check.line,
-                    key="name",
+                    key=f"checks.{check.name}",
                 )
             )
         seen[check.name] = check.line
@@ -210,6 +227,7 @@ def parse_config(
         wait_timeout,
         lookback,
         baseline_history=history,
+        rejected=tuple(rejected),
     )
 
 
@@ -333,11 +351,11 @@ def _check(
     where: str,
     defaults: Mapping[str, str | None],
     keep: Callable[[ConfigError], None],
+    found_query: Callable[[RejectedQuery], None],
 ) -> CheckSpec:
+    """One check; ``where`` (``checks[2]``) names it until its name is known, then every
+    message says ``checks.NAME``."""
     m = doc.mapping(node, where)
-    for name, (knode, _) in m.items():
-        if name not in _CHECK_KEYS:
-            keep(doc.fail(knode, f"{where}.{name}", unknown_key(name, _CHECK_KEYS)))
     name_or_none = _opt_str(doc, m, "name", where)
     if not name_or_none or not name_or_none.strip():
         raise doc.fail(node, f"{where}.name", "missing (every check needs a name)")
@@ -347,6 +365,9 @@ def _check(
     if any(not c.isprintable() and c != " " for c in name):
         raise doc.fail(m["name"][1], f"{where}.name", "no control characters (newlines, tabs)")
     key = f"checks.{name}"
+    for other, (knode, _) in m.items():
+        if other not in _CHECK_KEYS:
+            keep(doc.fail(knode, f"{key}.{other}", unknown_key(other, _CHECK_KEYS)))
     preset_name = _opt_str(doc, m, "preset", key)
     query: str | None = None
     if "query" in m:
@@ -354,16 +375,21 @@ def _check(
         if not isinstance(raw, str) or not raw.strip():
             raise doc.fail(m["query"][1], f"{key}.query", "expected a PromQL expression")
         query = raw.strip()
+        found_query(RejectedQuery(key, query, node.start_mark.line + 1))
     if (query is None) == (preset_name is None):
         raise doc.fail(node, key, "set exactly one of query or preset")
     no_data_default = defaults.get("no_data")
     if preset_name is not None:
         preset = PRESETS.get(preset_name)
         if preset is None:
+            close = difflib.get_close_matches(preset_name, sorted(PRESETS), n=3, cutoff=0.6)
+            # Two swapped characters (p59) are the commonest typo: prefer the same letters.
+            close.sort(key=lambda c: sorted(c) != sorted(preset_name))
+            hint = (
+                f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(PRESETS))}"
+            )
             raise doc.fail(
-                m["preset"][1],
-                f"{key}.preset",
-                f"unknown preset {preset_name!r} (known: {', '.join(sorted(PRESETS))})",
+                m["preset"][1], f"{key}.preset", f"unknown preset {preset_name!r} ({hint})"
             )
         query = preset.query
         native = preset.unit

@@ -71,7 +71,7 @@ def test_missing_env_var_names_file_line_key() -> None:
         ("checks:\n  - name: a\n    preset: p95\n", "x.yaml:2: checks.a"),
         (
             "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n    colour: red\n",
-            "x.yaml:5: checks[0].colour",
+            "x.yaml:5: checks.a.colour",
         ),
         (
             "checks:\n  - name: a\n    query: up\n    preset: p95\n    critical: '>1'\n",
@@ -110,7 +110,7 @@ def test_missing_env_var_names_file_line_key() -> None:
         (
             "checks:\n  - name: a\n    preset: p95\n    critical: '>1'\n"
             "  - name: a\n    preset: p99\n    critical: '>1'\n",
-            "x.yaml:5: name: duplicate check name",
+            "x.yaml:5: checks.a: duplicate check name",
         ),
     ],
 )

@@ -71,10 +71,31 @@ def test_every_error_of_every_file_is_reported(
     b.write_text('checks:\n  - name: x\n    preset: nope\n    critical: "> 1"\n')
     assert run(["lint", str(a), str(b)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert f"{a}:5: checks[0].reduse: unknown key 'reduse' (did you mean 'reduce'?)" in err
+    assert f"{a}:5: checks.p95 latency.reduse: unknown key 'reduse' (did you mean 'reduce'?)" in err
     assert any(e.startswith(f"{a}:6: checks.broken.query: bad PromQL") for e in err)
     assert any(e.startswith(f"{b}:3: checks.x.preset: unknown preset 'nope'") for e in err)
     assert len(err) == 3
+
+
+def test_a_check_with_key_errors_still_gets_its_promql_linted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo (``critcal``) made the check invalid, and its unclosed parenthesis showed up only
+    once the typo was fixed. Every message names the check the same way: ``checks.x``."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('checks:\n  - name: x\n    query: "sum(rate(foo[5m])"\n    critcal: "> 1"\n')
+    assert run(["lint", str(cfg)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"{cfg}:4: checks.x.critcal: unknown key 'critcal' (did you mean 'critical'?)" in err
+    assert f"{cfg}:2: checks.x: set warning or critical (or both)" in err
+    assert any(e.startswith(f"{cfg}:2: checks.x.query: bad PromQL: ") for e in err), err
+    assert len(err) == 3 and all(": checks.x" in e for e in err)
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("p59", "p95"), ("error_rat", "error_rate")])
+def test_an_unknown_preset_gets_a_suggestion(typo: str, meant: str) -> None:
+    with pytest.raises(ConfigError, match=rf"unknown preset '{typo}' \(did you mean '{meant}'\?\)"):
+        parse_config(f"checks:\n  - {{name: a, preset: {typo}, critical: '> 1'}}\n")
 
 
 def test_github_format_annotates_file_and_line(
