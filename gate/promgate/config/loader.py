@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -28,8 +27,9 @@ from .baseline import (
 )
 from .conditions import Condition, parse_condition
 from .presets import PRESETS
+from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
-from .yamldoc import YamlDoc, join_key, unknown_key
+from .yamldoc import YamlDoc, join_key, opt_str, unknown_key
 
 __all__ = [
     "NO_DATA_POLICIES",
@@ -44,8 +44,6 @@ __all__ = [
 
 REDUCERS = ("each", "max", "min", "avg", "sum")
 NO_DATA_POLICIES = ("fail", "warn", "pass", "skip")
-#: Fields whose ``${VAR}`` may be unset while linting (CI lints without credentials).
-_SECRETS = ("password", "bearer_token", "username", "headers")
 
 
 @dataclass(frozen=True)
@@ -168,10 +166,10 @@ def parse_config(
     prometheus = PrometheusSettings()
     if "prometheus" in top:
         try:
-            prometheus = _prometheus(doc, top["prometheus"][1])
+            prometheus = parse_prometheus(doc, top["prometheus"][1])
         except ConfigError as exc:
             keep(exc)
-    job = _opt_str(doc, top, "job")
+    job = opt_str(doc, top, "job")
     variables: dict[str, str] = {}
     if "vars" in top:
         for name, (_knode, vnode) in doc.mapping(top["vars"][1], "vars").items():
@@ -185,7 +183,7 @@ def parse_config(
         wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
-    lookback = _opt_str(doc, top, "lookback") or "7d"
+    lookback = opt_str(doc, top, "lookback") or "7d"
     history = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else None
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
@@ -231,19 +229,6 @@ def parse_config(
     )
 
 
-def _opt_str(
-    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, prefix: str = ""
-) -> str | None:
-    if key not in m:
-        return None
-    val = doc.value(m[key][1], join_key(prefix, key))
-    if val is None:
-        return None
-    if isinstance(val, (dict, list)):
-        raise doc.fail(m[key][1], join_key(prefix, key), "expected a string")
-    return str(val)
-
-
 def _policy(
     doc: YamlDoc,
     m: dict[str, tuple[yaml.Node, yaml.Node]],
@@ -251,7 +236,7 @@ def _policy(
     default: str | None,
     prefix: str = "",
 ) -> str | None:
-    val = _opt_str(doc, m, key, prefix)
+    val = opt_str(doc, m, key, prefix)
     if val is None:
         return default
     if val not in NO_DATA_POLICIES:
@@ -261,73 +246,6 @@ def _policy(
     return val
 
 
-def _prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
-    m = doc.mapping(node, "prometheus")
-    kwargs: dict[str, Any] = {}
-    strings = ("url", "bearer_token", "bearer_token_file", "ca_file", "cert_file", "key_file")
-    for name, (knode, vnode) in m.items():
-        key = f"prometheus.{name}"
-        if name in strings:
-            kwargs[name] = _opt_str(doc, m, name, "prometheus")
-        elif name in ("timeout", "retry_wait"):
-            val = float(doc.typed(vnode, key, (int, float), "seconds"))
-            if not val > 0:
-                raise doc.fail(vnode, key, "must be > 0")
-            kwargs[name] = val
-        elif name == "retries":
-            val = doc.typed(vnode, key, int, "an integer")
-            if val < 1:
-                raise doc.fail(vnode, key, "must be >= 1 (attempts per query)")
-            kwargs[name] = val
-        elif name == "insecure_skip_verify":
-            kwargs[name] = doc.typed(vnode, key, bool, "true or false")
-        elif name == "basic_auth":
-            auth = doc.mapping(vnode, key)
-            for sub in auth:
-                if sub not in ("username", "password", "password_file"):
-                    raise doc.fail(
-                        auth[sub][0],
-                        f"{key}.{sub}",
-                        unknown_key(sub, ("username", "password", "password_file")),
-                    )
-            kwargs["username"] = _opt_str(doc, auth, "username", key)
-            kwargs["password"] = _opt_str(doc, auth, "password", key)
-            pw_file = _opt_str(doc, auth, "password_file", key)
-            if pw_file:
-                try:
-                    kwargs["password"] = Path(pw_file).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise doc.fail(
-                        auth["password_file"][1], f"{key}.password_file", f"cannot read: {exc}"
-                    ) from None
-        elif name == "headers":
-            headers = doc.value(vnode, key)
-            if not isinstance(headers, dict) or not all(
-                isinstance(v, (str, int)) for v in headers.values()
-            ):
-                raise doc.fail(vnode, key, "expected a mapping of header names to strings")
-            kwargs[name] = {str(k): str(v) for k, v in headers.items()}
-        else:
-            raise doc.fail(knode, key, unknown_key(name, _PROMETHEUS_KEYS))
-    if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
-        raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
-    return PrometheusSettings(**kwargs)
-
-
-_PROMETHEUS_KEYS = (
-    "url",
-    "timeout",
-    "retries",
-    "retry_wait",
-    "basic_auth",
-    "bearer_token",
-    "bearer_token_file",
-    "ca_file",
-    "cert_file",
-    "key_file",
-    "insecure_skip_verify",
-    "headers",
-)
 _CHECK_KEYS = (
     "name",
     "description",
@@ -356,7 +274,7 @@ def _check(
     """One check; ``where`` (``checks[2]``) names it until its name is known, then every
     message says ``checks.NAME``."""
     m = doc.mapping(node, where)
-    name_or_none = _opt_str(doc, m, "name", where)
+    name_or_none = opt_str(doc, m, "name", where)
     if not name_or_none or not name_or_none.strip():
         raise doc.fail(node, f"{where}.name", "missing (every check needs a name)")
     # Names are free text ("p95 latency", "checkout error rate"); every output escapes them.
@@ -368,7 +286,7 @@ def _check(
     for other, (knode, _) in m.items():
         if other not in _CHECK_KEYS:
             keep(doc.fail(knode, f"{key}.{other}", unknown_key(other, _CHECK_KEYS)))
-    preset_name = _opt_str(doc, m, "preset", key)
+    preset_name = opt_str(doc, m, "preset", key)
     query: str | None = None
     if "query" in m:
         raw = doc.value(m["query"][1], f"{key}.query", interpolate=False)
@@ -397,9 +315,9 @@ def _check(
         no_data_default = no_data_default or preset.no_data
     assert query is not None
     try:
-        unit_name = _opt_str(doc, m, "unit", key) or (shown if preset_name else "count")
+        unit_name = opt_str(doc, m, "unit", key) or (shown if preset_name else "count")
         unit = get_unit(unit_name)
-        qunit_name = _opt_str(doc, m, "query_unit", key) or (native if preset_name else unit_name)
+        qunit_name = opt_str(doc, m, "query_unit", key) or (native if preset_name else unit_name)
         query_unit = get_unit(qunit_name)
     except ConfigError as exc:
         bad = "unit" if "unit" in m else "query_unit"
@@ -433,7 +351,7 @@ def _check(
         confidence = parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
     if preset_name == REGRESSION_PRESET:
         check_regression_conditions(doc, node, key, (*levels["warning"], *levels["critical"]))
-    reduce = _opt_str(doc, m, "reduce", key) or "each"
+    reduce = opt_str(doc, m, "reduce", key) or "each"
     if reduce not in REDUCERS:
         raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
     return CheckSpec(
@@ -443,7 +361,7 @@ def _check(
         query_unit=query_unit,
         warning=levels["warning"],
         critical=levels["critical"],
-        description=_opt_str(doc, m, "description", key)
+        description=opt_str(doc, m, "description", key)
         or (PRESETS[preset_name].description if preset_name else ""),
         preset=preset_name,
         reduce=reduce,

@@ -13,7 +13,7 @@ import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["SECRET_KEYS", "YamlDoc", "join_key", "unknown_key"]
+__all__ = ["SECRET_KEYS", "YamlDoc", "join_key", "opt_str", "unknown_key"]
 
 #: Key parts of credential fields: an unset ``${VAR}`` there may be only a note (lint).
 SECRET_KEYS = frozenset({"password", "bearer_token", "username", "headers"})
@@ -127,3 +127,17 @@ def unknown_key(name: str, allowed: Sequence[str]) -> str:
 
 def join_key(parent: str, key: str) -> str:
     return f"{parent}.{key}" if parent else key
+
+
+def opt_str(
+    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, prefix: str = ""
+) -> str | None:
+    """The string at ``key`` of the mapping ``m`` (None when absent or null)."""
+    if key not in m:
+        return None
+    val = doc.value(m[key][1], join_key(prefix, key))
+    if val is None:
+        return None
+    if isinstance(val, (dict, list)):
+        raise doc.fail(m[key][1], join_key(prefix, key), "expected a string")
+    return str(val)

@@ -1,0 +1,83 @@
+"""The config's ``prometheus:`` block (URL, timeout, retries, auth, TLS, headers) as
+``PrometheusSettings``; every error names the file, line and ``prometheus.KEY``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..prometheus.settings import PrometheusSettings
+from .yamldoc import YamlDoc, opt_str, unknown_key
+
+__all__ = ["PROMETHEUS_KEYS", "parse_prometheus"]
+
+
+def parse_prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
+    m = doc.mapping(node, "prometheus")
+    kwargs: dict[str, Any] = {}
+    strings = ("url", "bearer_token", "bearer_token_file", "ca_file", "cert_file", "key_file")
+    for name, (knode, vnode) in m.items():
+        key = f"prometheus.{name}"
+        if name in strings:
+            kwargs[name] = opt_str(doc, m, name, "prometheus")
+        elif name in ("timeout", "retry_wait"):
+            val = float(doc.typed(vnode, key, (int, float), "seconds"))
+            if not val > 0:
+                raise doc.fail(vnode, key, "must be > 0")
+            kwargs[name] = val
+        elif name == "retries":
+            val = doc.typed(vnode, key, int, "an integer")
+            if val < 1:
+                raise doc.fail(vnode, key, "must be >= 1 (attempts per query)")
+            kwargs[name] = val
+        elif name == "insecure_skip_verify":
+            kwargs[name] = doc.typed(vnode, key, bool, "true or false")
+        elif name == "basic_auth":
+            auth = doc.mapping(vnode, key)
+            for sub in auth:
+                if sub not in ("username", "password", "password_file"):
+                    raise doc.fail(
+                        auth[sub][0],
+                        f"{key}.{sub}",
+                        unknown_key(sub, ("username", "password", "password_file")),
+                    )
+            kwargs["username"] = opt_str(doc, auth, "username", key)
+            kwargs["password"] = opt_str(doc, auth, "password", key)
+            pw_file = opt_str(doc, auth, "password_file", key)
+            if pw_file:
+                try:
+                    kwargs["password"] = Path(pw_file).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise doc.fail(
+                        auth["password_file"][1], f"{key}.password_file", f"cannot read: {exc}"
+                    ) from None
+        elif name == "headers":
+            headers = doc.value(vnode, key)
+            if not isinstance(headers, dict) or not all(
+                isinstance(v, (str, int)) for v in headers.values()
+            ):
+                raise doc.fail(vnode, key, "expected a mapping of header names to strings")
+            kwargs[name] = {str(k): str(v) for k, v in headers.items()}
+        else:
+            raise doc.fail(knode, key, unknown_key(name, PROMETHEUS_KEYS))
+    if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
+        raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
+    return PrometheusSettings(**kwargs)
+
+
+PROMETHEUS_KEYS = (
+    "url",
+    "timeout",
+    "retries",
+    "retry_wait",
+    "basic_auth",
+    "bearer_token",
+    "bearer_token_file",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "insecure_skip_verify",
+    "headers",
+)
