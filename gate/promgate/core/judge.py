@@ -88,17 +88,9 @@ def judge_check(
             )
             for lb, v in current
         ]
-    return CheckResult(
-        name=spec.name,
-        description=spec.description,
-        preset=spec.preset,
-        query=query,
-        unit=spec.unit.name,
-        reduce=spec.reduce,
-        no_data=spec.no_data,
-        baseline_missing=spec.baseline_missing,
-        warning=[c.text for c in spec.warning],
-        critical=[c.text for c in spec.critical],
+    return CheckResult.for_spec(
+        spec,
+        query,
         value=value,
         baseline=bvalue,
         verdict=verdict,

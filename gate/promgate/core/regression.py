@@ -132,22 +132,15 @@ def judge_regression(
     else:
         verdict = _POLICY[spec.no_data]
         reason, value, bvalue = f"no data (no_data: {spec.no_data})", None, None
-    return CheckResult(
-        name=spec.name,
-        description=spec.description,
-        preset=spec.preset,
-        query=query,
-        unit=spec.unit.name,
-        reduce="each",
-        no_data=spec.no_data,
-        baseline_missing=spec.baseline_missing,
-        warning=[c.text for c in spec.warning],
-        critical=[c.text for c in spec.critical],
+    return CheckResult.for_spec(
+        spec,
+        query,
         value=value,
         baseline=bvalue,
         verdict=verdict,
         reason=reason,
         series=series,
+        reduce="each",
     )
 
 

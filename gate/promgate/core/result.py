@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config.loader import CheckSpec
 from ..prometheus.types import RunWindow
 from .aborted import Abort
 
@@ -129,6 +130,41 @@ class CheckResult:
     reason: str
     series: list[SeriesResult] = field(default_factory=list)
     baseline_query: str | None = None
+
+    @classmethod
+    def for_spec(
+        cls,
+        spec: CheckSpec,
+        query: str,
+        *,
+        value: float | None,
+        baseline: float | None,
+        verdict: Verdict,
+        reason: str,
+        series: list[SeriesResult],
+        reduce: str | None = None,
+        baseline_query: str | None = None,
+    ) -> CheckResult:
+        """The result of judging ``spec``: every judge builds it here, so a new field of the
+        spec cannot be forgotten by one of them."""
+        return cls(
+            name=spec.name,
+            description=spec.description,
+            preset=spec.preset,
+            query=query,
+            unit=spec.unit.name,
+            reduce=reduce or spec.reduce,
+            no_data=spec.no_data,
+            baseline_missing=spec.baseline_missing,
+            warning=[c.text for c in spec.warning],
+            critical=[c.text for c in spec.critical],
+            value=value,
+            baseline=baseline,
+            verdict=verdict,
+            reason=reason,
+            series=series,
+            baseline_query=baseline_query,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -172,3 +172,26 @@ def test_demo_median_check_tolerates_a_busy_machine_but_not_a_regression() -> No
         assert judge_check(spec, "q", [s(busy)], base).verdict is Verdict.PASS, busy
     assert judge_check(spec, "q", [s(0.030)], base).verdict is Verdict.WARN
     assert judge_check(spec, "q", [s(0.075)], base).verdict is Verdict.FAIL
+
+
+def test_every_judge_builds_its_result_from_the_spec_in_one_place() -> None:
+    """judge.py and regression.py built the same CheckResult field by field: a new CheckSpec
+    field could be forgotten by one. Now only CheckResult.for_spec (result.py) constructs one."""
+    from dataclasses import fields
+
+    from promgate.config.loader import CheckSpec
+
+    spec = _spec("    description: d\n    no_data: warn\n    baseline_missing: pass\n")
+    result = judge_check(spec, "q", [s(0.5)], None)
+    shared = {f.name for f in fields(CheckResult)} & {f.name for f in fields(CheckSpec)}
+    assert shared >= {"name", "description", "preset", "reduce", "no_data", "baseline_missing"}
+    for name in shared - {"query", "unit", "warning", "critical"}:
+        assert getattr(result, name) == getattr(spec, name), name
+    assert (result.unit, result.critical) == ("seconds", ["> 2s"])
+    source = Path(__file__).resolve().parents[3] / "gate" / "promgate"
+    builders = [
+        p.relative_to(source).as_posix()
+        for p in source.rglob("*.py")
+        if "CheckResult(" in p.read_text(encoding="utf-8")
+    ]
+    assert builders == []  # for_spec and from_dict build it as cls(...)
