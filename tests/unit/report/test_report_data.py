@@ -119,6 +119,9 @@ def test_charts_use_the_run_window_and_a_rate_window_of_scrapes() -> None:
     assert all(p["start"] == "1000.000" and p["end"] == "1060.000" for _, p in client.ranges)
     error = data.charts[3].lines[0].points
     assert error[1] == (1010.0, 100.0)  # a ratio drawn as percent
+    # The histogram's quantiles read up to one bucket high: the caption says so, because the
+    # tiles above it show Locust's own (lower) percentiles.
+    assert "up to one bucket above Locust's own percentiles" in data.charts[4].title
 
 
 def test_per_push_rates_are_exact_between_pushes() -> None:

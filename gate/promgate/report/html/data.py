@@ -281,7 +281,9 @@ def _charts(
             _thresholds(result, lambda n, p: p == "error_rate"),
         ),
         Chart(
-            f"Response time (histogram, {rate_window} window)",
+            # histogram_quantile interpolates inside a bucket: its line may sit above the tiles
+            f"Response time (histogram, {rate_window} window; up to one bucket above Locust's "
+            "own percentiles in the tiles)",
             "seconds",
             lines(
                 *(
