@@ -9,16 +9,18 @@ reports, the final push, the linger), the main greenlet returns from its join an
 
 ``quitting`` is the first event of ``shutdown()``, and the exporter's listener, registered at
 ``init`` after the locustfile's and the runner's, runs first (Locust fires it in reverse). A
-second shutdown is parked there until the first has ended: the first ends with ``sys.exit``,
-which gevent raises in the main greenlet wherever it waits (or, when the main greenlet made the
-first shutdown, ends the process). The wait is bounded, so a first shutdown that failed half
-way cannot leave Locust hanging.
+second shutdown is parked there, for good: the first ends with ``sys.exit``, which gevent
+raises in the main greenlet wherever it waits. (A signal's greenlet that woke once the first
+had finished would shut down again while the process exits; ending it with GreenletExit
+instead is reported by gevent in the main greenlet.) Only the main greenlet's wait is bounded,
+so a first shutdown that failed half way in a signal's greenlet cannot leave Locust hanging.
 """
 
 from __future__ import annotations
 
 import logging
 
+import gevent
 import gevent.event
 
 __all__ = ["ShutdownOnce"]
@@ -34,13 +36,16 @@ class ShutdownOnce:
         self._finished = gevent.event.Event()
 
     def enter(self, bound: float) -> bool:
-        """True for the first shutdown. A later one waits (at most ``bound`` seconds) for the
-        first to finish, and gets False when it could go on (the process did not end)."""
+        """True for the first shutdown. A later one while the first is under way never returns
+        in a greenlet of its own, and in the main greenlet waits at most ``bound`` seconds;
+        then, or once the first has finished, it gets False."""
         self.entered += 1
         if self.entered == 1:
             return True
         if not self._finished.is_set():
             logger.debug("locust_prometheus: a second Locust shutdown waits for the first")
+            if gevent.getcurrent() is not gevent.get_hub().parent:
+                gevent.event.Event().wait()  # never set: the first shutdown ends the process
             if not self._finished.wait(timeout=bound):
                 logger.warning(
                     "locust_prometheus: Locust's first shutdown did not finish within %gs; "

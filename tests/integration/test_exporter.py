@@ -417,15 +417,21 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.mark.parametrize(
-    ("workers", "signum"),
-    [(0, signal.SIGTERM), (0, signal.SIGINT), (2, signal.SIGTERM)],
-    ids=["local-SIGTERM", "local-SIGINT", "distributed-SIGTERM"],
+    ("workers", "signum", "in_linger"),
+    [
+        (0, signal.SIGTERM, False),
+        (0, signal.SIGINT, False),
+        (2, signal.SIGTERM, False),
+        (0, signal.SIGTERM, True),
+    ],
+    ids=["local-SIGTERM", "local-SIGINT", "distributed-SIGTERM", "local-SIGTERM-in-linger"],
 )
 def test_stopped_by_a_signal_shuts_down_once(
-    tmp_path: Path, workers: int, signum: signal.Signals
+    tmp_path: Path, workers: int, signum: signal.Signals, in_linger: bool
 ) -> None:
     """Locust shuts down once (one "Shutting down", one quit path: final push, linger, DELETE)
-    though the exporter's quitting/quit listeners yield inside Locust's shutdown()."""
+    though the exporter's quitting/quit listeners yield inside Locust's shutdown(): stopped
+    mid-test, or by SIGTERM during the linger after the end of -t."""
     seen: list[tuple[str, bool, int]] = []
     handler = type("Handler", (Recorder,), {"seen": seen})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -439,13 +445,16 @@ def test_stopped_by_a_signal_shuts_down_once(
             locustfile=locustfile,
             users=4,
             spawn_rate=4,
-            run_time="120s",
+            run_time="4s" if in_linger else "120s",
             workers=workers,
-            extra=["--prometheus-linger", "1"],
+            extra=["--prometheus-linger", "3" if in_linger else "1"],
             workdir=mk(tmp_path / "run"),
         )
-        # Mid-test: a push already carries requests (on a master: from the workers' reports).
-        wait_until(lambda: any(requests for _, _, requests in seen), 60, "a push with requests")
+        if in_linger:
+            wait_until(lambda: "for a scrape, then" in run.logs[0].read_text(), 60, "the linger")
+        else:
+            # Mid-test: a push already carries requests (on a master: the workers' reports).
+            wait_until(lambda: any(requests for _, _, requests in seen), 60, "a push with requests")
         run.master.send_signal(signum)
         run.wait(90)
     finally:
@@ -454,6 +463,7 @@ def test_stopped_by_a_signal_shuts_down_once(
     assert run.returncode == 0, run.output
     output = run.logs[0].read_text()  # the master's (or local) log
     assert output.count("Shutting down (exit code") == 1, output
+    assert "Traceback" not in output, output
     assert output.count("(--prometheus-linger) for a scrape") == 1, output
     assert [m for m, _, _ in seen].count("DELETE") == 1, seen
     assert seen[-1][0] == "DELETE", seen
