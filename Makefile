@@ -28,7 +28,7 @@ floor: setup
 	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit/exporter
 
 test: lint
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n 3 --dist loadfile tests
 	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit/exporter
 
 bench: setup

@@ -13,10 +13,67 @@ import nopatch  # noqa: F401
 # isort: split
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from localstack import LocalStack
 from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
+
+# `make test` runs the suite on several pytest-xdist workers (`-n 3 --dist loadfile`): most
+# integration tests wait on wall-clock Locust runs, not on the CPU. A test file is one unit of work,
+# run whole on one worker, so its module fixtures run once; each worker has its own session
+# fixtures (demo API, local stack). Some files share one unit:
+SHARED_UNITS = {
+    # The readers of `completed_run`: one 12 s Locust run instead of one per worker.
+    **dict.fromkeys(
+        ["test_gate", "test_dashboards", "test_report", "test_rules_live", "test_runs"],
+        "completed_run",
+    ),
+    # Bounds on time or on live figures, and 9 Locust processes on 2 cores: one after another.
+    **dict.fromkeys(["test_scale", "test_live_truth", "test_exporter_security"], "timing"),
+}
+# Rough wall seconds of the longest units (pytest --durations, a quiet 2-core machine). Workers take
+# units in this order, longest first: a 5-minute file taken last would keep the whole run waiting.
+UNIT_SECONDS = {
+    "test_ci_templates": 320,
+    "timing": 160,
+    "test_regression": 120,
+    "test_live_gate": 110,
+    "test_exporter": 55,
+    "completed_run": 45,
+    "test_report_csp": 30,
+    "test_demo": 20,
+    "test_report_screenshot": 15,
+    "test_gate_regression_sim": 12,
+    "test_deploy_kubernetes": 10,
+}
+
+
+def _unit(nodeid: str) -> str:
+    stem = Path(nodeid.split("::", 1)[0]).stem  # test file names are unique across tests/
+    return SHARED_UNITS.get(stem, stem)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadfile, with the shared units above (xdist_group marks with --dist loadgroup
+    would say the same, but pytest 9.2 ignores them: pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    config.option.loadscopereorder = False  # the workers order the units (below)
+    return UnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
+        items.sort(key=lambda item: -UNIT_SECONDS.get(_unit(item.nodeid), 0))
 
 
 @dataclass(frozen=True)

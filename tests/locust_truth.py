@@ -12,8 +12,17 @@ import json
 import os
 from typing import Any
 
+import gevent
 from locust import events
 from locust.runners import WorkerRunner
+
+
+@events.init.add_listener
+def _fresh_loop_clock(**_: Any) -> None:
+    # Locust times -t with gevent.spawn_later, which counts from the event loop's cached clock:
+    # after a start-up slower than -t (a busy machine, parallel test workers) the run ends at
+    # once. Refreshed here, the run lasts -t from now; nothing Locust counts changes.
+    gevent.get_hub().loop.update_now()
 
 
 @events.quitting.add_listener
