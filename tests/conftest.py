@@ -30,20 +30,22 @@ SHARED_UNITS = {
         ["test_gate", "test_dashboards", "test_report", "test_rules_live", "test_runs"],
         "completed_run",
     ),
-    # Bounds on time or on live figures, and 9 Locust processes on 2 cores: one after another.
-    **dict.fromkeys(["test_scale", "test_live_truth", "test_exporter_security"], "timing"),
+    # Bounds on time, live figures, latency compared across runs, and 9 Locust processes on
+    # 2 cores: one after another, so none of them loads the CPU under another.
+    **dict.fromkeys(
+        ["test_scale", "test_live_truth", "test_exporter_security", "test_regression"], "timing"
+    ),
 }
-# Rough wall seconds of the longest units (pytest --durations, a quiet 2-core machine). Workers take
+# Rough wall seconds of the longest units (pytest --durations of a make test, 2 cores). Workers take
 # units in this order, longest first: a 5-minute file taken last would keep the whole run waiting.
 UNIT_SECONDS = {
-    "test_ci_templates": 320,
-    "timing": 160,
-    "test_regression": 120,
-    "test_live_gate": 110,
-    "test_exporter": 55,
+    "timing": 300,
+    "test_ci_templates": 160,
+    "test_live_gate": 115,
+    "test_exporter": 95,
     "completed_run": 45,
-    "test_report_csp": 30,
-    "test_demo": 20,
+    "test_report_csp": 35,
+    "test_demo": 25,
     "test_report_screenshot": 15,
     "test_gate_regression_sim": 12,
     "test_deploy_kubernetes": 10,
