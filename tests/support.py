@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -152,6 +153,13 @@ class LocustRun:
             return list(csv.DictReader(fh))
 
 
+def _default_sigint() -> None:
+    """Run in each Locust child before exec. A background job of a non-interactive shell (how
+    CI often starts the suite) ignores SIGINT and its children inherit that, so Python gives
+    them no KeyboardInterrupt and a test's SIGINT to Locust is lost: Locust runs on to -t."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_locust(
     host: str,
     *,
@@ -222,6 +230,7 @@ def start_locust(
                 text=True,
                 env=child_env,
                 cwd=workdir,
+                preexec_fn=_default_sigint,
             )
         )
 

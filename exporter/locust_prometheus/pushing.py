@@ -130,9 +130,15 @@ class PushChannel:
             self.loop = gevent.spawn(self._push_loop)
 
     def _push_loop(self) -> None:
-        while True:
-            self.push()
-            gevent.sleep(self.config.push_interval)
+        try:
+            while True:
+                self.push()
+                gevent.sleep(self.config.push_interval)
+        except KeyboardInterrupt as exc:
+            # Ctrl-C lands in whichever greenlet runs Python code, often this one (reading a
+            # push's answer). Left to gevent, it reaches the main greenlet, where Locust shuts
+            # down, only after a traceback of this greenlet "failed": hand it over directly.
+            gevent.get_hub().handle_system_error(KeyboardInterrupt, exc, exc.__traceback__)
 
     def stop_loop(self) -> None:
         if self.loop is not None:

@@ -279,3 +279,28 @@ def test_a_second_shutdown_waits_boundedly(caplog: pytest.LogCaptureFixture) -> 
     assert "did not finish within 0.2s" in caplog.text
     once.finished()
     assert once.enter(bound=5) is False and once.done
+
+
+def test_ctrl_c_in_the_push_loop_reaches_the_main_greenlet_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGINT raises KeyboardInterrupt in whichever greenlet runs, often the push loop reading
+    an answer: Locust's main greenlet must get it (to shut down), with no greenlet 'failed'."""
+
+    def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+        def send() -> None:
+            raise KeyboardInterrupt
+
+        return send
+
+    printed: list[Any] = []
+    monkeypatch.setattr(gevent.get_hub(), "print_exception", lambda *a: printed.append(a))
+    env = Environment(user_classes=[U])
+    env.create_local_runner()
+    exp = PrometheusExporter(ExporterConfig(pushgateway="http://gw", run_id="r"), handler=handler)
+    exp.environment = env
+    exp.channel.start_loop()
+    with pytest.raises(KeyboardInterrupt):
+        gevent.sleep(5)  # the main greenlet, as in Locust's main_greenlet.join()
+    exp.channel.stop_loop()
+    assert printed == []
