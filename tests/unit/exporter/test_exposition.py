@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from locust import User, constant, task
+from exporter_support import stats_env
 from locust.env import Environment
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW, PERCENTILES_TO_REPORT
 from locust_prometheus import PrometheusExporter
@@ -22,23 +22,9 @@ from prometheus_client.registry import Collector
 NASTY = ['a"b', "back\\slash", "new\nline", "/x/y", "ünï©ødé ☃", "", "{id}"]
 
 
-class U(User):
-    wait_time = constant(1)
-
-    @task
-    def t(self) -> None:  # pragma: no cover - never run
-        pass
-
-
 def _env() -> Environment:
-    env = Environment(user_classes=[U], host="http://sut")
-    env.create_local_runner()
-    stats = env.runner.stats  # type: ignore[union-attr]
-    for i, name in enumerate(NASTY):
-        for rt in (1, 7, 55, 99.6, 240, 1234, 20_000):
-            stats.log_request("GET", name, rt + i, 100)
-        stats.log_error("GET", name, f"HTTPError('500 for {name} id {1000 + i}')")
-    stats.log_request("POST", "/students", 12, 5)
+    env = stats_env(NASTY, (1, 7, 55, 99.6, 240, 1234, 20_000))
+    env.runner.stats.log_request("POST", "/students", 12, 5)  # type: ignore[union-attr]
     return env
 
 

@@ -3,12 +3,10 @@ must be the very text a fresh encoder writes, and the samples prometheus_client'
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from locust import User, constant, task
+from exporter_support import stats_env
 from locust.env import Environment
-from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 from locust_prometheus import PrometheusExporter
 from locust_prometheus.chunks import ChunkCache
 from locust_prometheus.exposition import Health, encode, families
@@ -22,26 +20,8 @@ from prometheus_client.registry import Collector
 NAMES = ["/a%20b", "%s", "%%d", 'q"\\\n', "ünï ☃", "", "/x/{id}", "/quiet"]
 
 
-class U(User):
-    wait_time = constant(1)
-
-    @task
-    def t(self) -> None:  # pragma: no cover - never run
-        pass
-
-
 def _env() -> Environment:
-    env = Environment(user_classes=[U], host="http://sut")
-    env.create_local_runner()
-    stats = env.runner.stats  # type: ignore[union-attr]
-    start = int(time.time()) - CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
-    for i, name in enumerate(NAMES):
-        for rt in (1, 7, 55, 99.6, 240, 1234):
-            stats.log_request("GET", name, rt + i, 100)
-        stats.log_error("GET", name, f"HTTPError('500 for {name} id {1000 + i}')")
-    for entry in [*stats.entries.values(), stats.total]:
-        entry._cache_response_times(start)  # the start of Locust's live percentile window
-    return env
+    return stats_env(NAMES, (1, 7, 55, 99.6, 240, 1234), live_window=True)
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
