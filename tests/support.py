@@ -20,6 +20,24 @@ from localstack import free_port, terminate, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 LOCUSTFILE = EXAMPLES / "locustfile.py"
+#: A locustfile with the exporter and no network: its requests are events, so the only I/O of
+#: the run is the exporter's (for tests of pushing, TLS and shutdown).
+SYNTHETIC_LOCUSTFILE = """
+import time
+import locust_prometheus  # noqa: F401
+from locust import User, constant, task
+
+class Synthetic(User):
+    # No network: the requests are events, so the only I/O of the run is the exporter's.
+    wait_time = constant(0.1)
+
+    @task
+    def fire(self):
+        self.environment.events.request.fire(
+            request_type="GET", name="/synthetic", response_time=3, response_length=10,
+            exception=None, context={}, start_time=time.time(), url=None, response=None,
+        )
+"""
 
 __all__ = [
     "EXAMPLES",

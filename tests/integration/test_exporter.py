@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 import requests
 from localstack import LocalStack
-from support import EXAMPLES, DemoApi, LocustRun, new_run_id, start_locust, wait_until
+from support import (
+    EXAMPLES,
+    SYNTHETIC_LOCUSTFILE,
+    DemoApi,
+    LocustRun,
+    new_run_id,
+    start_locust,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -366,23 +374,6 @@ def test_gzip_push_and_pull_endpoint(stack: LocalStack, api: DemoApi, tmp_path: 
 
 
 # -- SIGTERM / Ctrl-C: how `promgate run` stops an aborted run -------------------------------------
-
-SYNTHETIC_LOCUSTFILE = """
-import time
-import locust_prometheus  # noqa: F401
-from locust import User, constant, task
-
-class Synthetic(User):
-    # No network: the only I/O of the run is the exporter's.
-    wait_time = constant(0.1)
-
-    @task
-    def fire(self):
-        self.environment.events.request.fire(
-            request_type="GET", name="/synthetic", response_time=3, response_length=10,
-            exception=None, context={}, start_time=time.time(), url=None, response=None,
-        )
-"""
 
 
 FINAL_MARK = re.compile(rb"^locust_run_end_timestamp_seconds[ {]", re.MULTILINE)

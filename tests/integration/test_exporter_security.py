@@ -29,7 +29,7 @@ import requests
 from localstack import free_port, terminate
 from pki import Pki, make_pki
 from prometheus_client.parser import text_string_to_metric_families
-from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
+from support import SYNTHETIC_LOCUSTFILE, DemoApi, LocustRun, new_run_id, start_locust, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -41,22 +41,6 @@ PUSH_TIMEOUT_S = 1.0
 TLS_PUSH_TIMEOUT_S = 5.0
 PUSH_FAILED = "push to the Pushgateway failed"
 
-SYNTHETIC_LOCUSTFILE = """
-import time
-import locust_prometheus  # noqa: F401
-from locust import User, constant, task
-
-class Synthetic(User):
-    # No network: the requests are events, so the only I/O of the run is the exporter's.
-    wait_time = constant(0.1)
-
-    @task
-    def fire(self):
-        self.environment.events.request.fire(
-            request_type="GET", name="/synthetic", response_time=3, response_length=10,
-            exception=None, context={}, start_time=time.time(), url=None, response=None,
-        )
-"""
 
 # A Pushgateway that never answers. "silent" accepts and then reads nothing and sends nothing;
 # "trickle" sends the start of a response a byte at a time, so no socket read ever times out.
