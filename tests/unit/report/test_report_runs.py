@@ -45,7 +45,8 @@ def test_runs_newest_first_with_verdicts() -> None:
     assert rows[2].error_percent == 50.0 and rows[2].verdict == "pass"
     assert rows[1].verdict is None and rows[1].p95 is None
     assert not any("peak_users" in e or "link" in e for e in client.asked)
-    assert len(client.asked) == 7  # one query per column, whatever the number of runs
+    # one query per column and one for the pin/exclude markers, whatever the number of runs
+    assert len(client.asked) == 8
 
 
 def test_table_and_json_formats() -> None:
