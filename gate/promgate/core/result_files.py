@@ -165,7 +165,9 @@ def _read_json(path: str | Path, what: str, option: str) -> Any:
     except json.JSONDecodeError as exc:
         if not text.strip():
             detail = "empty"
-        elif exc.pos >= len(text.rstrip()):
+        elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            # The scanner reached the end mid-value: a file cut short (a full disk, a killed
+            # job), not a typo; an unterminated string always runs to the end of the text.
             detail = f"truncated JSON (it ends at line {exc.lineno} mid-document)"
         else:
             detail = f"corrupt JSON at line {exc.lineno}: {exc.msg}"
