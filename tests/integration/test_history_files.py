@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from localstack import LocalStack
-from promgate.cli import run
 from support import DemoApi
 from test_regression import BUSIEST, MEDIANS, Runs, latency_series
 

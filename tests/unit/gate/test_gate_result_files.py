@@ -223,7 +223,7 @@ def test_pinned_preferred_excluded_never(
     assert index == {"schema": "promgate.index/1", "pinned": ["a"], "excluded": ["c"]}
     code, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(d))
     assert doc["baseline"]["run"]["run_id"] == "a"  # pinned beats newer
-    code, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(d), "--baseline-history", "5")
+    _, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(d), "--baseline-history", "5")
     assert doc["baseline"]["history"] == ["a", "b"]  # c excluded; pinned first
     capsys.readouterr()
     assert run(["runs", "--dir", str(d), "--format", "json"]) == 0
@@ -266,7 +266,8 @@ def test_twice_the_users(
     else:  # compared: 100 ms vs 50 ms fails
         assert median["baseline"] == 0.050 and median["verdict"] == "fail" and code == 1
         assert doc["baseline"]["differences"] == ([reason] if mode == "warn" else [])
-    shown = [out, json.dumps(doc["notes"]), ET.parse(junit).getroot().findtext("testsuite/system-out")]
+    suite_out = ET.parse(junit).getroot().findtext("testsuite/system-out")
+    shown = [out, json.dumps(doc["notes"]), suite_out]
     for text in shown:
         assert (reason in (text or "")) is (mode != "off"), (mode, text)
     # Strict with a comparable run in the directory: that one is used, the other skipped.
@@ -284,9 +285,9 @@ def test_duration_beyond_ten_percent(
     near = earlier(result, "near", 600, duration=duration * 1.09, spawn_rate=5)
     far = earlier(result, "far", 900, duration=duration * 1.2, host="http://other")
     cfg = write_config(f"baseline: {{comparable: strict}}\n{CONFIG}")
-    code, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(write(tmp_path / "n", near)))
+    _, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(write(tmp_path / "n", near)))
     assert doc["baseline"]["run"]["run_id"] == "near" and not doc["baseline"]["missing"]
-    code, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(write(tmp_path / "f", far)))
+    _, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(write(tmp_path / "f", far)))
     missing = doc["baseline"]["missing"]
     assert "duration" in missing and "beyond ±10%" in missing and "host http://other" in missing
 
