@@ -222,7 +222,7 @@ def test_pinned_preferred_excluded_never(
     index = json.loads((d / INDEX_NAME).read_text())
     assert index == {"schema": "promgate.index/1", "pinned": ["a"], "excluded": ["c"]}
     code, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(d))
-    assert code == 0
+    assert code == 1  # 100 ms against the pinned run's 50 ms
     assert doc["baseline"]["run"]["run_id"] == "a"  # pinned beats newer
     _, doc = judge(prom, cfg, tmp_path, "--baseline-file", str(d), "--baseline-history", "5")
     assert doc["baseline"]["history"] == ["a", "b"]  # c excluded; pinned first
