@@ -18,7 +18,7 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.types import RunWindow
 from .baseline_ref import Baseline, NoBaseline
 from .baselines import Candidate, Choice, choose, preference_order
-from .collect import fetch_profile
+from .collect import fetch_profile, fetch_verdict
 from .history import History, history_candidates, run_markers
 from .profile import RunProfile
 from .result import GateResult
@@ -64,7 +64,9 @@ def plan_baseline(
         return _from_files(window, judged, source, source.files)
     if source.run:
         bw = resolve(source.run)
-        cand = Candidate(bw.run_id, bw.job, bw.start, bw, fetch_profile(client, bw))
+        # Named explicitly, but a run that failed (a pushed verdict) is still no baseline.
+        verdict = fetch_verdict(client, bw, lookback)
+        cand = Candidate(bw.run_id, bw.job, bw.start, bw, fetch_profile(client, bw), verdict)
         choice = choose(
             [cand], judged, 1, source.comparable, judged_start=window.start, explicit=True
         )

@@ -303,3 +303,16 @@ def test_comparable_config_values(write_config: Writer) -> None:
         assert cfg.comparable is want  # a bare YAML off is the word, not false
     with pytest.raises(ConfigError, match="strict, warn or off"):
         load_config(write_config(f"baseline: {{comparable: maybe}}\n{CONFIG}"))
+
+
+def test_a_named_run_that_failed_is_no_baseline(
+    prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    prom.runs = {"run-1": START + 60, "run-0": START + 60}
+    cfg = write_config(CONFIG)
+    code, doc = judge(prom, cfg, tmp_path, "--baseline-run", "run-0")
+    assert doc["baseline"]["run"]["run_id"] == "run-0" and doc["checks"][1]["baseline"] == 0.1
+    prom.on("promgate_verdict", value(2))  # its pushed verdict: fail
+    code, doc = judge(prom, cfg, tmp_path, "--baseline-run", "run-0")
+    assert "verdict fail" in doc["baseline"]["missing"] and doc["checks"][1]["baseline"] is None
+    assert doc["checks"][1]["verdict"] == "warning" and code == 0  # baseline_missing: warn
