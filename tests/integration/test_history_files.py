@@ -6,8 +6,10 @@ pushed verdicts) and from the four result files in a directory. Both judgements 
 same verdicts and the same figures, check by check and endpoint by endpoint: the same runs, the
 same statistics, whichever source held them.
 
-Then a run with twice the users is the baseline of one with the first runs' users: refused under
-``comparable: strict``, compared with the reason under ``warn``, the reason in every format.
+Pinned and excluded runs (``promgate runs pin|exclude``: pushed markers, the directory's index)
+change both histories alike. Then a run with twice the users is the baseline of one with the
+first runs' users: refused under ``comparable: strict``, compared with the reason under
+``warn``, the reason in every format.
 
     .venv/bin/python -m pytest -s -p no:cacheprovider tests/integration/test_history_files.py
 """
@@ -22,7 +24,8 @@ from typing import Any
 
 import pytest
 from localstack import LocalStack
-from support import DemoApi
+from promgate.cli import run
+from support import DemoApi, wait_until
 from test_regression import BUSIEST, MEDIANS, Runs, latency_series
 
 pytestmark = pytest.mark.integration
@@ -82,7 +85,9 @@ def _compare(prom: dict[str, Any], files: dict[str, Any]) -> None:
             assert pr["buckets"] == fr["buckets"], where
 
 
-def test_history_from_result_files(stack: LocalStack, tmp_path: Path) -> None:
+def test_history_from_result_files(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     api = DemoApi(latency_ms=MEDIANS[BUSIEST], jitter_ms=0)
     runs = Runs(stack, api, tmp_path)
     history_dir = tmp_path / "history"
@@ -119,6 +124,27 @@ def test_history_from_result_files(stack: LocalStack, tmp_path: Path) -> None:
         series = latency_series(files)
         assert series[BUSIEST]["regression"]["baseline_runs"] == HISTORY
         print(f"\njudged {run_id}: {files['verdict']}; {BUSIEST}: {series[BUSIEST]['reason']}")
+
+        # Pin the oldest, exclude the newest: in Prometheus (pushed markers) and in the
+        # directory's index, the same two runs form a history of two.
+        for action, marked in (("pin", history[0]), ("exclude", history[-1])):
+            assert run(["runs", action, marked, "--pushgateway", stack.pushgateway_url]) == 0
+            assert run(["runs", action, marked, "--dir", str(history_dir)]) == 0
+            marker = "pinned" if action == "pin" else "excluded"
+            seen = f'promgate_run_marker{{run_id="{marked}", marker="{marker}"}} == 1'
+            wait_until(lambda q=seen: stack.query(q), 30, f"the {marker} marker of {marked}")
+        two = ("--baseline-history", "2")
+        _, prom = runs.judge(run_id, JUDGED_CONFIG, two, label="prometheus-marked")
+        two_f = (*two, "--baseline-file", str(history_dir))
+        _, files = runs.judge(run_id, JUDGED_CONFIG, two_f, label="files-marked")
+        assert prom["baseline"]["history"] == [history[0], history[-2]]
+        _compare(prom, files)
+        capsys.readouterr()
+        assert run(["runs", "--prometheus", stack.prometheus_url, "--job", runs.job,
+                    "--format", "json"]) == 0  # fmt: skip
+        listed = {r["run_id"]: r["marker"] for r in json.loads(capsys.readouterr().out)}
+        assert listed[history[0]] == "pinned" and listed[history[-1]] == "excluded"
+        assert listed[history[1]] is None
 
         # Twice the users: a run of 16 users as the baseline of a run of 8.
         big, _factor = runs.load(users=16)

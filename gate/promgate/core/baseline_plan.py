@@ -94,16 +94,15 @@ def _from_prometheus(
     markers = run_markers(client, lookback)
     pinned, excluded = markers.get("pinned", set()), markers.get("excluded", set())
     ordered = preference_order(
-        Candidate(
-            run_id, window.job, start, run_id, None, None, run_id in pinned, run_id in excluded
-        )
+        Candidate(run_id, window.job, start, source=None, profile=None,
+                  pinned=run_id in pinned, excluded=run_id in excluded)
         for start, run_id in found
-    )
+    )  # fmt: skip
 
     def resolved() -> Iterator[Candidate[RunWindow]]:
         # Lazily: each run costs queries, and strict may have to look past a few.
         for c in ordered:
-            if c.excluded:
+            if c.excluded:  # passed over unresolved: an excluded run is never chosen
                 yield Candidate(c.run_id, c.job, c.start, window, None, excluded=True)
                 continue
             bw = resolve(c.run_id)

@@ -84,16 +84,16 @@ def read_index(directory: str | Path) -> RunIndex:
     if not path.exists():
         return RunIndex()
     doc = _read_json(path, "run index", "dir")
-    lists = [doc.get(k) if isinstance(doc, dict) else None for k in ("pinned", "excluded")]
-    if doc.get("schema") != INDEX_SCHEMA if isinstance(doc, dict) else True:
+    if not isinstance(doc, dict) or doc.get("schema") != INDEX_SCHEMA:
         raise UsageError(
             f"run index {path}: not a promgate run index (schema {INDEX_SCHEMA})", option="dir"
         )
+    lists = [doc.get("pinned") or [], doc.get("excluded") or []]
     if not all(isinstance(x, list) and all(isinstance(r, str) for r in x) for x in lists):
         raise UsageError(
             f"run index {path}: 'pinned' and 'excluded' must be lists of run ids", option="dir"
         )
-    return RunIndex(frozenset(lists[0] or []), frozenset(lists[1] or []))
+    return RunIndex(frozenset(lists[0]), frozenset(lists[1]))
 
 
 def write_index(directory: str | Path, index: RunIndex) -> Path:

@@ -316,3 +316,23 @@ def test_a_named_run_that_failed_is_no_baseline(
     code, doc = judge(prom, cfg, tmp_path, "--baseline-run", "run-0")
     assert "verdict fail" in doc["baseline"]["missing"] and doc["checks"][1]["baseline"] is None
     assert doc["checks"][1]["verdict"] == "warning" and code == 0  # baseline_missing: warn
+
+
+@pytest.mark.parametrize(
+    "index", ['{"pinned": ["a"]}', '{"schema": "promgate.index/1", "pinned": "a"}', "{,"]
+)
+def test_a_bad_index_is_exit_2_naming_it(
+    prom: FakePrometheus,
+    result: dict[str, Any],
+    write_config: Writer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    index: str,
+) -> None:
+    d = tmp_path / "results"
+    write(d, earlier(result, "a", 600))
+    (d / INDEX_NAME).write_text(index, encoding="utf-8")
+    capsys.readouterr()
+    assert check(prom, write_config(CONFIG), "--baseline-file", str(d)) == 2
+    assert str(d / INDEX_NAME) in _one_line_error(capsys.readouterr().err)
+    assert run(["runs", "--dir", str(d)]) == 2
