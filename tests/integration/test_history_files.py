@@ -167,12 +167,15 @@ def test_history_from_result_files(
         junit = ET.parse(tmp_path / "strict.xml").getroot().find("testsuite")
         assert junit is not None and reason in (junit.findtext("system-out") or "")
 
+        html = tmp_path / "warn.html"
         out = ("--baseline-file", big_file, "--markdown", str(tmp_path / "warn.md"))
-        code, warned = runs.judge(judged, JUDGED_CONFIG, out, label="warn")
+        code, warned = runs.judge(judged, JUDGED_CONFIG, (*out, "--html", str(html)), label="warn")
         assert warned["baseline"]["differences"] and reason in warned["baseline"]["differences"][0]
         assert warned["baseline"]["run"]["run_id"] == big
         assert any(c["baseline"] is not None for c in warned["checks"] if c["name"] == "p95")
         assert reason in (tmp_path / "warn.md").read_text(encoding="utf-8")
+        page = html.read_text(encoding="utf-8")
+        assert reason in page and "(&gt; +50% and &gt; +20ms)" in page  # the combined limit
         text = json.dumps(warned["notes"])
         assert "comparable: warn" in text and reason in text
     finally:
