@@ -336,3 +336,14 @@ def test_a_bad_index_is_exit_2_naming_it(
     assert check(prom, write_config(CONFIG), "--baseline-file", str(d)) == 2
     assert str(d / INDEX_NAME) in _one_line_error(capsys.readouterr().err)
     assert run(["runs", "--dir", str(d)]) == 2
+
+
+def test_no_passing_run_in_prometheus_is_no_baseline_yet_too(
+    prom: FakePrometheus, write_config: Writer, tmp_path: Path
+) -> None:
+    """History from Prometheus and from files say the same on a first run."""
+    prom.on("sort_desc(", vector()).on("promgate_run_marker", vector())
+    code, doc = judge(prom, write_config(f"baseline: {{history: 3}}\n{CONFIG}"), tmp_path)
+    assert code == 0 and doc["baseline"]["pending"] and doc["baseline"]["history"] == []
+    assert doc["checks"][1]["verdict"] == "skip"
+    assert doc["checks"][1]["reason"].startswith("no baseline yet: no earlier passing run found")
