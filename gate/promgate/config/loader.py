@@ -29,7 +29,7 @@ from .conditions import Condition, parse_condition
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
-from .yamldoc import YamlDoc, join_key, opt_str, unknown_key
+from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
     "NO_DATA_POLICIES",
@@ -131,20 +131,7 @@ def parse_config(
             raise error
         errors.append(error)
 
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(
-            f"invalid YAML: {exc.problem or exc} (check indentation, colons and quoting)",
-            file=source,
-            line=line,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
-    except (ValueError, RecursionError) as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    root = compose_config(text, source)
     if root is None:
         raise ConfigError("empty config (expected a mapping with checks:)", file=source)
     top = doc.mapping(root, "")
