@@ -24,6 +24,7 @@ from ..report.junit import render_junit
 from ..report.markdown import render_markdown
 from ..report.push import push_results
 from ..report.text import write_table
+from ..textsafe import line_safe
 from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
 
 __all__ = [
@@ -138,7 +139,7 @@ def _history_count(text: str) -> int:
 
 
 def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(line_safe(message), file=sys.stderr, flush=True)
 
 
 def build_gate(args: argparse.Namespace) -> Gate:

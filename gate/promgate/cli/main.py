@@ -22,6 +22,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import PromgateError
 from ..report.github import annotation
+from ..textsafe import line_safe, redact_urls, show
 from . import check, lint, report, runs
 from .args import TOP_EXIT_CODES
 from .run import add_run_parser, run_run
@@ -129,7 +130,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return code
     except PromgateError as exc:
         message = with_hint(exc.message, exc.option)
-        print(f"promgate: error: {message}", file=sys.stderr)
+        print(line_safe(f"promgate: error: {message}"), file=sys.stderr)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             # Also an annotation on the run's summary page, where CI readers look first.
             print(annotation("error", "promgate", message))
@@ -142,7 +143,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             raise
         name = type(exc).__name__
         print(
-            f"promgate: internal error: {name}: {' '.join(str(exc).split())} "
+            f"promgate: internal error: {name}: {show(redact_urls(' '.join(str(exc).split())), 500)} "
             "(a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
             file=sys.stderr,
         )

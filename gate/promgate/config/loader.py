@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..prometheus.settings import PrometheusSettings
+from ..prometheus.templating import check_duration
 from .abort import AbortRule, parse_abort
 from .baseline import (
     DEFAULT_CONFIDENCE,
@@ -171,6 +172,11 @@ def parse_config(
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
     lookback = opt_str(doc, top, "lookback") or "7d"
+    try:
+        check_duration(lookback)
+    except ConfigError as exc:
+        keep(doc.fail(top["lookback"][1], "lookback", exc.message))
+        lookback = "7d"
     history = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else None
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
