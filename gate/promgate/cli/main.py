@@ -142,8 +142,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PROMGATE_DEBUG"):
             raise
         name = type(exc).__name__
+        text = show(redact_urls(" ".join(str(exc).split())), 500)
         print(
-            f"promgate: internal error: {name}: {show(redact_urls(' '.join(str(exc).split())), 500)} "
+            f"promgate: internal error: {name}: {text} "
             "(a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
             file=sys.stderr,
         )

@@ -226,6 +226,8 @@ def _read_baseline(path: str | Path) -> dict[str, Any]:
         raise UsageError(
             f"baseline file {path}:{exc.lineno}: invalid JSON: {exc.msg}", option="baseline_file"
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer beyond 4,300 digits, deep nesting
+        raise UsageError(f"baseline file {path}: {exc}", option="baseline_file") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("checks"), list):
         raise UsageError(
             f"baseline file {path}: not a promgate result (no checks list)", option="baseline_file"
@@ -244,19 +246,37 @@ def _baseline_samples(doc: Mapping[str, Any], check: CheckSpec) -> list[Sample] 
         except ConfigError:
             return None
         series = item.get("series") or []
-        if check.reduce == "each" and series:
+        if check.reduce == "each" and isinstance(series, list) and series:
             return [
-                Sample(dict(s.get("labels") or {}), _f(s.get("value")) * scale)
+                Sample(_labels(s.get("labels"), check.name), _f(s.get("value"), check.name) * scale)
                 for s in series
                 if isinstance(s, dict)
             ]
-        return [Sample({}, _f(item.get("value")) * scale)]
+        return [Sample({}, _f(item.get("value"), check.name) * scale)]
     return None
 
 
-def _f(value: object) -> float:
-    return (
-        float(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-        else math.nan
-    )
+def _labels(labels: object, check: str) -> dict[str, str]:
+    if labels is None:
+        return {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise UsageError(
+            f"baseline file: check {check!r}: series labels are not an object of strings "
+            "(pass a file written by promgate check --json)",
+            option="baseline_file",
+        )
+    return {str(k): v for k, v in labels.items()}
+
+
+def _f(value: object, check: str) -> float:
+    """A number of the baseline file as a float; NaN when it has none (no baseline value)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return math.nan
+    try:
+        number = float(value)
+    except OverflowError:
+        raise UsageError(
+            f"baseline file: check {check!r}: value too large for a number",
+            option="baseline_file",
+        ) from None
+    return number if math.isfinite(number) else math.nan
