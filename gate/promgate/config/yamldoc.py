@@ -122,7 +122,7 @@ class YamlDoc:
             # One rule for every number of the config, so lint rejects what check would: a
             # 400-digit integer does not fit a float, and .inf or .nan never ends a wait.
             try:
-                val = float(val)
+                val = float(val)  # type: ignore[arg-type]  # an int or float here
             except OverflowError:
                 raise self.fail(node, key, f"expected {what}, got a number too large") from None
             if not math.isfinite(val):

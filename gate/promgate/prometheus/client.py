@@ -19,7 +19,7 @@ from ..textsafe import redact_url
 from .http_values import check_base_url, check_header, check_secret_text
 from .response import matrix_series, parse_answer, vector_samples
 from .settings import PrometheusSettings
-from .transport import fetch
+from .transport import HeaderSafeSession, fetch
 from .types import Sample, Series
 
 __all__ = ["PrometheusClient", "build_session", "normalize_url"]
@@ -47,12 +47,13 @@ def normalize_url(url: str) -> str:
 
 def build_session(settings: PrometheusSettings) -> requests.Session:
     """A session carrying the config's auth, TLS options and extra headers."""
-    session = requests.Session()
+    session = HeaderSafeSession(settings.headers)
     for name, value in settings.headers.items():
         check_header(name, value)
     session.headers.update({"User-Agent": "promgate", **dict(settings.headers)})
     if settings.username is not None:
-        session.auth = (_auth_text(settings.username), _auth_text(settings.password or ""))
+        user, password = _auth_text(settings.username), _auth_text(settings.password or "")
+        session.auth = (user, password)  # type: ignore[assignment]  # requests takes bytes too
     token = settings.bearer_token
     if settings.bearer_token_file:
         try:

@@ -17,11 +17,30 @@ from typing import Any
 
 import requests
 
-__all__ = ["MAX_BODY_BYTES", "Fetched", "fetch"]
+__all__ = ["MAX_BODY_BYTES", "Fetched", "HeaderSafeSession", "fetch"]
 
 #: the largest answer read (a gate's answers are kilobytes; a range of raw samples megabytes)
 MAX_BODY_BYTES = 128 * 1024 * 1024
 _PIECE = 256 * 1024
+
+
+class HeaderSafeSession(requests.Session):
+    """A session that treats the config's extra ``headers:`` as credentials (a tenant id, an
+    API key): like Authorization, requests drops them on a redirect to another host."""
+
+    def __init__(self, secret_headers: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.secret_headers = {name.lower() for name in secret_headers or {}}
+
+    def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
+        moved = self.should_strip_auth(  # type: ignore[no-untyped-call]
+            response.request.url, prepared_request.url
+        )
+        if self.secret_headers and moved:
+            for name in list(prepared_request.headers):
+                if name.lower() in self.secret_headers:
+                    del prepared_request.headers[name]
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

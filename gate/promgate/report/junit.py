@@ -63,8 +63,8 @@ def render_junit(result: GateResult) -> str:
     suites.append(suite)
     for element in suites.iter():  # ElementTree writes ESC and other non-XML characters raw
         element.text = xml_safe(element.text) if element.text else element.text
-        for name, value in element.attrib.items():
-            element.set(name, xml_safe(value))
+        for attr, text in element.attrib.items():
+            element.set(attr, xml_safe(text))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
