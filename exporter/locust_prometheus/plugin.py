@@ -21,6 +21,7 @@ from .links import dashboard_link
 from .options import ExporterConfig
 from .push import FailureLog, Handler, Pusher
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
+from .redact import redact_urls
 from .render import Renderer
 from .runs import RunIds, write_run_id_file
 from .server import MetricsServer
@@ -141,7 +142,9 @@ class PrometheusExporter:
         write_run_id_file(self.config)
         if self.config.listen is not None:
             self.server.start(*self.config.listen)
-        where = f"pushing to {self.config.pushgateway}" if self.pusher else "not pushing"
+        where = (
+            f"pushing to {redact_urls(self.config.pushgateway)}" if self.pusher else "not pushing"
+        )
         logger.info(
             "locust_prometheus: run id %s (job %s), %s every %gs",
             self.config.run_id,
