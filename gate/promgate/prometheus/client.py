@@ -128,6 +128,11 @@ class PrometheusClient:
         return _matrix(self._get("/api/v1/query_range", params, expr), expr)
 
     # -- plumbing ------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        for secret in _secrets(self.session):
+            text = text.replace(secret, "***")
+        return text
+
     def _get(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retries),
@@ -180,11 +185,11 @@ class PrometheusClient:
             raise error
         if answer.ok:
             for warning in answer.warnings:
-                note = f"Prometheus warned: {warning} ({_short(expr)})"
+                note = f"Prometheus warned: {self._redact(warning)} ({_short(expr)})"
                 if note not in self.warnings:
                     self.warnings.append(note)  # list.append is atomic: queries run in threads
             return dict(answer.data)
-        etype, error_text = answer.error_type, answer.error
+        etype, error_text = answer.error_type, self._redact(answer.error)
         if resp.status in (401, 403):
             raise PrometheusUnavailable(
                 f"Prometheus refused access: HTTP {resp.status} {error_text} "
@@ -205,6 +210,15 @@ class PrometheusClient:
 def _auth_text(text: str) -> str | bytes:
     # Beyond ASCII, UTF-8 as Prometheus reads it: requests encodes a str as Latin-1 and fails.
     return text if text.isascii() else text.encode()
+
+
+def _secrets(session: requests.Session) -> list[str]:
+    """The credentials ``session`` sends: a server echoing one back never gets it printed."""
+    found = [str(v) for k, v in session.headers.items() if k.lower() != "user-agent"]
+    if isinstance(session.auth, tuple):
+        found += [x.decode() if isinstance(x, bytes) else str(x) for x in session.auth[1:]]
+    found += [v.removeprefix("Bearer ") for k, v in session.headers.items() if k == "Authorization"]
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
 def _params(expr: str, at: float | None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 __all__ = ["MAX_BODY_BYTES", "Fetched", "HeaderSafeSession", "fetch"]
 
@@ -100,7 +101,10 @@ def _get(
                 raise requests.Timeout(f"timed out: no complete answer within {timeout:g}s")
             # read1 returns what has arrived (at least a byte), so the deadline is looked at
             # however slowly the body comes.
-            piece = resp.raw.read1(_PIECE, decode_content=True)
+            try:
+                piece = resp.raw.read1(_PIECE, decode_content=True)
+            except urllib3.exceptions.HTTPError as exc:  # read raw, urllib3's own errors
+                raise requests.ConnectionError(f"answer cut short: {exc}") from None
             if not piece:
                 break
             size += len(piece)
