@@ -217,7 +217,7 @@ def _secrets(session: requests.Session) -> list[str]:
     found = [str(v) for k, v in session.headers.items() if k.lower() != "user-agent"]
     if isinstance(session.auth, tuple):
         found += [x.decode() if isinstance(x, bytes) else str(x) for x in session.auth[1:]]
-    found += [v.removeprefix("Bearer ") for k, v in session.headers.items() if k == "Authorization"]
+    found += [str(v).removeprefix("Bearer ") for k, v in session.headers.items()]
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
