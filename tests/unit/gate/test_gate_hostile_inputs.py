@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from gate_fakeprom import FakePrometheus, value, vector
 from hostile_contract import Outcome, run_cli
-from promgate.config.promql_bounds import MAX_DEPTH, MAX_OPERATORS
 
 Writer = Callable[[str], Path]
 SECRET = "S3CRET-input-pw"
@@ -72,6 +71,7 @@ def test_huge_promql_is_a_config_error_not_a_crash(
 def test_promql_bounds_leave_room_for_real_queries() -> None:
     from promgate.config.lint import parse_promql
     from promgate.config.presets import PRESETS
+    from promgate.config.promql_bounds import MAX_DEPTH, MAX_OPERATORS
 
     for preset in PRESETS.values():
         parse_promql(preset.query.replace("$window", "5m").replace("$", ""))
