@@ -76,7 +76,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments:"):
             message += _did_you_mean(self, message.split(":", 1)[1].split())
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # The message quotes what was typed: controls escaped, a URL's password hidden.
+        text = line_safe(redact_urls(f"{self.prog}: error: {message} (see {self.prog} --help)"))
+        self.exit(2, text + "\n")
 
 
 def _did_you_mean(parser: argparse.ArgumentParser, unknown: list[str]) -> str:

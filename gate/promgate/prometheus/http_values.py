@@ -2,13 +2,15 @@
 
 Checked where the config is read, so ``promgate lint`` rejects what ``requests`` or ``http.client``
 would refuse later in ``promgate check`` (a port that is not a number, a header value with a
-newline or an emoji, a scheme other than http(s)). Plain functions with no HTTP behind them.
+newline or an emoji, a scheme other than http(s)). Plain functions: no request is made.
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
+
+import requests
 
 from ..errors import UsageError
 from ..textsafe import redact_url
@@ -32,10 +34,16 @@ def check_base_url(url: str, what: str = "Prometheus URL") -> str:
         raise UsageError(f"bad {what}: {shown!r}: scheme must be http or https")
     if not parts.hostname:
         raise UsageError(f"bad {what}: {shown!r}: no host (expected http://host:port)")
+    if len(parts.hostname) > 253 or any(len(label) > 63 for label in parts.hostname.split(".")):
+        raise UsageError(f"bad {what}: {shown[:80]!r}: host name too long")
     if port == 0:
         raise UsageError(f"bad {what}: {shown!r}: port 0")
     if any(not ch.isprintable() or ch.isspace() for ch in url):
         raise UsageError(f"bad {what}: {shown!r}: spaces or control characters")
+    try:  # what requests itself will make of it (IDNA, label lengths, urllib3's parser)
+        requests.PreparedRequest().prepare_url(url, None)
+    except (requests.RequestException, ValueError) as exc:
+        raise UsageError(f"bad {what}: {shown!r}: {exc}") from None
     return url
 
 

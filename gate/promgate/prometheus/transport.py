@@ -93,7 +93,11 @@ def _get(
     verify: Any,
     deadline: float,
 ) -> Fetched:
-    with session.get(url, params=params, timeout=timeout, verify=verify, stream=True) as resp:
+    try:
+        resp = session.get(url, params=params, timeout=timeout, verify=verify, stream=True)
+    except urllib3.exceptions.LocationValueError as exc:  # not wrapped by requests
+        raise requests.exceptions.InvalidURL(str(exc)) from None
+    with resp:
         pieces: list[bytes] = []
         size = 0
         while True:
