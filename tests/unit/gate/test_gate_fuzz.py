@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[3]
 SOAK = os.environ.get("PROMGATE_FUZZ_SOAK") == "1"
 SECRET = "S3CRET-fuzz-pw"
+# The soak runs hundreds of cases per test function: far longer than the suite's per-test limit.
+pytestmark = pytest.mark.timeout(3600 if SOAK else 300)
 #: cases per strategy: (make test, soak)
 BUDGET = {"config": (90, 900), "thresholds": (60, 400), "result": (50, 400), "argv": (80, 500)}
 #: cases run and contract violations found, per strategy (printed by the soak)
