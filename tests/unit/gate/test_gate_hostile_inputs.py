@@ -326,3 +326,17 @@ def test_future_scrape_stamps_cannot_stretch_the_wait(
     fake_prom.runs["run-1"] = time.time() + 9_999_900.0
     outcome = run_cli(_check_argv(fake_prom, write_config(CHECK)), capsys)
     _clean(outcome, 1, words="beyond the wait", bound=15)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "avg", "max"])
+def test_reducing_huge_values_overflows_to_a_verdict_not_a_crash(
+    reduce: str, write_config: Writer, fake_prom: FakePrometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # reduce: sum over three series of 1.7e308 was exit 4 (the sum is inf).
+    fake_prom.on("huge_metric", vector(*[({"i": str(i)}, 1.7e308) for i in range(3)]))
+    config = write_config(
+        f"checks:\n  - name: big\n    query: huge_metric\n    reduce: {reduce}\n"
+        "    critical: '> 1e300'\n"
+    )
+    outcome = run_cli(_check_argv(fake_prom, config), capsys)
+    assert outcome.code == 1 and not outcome.violations(), outcome.err
