@@ -26,8 +26,11 @@ __all__ = [
 #: the longest text of a server (error text, warning) shown in a message
 MAX_ERROR_TEXT = 500
 
-# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+# C0 and C1 controls, DEL, the bidirectional overrides that reorder what a terminal shows, and
+# lone surrogates (a JSON or YAML "\ud800"), which no UTF-8 stream can even write.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Workflow commands: ``::cmd::`` at the start of a line (after blanks), ``##[cmd]`` anywhere.
 _COMMAND_START = re.compile(r"^(\s*)::")

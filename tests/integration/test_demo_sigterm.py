@@ -26,7 +26,9 @@ def _listening(url: str) -> bool:
 
 
 def _processes_naming(text: str) -> list[str]:
-    ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    ps = subprocess.run(
+        ["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True
+    )
     return [line for line in ps.stdout.splitlines() if text in line and "ps -ww" not in line]
 
 

@@ -34,6 +34,7 @@ MAX_NODES = 100_000
 #: Key parts of credential fields: an unset ``${VAR}`` there may be only a note (lint).
 SECRET_KEYS = frozenset({"password", "bearer_token", "username", "headers"})
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -61,6 +62,8 @@ class YamlDoc:
             if not isinstance(knode, yaml.ScalarNode):
                 raise self.fail(knode, key, "keys must be plain strings")
             name = str(knode.value)
+            if _SURROGATE.search(name):
+                raise self.fail(knode, key, "invalid key: a lone surrogate (\\ud800-\\udfff)")
             if name in out:
                 raise self.fail(knode, join_key(key, name), "duplicate key")
             out[name] = (knode, vnode)
@@ -74,6 +77,8 @@ class YamlDoc:
                 # Unknown tags (!foo, !!python/...) and malformed typed scalars.
                 problem = getattr(exc, "problem", None) or str(exc)
                 raise self.fail(node, key, f"invalid value: {problem}") from None
+            if isinstance(val, str) and _SURROGATE.search(val):
+                raise self.fail(node, key, "invalid value: a lone surrogate (\\ud800-\\udfff)")
             if isinstance(val, str) and interpolate and "$" in val:
                 val = self.interpolate(val, node, key)
                 if node.style is None and val.strip():

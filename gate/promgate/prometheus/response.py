@@ -9,6 +9,7 @@ Text from the server (error, warnings, label values) is kept as sent; every outp
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from .types import Sample, Series
 
 __all__ = ["ApiAnswer", "matrix_series", "parse_answer", "vector_samples"]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: warnings kept from one answer (a server could send millions)
 MAX_WARNINGS = 20
 
@@ -110,6 +112,8 @@ def _labels(metric: object, where: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in metric.items()
     ):
         raise _bad(f"{where}: metric is not an object of label strings")
+    if any(_SURROGATE.search(k + v) for k, v in metric.items()):  # no UTF-8 output holds one
+        raise _bad(f"{where}: a label holds a lone surrogate (\\ud800-\\udfff)")
     return dict(metric)
 
 

@@ -124,6 +124,8 @@ JSON_FAULTS: dict[str, Reply] = {
     "inf_value": _ok([_sample(val=[END, "+Inf"])]),
     "huge_values_to_sum": _ok([_sample({"i": str(i)}, [END, "1.7e308"]) for i in range(3)]),
     "label_control": _ok([_sample({"name": _CONTROL}, [END, "5"])]),
+    "label_surrogate": _ok([_sample({"name": "\ud800x"}, [END, "5"])]),
+    "error_surrogate": error(422, "execution", "bad \udfff"),
     "label_command": _ok([_sample({"name": "::error::x"}, [END, "5"]), _sample({"b": "c"})]),
     "many_series": _ok([_sample({"i": str(i)}, [END, "5"]) for i in range(20_000)]),
 }

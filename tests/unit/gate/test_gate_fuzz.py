@@ -72,6 +72,7 @@ HOSTILE = [
     "http://[::1",
     "\U0001f600",
     "\u202eevil",
+    "\\ud800 lone",  # YAML's and JSON's escape of a lone surrogate
     "a" * 3000,
     "5m])) or vector(1) #",
     "(" * 200 + "1" + ")" * 200,
