@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from demo_api import State, serve  # noqa: E402
-from localstack import LocalStack, StackError, free_port  # noqa: E402
+from localstack import LocalStack, StackError, free_port, terminate  # noqa: E402
 from promgate import queries  # noqa: E402
 
 #: why a second demo's latency differs from the first's on an unchanged system
@@ -170,8 +171,16 @@ def _print_totals(stack: LocalStack, run_id: str) -> None:
         )
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    # SIGTERM (timeout(1), a CI cancel) unwinds like Ctrl-C: the finally below stops Locust,
+    # Prometheus and the Pushgateway instead of leaving them running.
+    signal.signal(signal.SIGTERM, _terminated)
+    procs: list[subprocess.Popen[bytes]] = []
     # The previous demo's result is this run's baseline (a first run has none: the relative
     # check is skipped, see examples/gate.yaml), so a newcomer's healthy first run passes.
     baseline = args.out.parent / f"{args.out.name}-previous-result.json"
@@ -203,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Locust: {args.users} users for {args.duration}s, workers: {args.workers or 'none'}")
         started = time.time()
         logs = [open(args.out / f"locust-{i}.log", "w") for i in range(args.workers + 1)]  # noqa: SIM115
-        procs = [
+        procs += [
             subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=args.out)
             for cmd, log in zip(
                 _locust_cmd(args, host, stack.pushgateway_url, run_id), logs, strict=True
@@ -260,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                     time.sleep(1)
         return code
     finally:
+        for proc in procs:
+            terminate(proc)
         stack.stop()
         if server is not None:
             server.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import re
 import secrets
@@ -91,7 +92,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("insecure_skip_verify", False, "Do not verify the Pushgateway's TLS certificate."),
     Option("gzip", False, "gzip the pushed payload (Content-Encoding: gzip)."),
     Option("listen", "", "Also serve the metrics on http://HOST:PORT/metrics (pull mode, "
-           "master/local only).", "HOST:PORT"),
+           "master/local only; :PORT is 127.0.0.1 only, 0.0.0.0:PORT every interface).",
+           "HOST:PORT"),
     Option("grafana_url", "", "Grafana base URL, e.g. http://127.0.0.1:3000: log a link to "
            "the run's dashboard at test start.", "URL"),
 )  # fmt: skip
@@ -115,7 +117,8 @@ class ExporterConfig:
     keep: bool = DEFAULTS["keep"]
     max_endpoints: int = DEFAULTS["max_endpoints"]
     basic_auth_user: str = DEFAULTS["basic_auth_user"]
-    basic_auth_password: str = DEFAULTS["basic_auth_password"]
+    #: kept out of repr(): a config logged or shown in a traceback never holds the password
+    basic_auth_password: str = field(default=DEFAULTS["basic_auth_password"], repr=False)
     bearer_token_file: str = DEFAULTS["bearer_token_file"]
     cert_file: str = DEFAULTS["cert_file"]
     key_file: str = DEFAULTS["key_file"]
@@ -195,7 +198,9 @@ def _parse_listen(text: str) -> tuple[str, int] | None:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"invalid --prometheus-listen {text!r}: expected HOST:PORT (e.g. :9646)")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    # No host: loopback only. The metrics name the system under test's endpoints; serving them
+    # to the network is a choice (0.0.0.0:PORT), never a default (docs/security.md).
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _url(flag: str, text: str) -> str:
@@ -216,17 +221,17 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         return DEFAULTS[stem] if value is None else value
 
     interval = float(get("push_interval"))
-    if interval <= 0:
+    if not 0 < interval < math.inf:  # NaN too: a loop on NaN seconds never waits
         raise ConfigError(
             f"invalid --prometheus-push-interval {interval}: must be > 0 (seconds, e.g. 5)"
         )
     timeout = float(get("push_timeout"))
-    if timeout <= 0:
+    if not 0 < timeout < math.inf:
         raise ConfigError(
             f"invalid --prometheus-push-timeout {timeout}: must be > 0 (seconds, e.g. 5)"
         )
     linger = float(get("linger"))
-    if linger < 0:
+    if not 0 <= linger < math.inf:
         raise ConfigError(
             f"invalid --prometheus-linger {linger}: must be >= 0 "
             "(at least one scrape interval, or use --prometheus-keep)"

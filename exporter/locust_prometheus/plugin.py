@@ -22,6 +22,7 @@ from .options import ExporterConfig
 from .profile_labels import profile_labels
 from .push import FailureLog, Handler, Pusher
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
+from .redact import redact_urls
 from .render import Renderer
 from .runs import RunIds, write_run_id_file
 from .server import MetricsServer
@@ -142,7 +143,9 @@ class PrometheusExporter:
         write_run_id_file(self.config)
         if self.config.listen is not None:
             self.server.start(*self.config.listen)
-        where = f"pushing to {self.config.pushgateway}" if self.pusher else "not pushing"
+        where = (
+            f"pushing to {redact_urls(self.config.pushgateway)}" if self.pusher else "not pushing"
+        )
         logger.info(
             "locust_prometheus: run id %s (job %s), %s every %gs",
             self.config.run_id,

@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 from .options import ConfigError, ExporterConfig
+from .redact import redact_urls
 
 __all__ = ["Deadline", "FailureLog", "Handler", "Pusher", "describe", "group_url", "make_handler"]
 
@@ -157,7 +158,12 @@ def _retryable(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     """One line for the log: the HTTP status and the Pushgateway's own message if any, and
-    which option to check when the cause is a credential or certificate."""
+    which option to check when the cause is a credential or certificate; never a password of
+    a URL."""
+    return redact_urls(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         try:
             body = exc.read().decode("utf-8", "replace").strip().replace("\n", " ")[:300]

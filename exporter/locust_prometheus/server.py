@@ -42,10 +42,11 @@ class MetricsServer:
         compress = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
         try:
             body = self._render(compress)
-        except Exception as exc:
+        except Exception:
             logger.exception("locust_prometheus: /metrics failed")
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-            return [f"metrics failed: {exc}\n".encode()]
+            # The exception's text stays in the log: it may name paths or internals.
+            return [b"metrics failed (see the Locust log)\n"]
         headers = [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]
         if compress:
             headers.append(("Content-Encoding", "gzip"))

@@ -18,6 +18,8 @@ the CLI adds the flag to the hint.
 
 from __future__ import annotations
 
+from .textsafe import clip, redact_urls, show
+
 __all__ = [
     "ConfigError",
     "PrometheusError",
@@ -32,14 +34,21 @@ __all__ = [
 ]
 
 
+#: the longest error message (a server's error text may be megabytes)
+MAX_MESSAGE = 2000
+
+
 class PromgateError(Exception):
     """Base of every promgate error."""
 
     exit_code = 1
 
     def __init__(self, message: str, *, option: str | None = None) -> None:
-        # Reports and CI logs show one line per error; a stray newline would split it.
-        super().__init__(" ".join(message.split("\n")))
+        # Reports and CI logs show one line per error; a stray newline would split it. Text from
+        # outside (a server's error, a config value) may carry controls, credentials in a URL or
+        # megabytes: escaped, redacted and bounded here, so every error line is safe to print.
+        one_line = " ".join(message.split("\n"))
+        super().__init__(clip(show(redact_urls(one_line)), MAX_MESSAGE))
         #: the library parameter the error is about, for the CLI's flag hint
         self.option = option
 

@@ -76,7 +76,7 @@ def wait_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not value >= 0:
+    if not (value >= 0 and math.isfinite(value)):  # inf would never time out either
         raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
     return value
 

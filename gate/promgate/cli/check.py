@@ -22,8 +22,9 @@ from ..report.github import github_annotations
 from ..report.html.write import write_html_report
 from ..report.junit import render_junit
 from ..report.markdown import render_markdown
-from ..report.push import push_results
+from ..report.push import check_push_url, push_results
 from ..report.text import write_table
+from ..textsafe import line_safe
 from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
 
 __all__ = [
@@ -147,7 +148,7 @@ def _history_count(text: str) -> int:
 
 
 def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(line_safe(message), file=sys.stderr, flush=True)
 
 
 def build_gate(args: argparse.Namespace) -> Gate:
@@ -155,6 +156,8 @@ def build_gate(args: argparse.Namespace) -> Gate:
     grafana = args.grafana_url or os.environ.get("PROMGATE_GRAFANA_URL")
     if grafana:
         check_grafana_url(grafana)  # before the run, not after it
+    if args.push_results:
+        check_push_url(args.push_results)
     config: GateConfig = (
         load_config(args.config) if args.config else load_thresholds(args.thresholds)
     )

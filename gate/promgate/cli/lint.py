@@ -16,6 +16,7 @@ from ..config.loader import load_config
 from ..config.thresholds import load_thresholds
 from ..errors import ConfigError
 from ..report.github import annotation
+from ..textsafe import line_safe
 from .args import LINT_EXIT_CODES, parse_vars
 
 __all__ = ["add_lint_parser", "run_lint"]
@@ -77,7 +78,7 @@ def run_lint(args: argparse.Namespace) -> int:
         if errors:
             failed = True
         else:
-            print(f"{path}: {good} checks OK", file=sys.stderr)
+            print(line_safe(f"{path}: {good} checks OK"), file=sys.stderr)
     return 2 if failed else 0
 
 
@@ -87,4 +88,4 @@ def _report(level: str, path: str, line: int | None, message: str, fmt: str) -> 
         return
     prefix = "" if message.startswith(f"{path}:") else f"{path}: "
     word = "note: " if level == "notice" else ""
-    print(f"{prefix}{word}{message}", file=sys.stderr)
+    print(line_safe(f"{prefix}{word}{message}"), file=sys.stderr)

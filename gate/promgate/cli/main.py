@@ -22,6 +22,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import PromgateError
 from ..report.github import annotation
+from ..textsafe import line_safe, redact_urls, show
 from . import check, lint, report, runs
 from .args import TOP_EXIT_CODES
 from .run import add_run_parser, run_run
@@ -75,7 +76,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments:"):
             message += _did_you_mean(self, message.split(":", 1)[1].split())
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # The message quotes what was typed: controls escaped, a URL's password hidden.
+        text = line_safe(redact_urls(f"{self.prog}: error: {message} (see {self.prog} --help)"))
+        self.exit(2, text + "\n")
 
 
 def _did_you_mean(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
@@ -129,7 +132,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return code
     except PromgateError as exc:
         message = with_hint(exc.message, exc.option)
-        print(f"promgate: error: {message}", file=sys.stderr)
+        print(line_safe(f"promgate: error: {message}"), file=sys.stderr)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             # Also an annotation on the run's summary page, where CI readers look first.
             print(annotation("error", "promgate", message))
@@ -141,8 +144,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PROMGATE_DEBUG"):
             raise
         name = type(exc).__name__
+        text = show(redact_urls(" ".join(str(exc).split())), 500)
         print(
-            f"promgate: internal error: {name}: {' '.join(str(exc).split())} "
+            f"promgate: internal error: {name}: {text} "
             "(a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
             file=sys.stderr,
         )

@@ -104,16 +104,19 @@ def _load_result(path: str) -> GateResult:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-    except OSError as exc:
-        raise UsageError(f"cannot read gate result {path}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read gate result {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"bad gate result {path}: not JSON ({exc.msg} at line {exc.lineno}) "
             "(pass the file written by promgate check --json)"
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits
+        raise UsageError(f"bad gate result {path}: {exc}") from None
     try:
         return GateResult.from_dict(data)
-    except ValueError as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # A file from elsewhere may have any shape: every way of not being a result is exit 2.
         raise UsageError(
             f"bad gate result {path}: {exc} (pass the file written by promgate check --json)"
         ) from None

@@ -13,6 +13,7 @@ import promql_parser
 from ..errors import ConfigError, QuerySyntaxError
 from ..prometheus.templating import render
 from .loader import CheckSpec, GateConfig
+from .promql_bounds import check_bounds
 
 __all__ = ["PLACEHOLDERS", "lint_config", "parse_promql"]
 
@@ -29,6 +30,7 @@ PLACEHOLDERS: dict[str, str] = {
 
 def parse_promql(expr: str) -> None:
     """Raise ``QuerySyntaxError`` (one line) when ``expr`` is not valid PromQL."""
+    check_bounds(expr)  # the parser crashes the process on some inputs it is given
     try:
         promql_parser.parse(expr)
     except (ValueError, RuntimeError, TypeError) as exc:

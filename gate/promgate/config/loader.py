@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..prometheus.settings import PrometheusSettings
+from ..prometheus.templating import check_duration
 from .abort import AbortRule, parse_abort
 from .baseline import (
     DEFAULT_CONFIDENCE,
@@ -31,7 +32,7 @@ from .conditions import Condition, parse_condition
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
-from .yamldoc import YamlDoc, join_key, opt_str, unknown_key
+from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
     "NO_DATA_POLICIES",
@@ -135,20 +136,7 @@ def parse_config(
             raise error
         errors.append(error)
 
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(
-            f"invalid YAML: {exc.problem or exc} (check indentation, colons and quoting)",
-            file=source,
-            line=line,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
-    except (ValueError, RecursionError) as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    root = compose_config(text, source)
     if root is None:
         raise ConfigError("empty config (expected a mapping with checks:)", file=source)
     top = doc.mapping(root, "")
@@ -188,6 +176,11 @@ def parse_config(
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
     lookback = opt_str(doc, top, "lookback") or "7d"
+    try:
+        check_duration(lookback)
+    except ConfigError as exc:
+        keep(doc.fail(top["lookback"][1], "lookback", exc.message))
+        lookback = "7d"
     settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),

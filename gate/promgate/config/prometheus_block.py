@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from ..errors import UsageError
+from ..prometheus.http_values import check_base_url, check_header, check_secret_text
 from ..prometheus.settings import PrometheusSettings
 from .yamldoc import YamlDoc, opt_str, unknown_key
 
@@ -24,13 +26,13 @@ def parse_prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
             kwargs[name] = opt_str(doc, m, name, "prometheus")
         elif name in ("timeout", "retry_wait"):
             val = float(doc.typed(vnode, key, (int, float), "seconds"))
-            if not val > 0:
-                raise doc.fail(vnode, key, "must be > 0")
+            if not 0 < val <= MAX_SECONDS:
+                raise doc.fail(vnode, key, f"must be > 0 and <= {MAX_SECONDS:g} seconds")
             kwargs[name] = val
         elif name == "retries":
             val = doc.typed(vnode, key, int, "an integer")
-            if val < 1:
-                raise doc.fail(vnode, key, "must be >= 1 (attempts per query)")
+            if not 1 <= val <= MAX_RETRIES:
+                raise doc.fail(vnode, key, f"must be 1 to {MAX_RETRIES} (attempts per query)")
             kwargs[name] = val
         elif name == "insecure_skip_verify":
             kwargs[name] = doc.typed(vnode, key, bool, "true or false")
@@ -60,11 +62,44 @@ def parse_prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
             ):
                 raise doc.fail(vnode, key, "expected a mapping of header names to strings")
             kwargs[name] = {str(k): str(v) for k, v in headers.items()}
+            for hname, hvalue in kwargs[name].items():
+                _http_value(doc, vnode, f"{key}.{hname}", check_header, hname, hvalue)
         else:
             raise doc.fail(knode, key, unknown_key(name, PROMETHEUS_KEYS))
+    if kwargs.get("url"):
+        _http_value(doc, m["url"][1], "prometheus.url", _url, kwargs["url"])
+    if kwargs.get("bearer_token"):
+        node_ = m["bearer_token"][1]
+        _http_value(
+            doc,
+            node_,
+            "prometheus.bearer_token",
+            check_secret_text,
+            kwargs["bearer_token"],
+            "bearer_token",
+        )
     if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
         raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
     return PrometheusSettings(**kwargs)
+
+
+#: bounds of timeout and retry_wait (seconds) and of retries: beyond them a socket timeout
+#: overflows, and a gate would wait for days
+MAX_SECONDS = 3600.0
+MAX_RETRIES = 100
+
+
+def _url(url: str) -> None:
+    # The same reading as ``check --prometheus``: ``host:port`` means http://host:port.
+    check_base_url(url if "://" in url else f"http://{url}")
+
+
+def _http_value(doc: YamlDoc, node: yaml.Node, key: str, check: Any, *values: str) -> None:
+    """Run a check of ``prometheus.http_values`` as a config error at ``node``."""
+    try:
+        check(*values)
+    except UsageError as exc:
+        raise doc.fail(node, key, exc.message) from None
 
 
 PROMETHEUS_KEYS = (

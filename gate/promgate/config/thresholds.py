@@ -60,6 +60,8 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
         raise ConfigError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from None
     except RecursionError:
         raise ConfigError("invalid JSON: nested too deeply", file=source) from None
+    except ValueError as exc:  # an integer beyond Python's 4,300 digits
+        raise ConfigError(f"invalid JSON: {exc}", file=source) from None
     if not isinstance(doc, dict) or not doc:
         raise ConfigError("expected an object of metrics like response_time_p95", file=source)
     lines = _key_lines(text)
@@ -102,12 +104,8 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
         for level in levels:
             if level not in spec:
                 continue
-            value = spec[level]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
+            value = _finite(spec[level])
+            if value is None:
                 raise ConfigError(
                     "expected a number", file=source, line=line, key=f"{name}.{level}"
                 )
@@ -132,6 +130,17 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
             )
         )
     return GateConfig(source, tuple(checks))
+
+
+def _finite(value: object) -> float | None:
+    """A JSON number as a finite float; None for anything else (a 401-digit integer too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _key_lines(text: str) -> dict[str, int]:

@@ -73,12 +73,12 @@ class Buckets:
 
     @property
     def total(self) -> float:
-        return math.fsum(self.counts)
+        return _fsum(self.counts)
 
     def share_above(self, bound: float) -> float:
         """The share of requests in buckets above ``bound`` (which must be one of the bounds)."""
         n = self.total
-        above = math.fsum(c for b, c in zip(self.bounds, self.counts, strict=True) if b > bound)
+        above = _fsum([c for b, c in zip(self.bounds, self.counts, strict=True) if b > bound])
         return above / n if n else math.nan
 
     def quantile(self, q: float) -> float:
@@ -283,3 +283,11 @@ def _expected_z(
     factor = 1.0 - ties / (big_n**3 - big_n) if big_n > 1 else 0.0
     sd = math.sqrt(n1 * n2 * (big_n + 1.0) / 12.0 * max(factor, 0.0)) / (n1 * n2)
     return (auc - 0.5) / sd if sd > 0 else 0.0
+
+
+def _fsum(values: tuple[float, ...] | list[float]) -> float:
+    """``math.fsum``, or ±inf where it raises: bucket counts come from a server."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return sum(values)

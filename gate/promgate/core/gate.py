@@ -180,7 +180,7 @@ class Gate:
         return GateResult(
             version=__version__,
             generated_at=time.time(),
-            prometheus=self.client.url,
+            prometheus=self.client.shown_url,
             run=window,
             checks=checks,
             summary=summary,

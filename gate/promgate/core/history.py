@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import queries
 from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import escape_string
+from ..prometheus.templating import check_duration, escape_string
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import run_selector
 
@@ -88,7 +88,7 @@ def history_candidates(
                 matched[label] = sample.labels[label]
     info_sel = ", ".join(f'{k}="{escape_string(v)}"' for k, v in sorted(matched.items()))
     job_sel = f'job="{escape_string(window.job)}"'
-    expr = queries.passing_runs(job_sel, info_sel, lookback)
+    expr = queries.passing_runs(job_sel, info_sel, check_duration(lookback))
     candidates: list[tuple[float, str]] = []
     for sample in client.query(expr):
         run_id = sample.labels.get("run_id")

@@ -7,6 +7,7 @@ reduced explicitly (max, min, avg, sum); the result never depends on series orde
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 
 from ..config.conditions import Condition
@@ -31,10 +32,20 @@ def reduce_values(values: Sequence[float], how: str) -> float | None:
     if how == "min":
         return min(finite)
     if how == "sum":
-        return math.fsum(finite)
+        return _total(finite)
     if how == "avg":
-        return math.fsum(finite) / len(finite)
+        # Each share first: three values near the float maximum average to one of them.
+        return _total([v / len(finite) for v in finite])
     raise ValueError(f"unknown reducer {how!r}")
+
+
+def _total(values: Sequence[float]) -> float:
+    """The exact sum; beyond a float (``fsum`` raises), the largest float of its sign, so the
+    check is still judged against its thresholds (an infinite value would be undecidable)."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return math.copysign(sys.float_info.max, sum(values))
 
 
 def judge_check(

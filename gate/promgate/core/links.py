@@ -17,7 +17,8 @@ DASHBOARD_UID = "promgate-locust-run"
 def check_grafana_url(grafana_url: str) -> str:
     """``grafana_url`` if it is an http(s) URL with a host, else ``UsageError``."""
     parts = urlsplit(grafana_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    odd = any(not ch.isprintable() or ch.isspace() or ch in '<>"`\\' for ch in grafana_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or odd:
         raise UsageError(
             f"bad Grafana URL {grafana_url!r} (expected http(s)://host[:port][/path])",
             option="grafana_url",

@@ -198,7 +198,7 @@ class CheckResult:
         return cls(
             name=str(doc["name"]),
             description=str(doc.get("description") or ""),
-            preset=doc.get("preset"),
+            preset=_opt_text(doc.get("preset")),
             query=str(doc.get("query") or ""),
             unit=str(doc.get("unit") or "count"),
             reduce=str(doc.get("reduce") or "max"),
@@ -211,7 +211,7 @@ class CheckResult:
             verdict=Verdict(doc["verdict"]),
             reason=str(doc.get("reason") or ""),
             series=[SeriesResult.from_dict(s) for s in doc.get("series") or []],
-            baseline_query=doc.get("baseline_query"),
+            baseline_query=_opt_text(doc.get("baseline_query")),
         )
 
 
@@ -320,7 +320,15 @@ class GateResult:
 def _opt(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer of 400 digits in a file from elsewhere
+        return None
+
+
+def _opt_text(value: object) -> str | None:
+    """A text field of a result file from elsewhere: a string, or nothing."""
+    return value if isinstance(value, str) else None
 
 
 def _mapping(value: object) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .. import queries
 from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import render
+from ..prometheus.templating import check_duration, render
 from .history import run_markers
 from .result import GateResult, Verdict
 
@@ -40,6 +40,7 @@ def list_runs(
 ) -> list[RunRow]:
     """Every run of ``job`` with data within ``lookback`` of ``at``, newest first."""
     at = time.time() if at is None else at
+    check_duration(lookback)
     columns: dict[str, dict[str, float]] = {}
     for column, template in queries.runs_table().items():
         if column.startswith("link_") or column == "peak_users":

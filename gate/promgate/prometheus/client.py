@@ -8,14 +8,18 @@ raised as ``PrometheusUnavailable`` or ``QueryError``, never mistaken for a fail
 
 from __future__ import annotations
 
-import math
+import json
 from typing import Any
 
 import requests
 import tenacity
 
 from ..errors import PrometheusUnavailable, QueryError, QuerySyntaxError, UsageError
+from ..textsafe import redact_url
+from .http_values import check_base_url, check_header, check_secret_text
+from .response import matrix_series, parse_answer, vector_samples
 from .settings import PrometheusSettings
+from .transport import HeaderSafeSession, fetch
 from .types import Sample, Series
 
 __all__ = ["PrometheusClient", "build_session", "normalize_url"]
@@ -38,15 +42,18 @@ def normalize_url(url: str) -> str:
     scheme, _, rest = text.partition("://")
     if scheme.lower() not in ("http", "https") or not rest.strip("/"):
         raise UsageError(f"bad Prometheus URL: {url!r} (expected http://host:port or host:port)")
-    return f"{scheme.lower()}://{rest}".rstrip("/")
+    return check_base_url(f"{scheme.lower()}://{rest}".rstrip("/"))
 
 
 def build_session(settings: PrometheusSettings) -> requests.Session:
     """A session carrying the config's auth, TLS options and extra headers."""
-    session = requests.Session()
+    session = HeaderSafeSession(settings.headers)
+    for name, value in settings.headers.items():
+        check_header(name, value)
     session.headers.update({"User-Agent": "promgate", **dict(settings.headers)})
     if settings.username is not None:
-        session.auth = (settings.username, settings.password or "")
+        user, password = _auth_text(settings.username), _auth_text(settings.password or "")
+        session.auth = (user, password)  # type: ignore[assignment]  # requests takes bytes too
     token = settings.bearer_token
     if settings.bearer_token_file:
         try:
@@ -55,6 +62,7 @@ def build_session(settings: PrometheusSettings) -> requests.Session:
         except OSError as exc:
             raise UsageError(f"cannot read bearer_token_file: {exc}") from None
     if token:
+        check_secret_text(token, "bearer token")
         session.headers["Authorization"] = f"Bearer {token}"
     if settings.insecure_skip_verify:
         session.verify = False
@@ -78,6 +86,8 @@ class PrometheusClient:
         retry_wait: float = 0.25,
     ) -> None:
         self.url = normalize_url(url)
+        #: the URL as every message and result shows it: without user:password@
+        self.shown_url = redact_url(self.url)
         self.session = session if session is not None else requests.Session()
         self.timeout = timeout
         self.retries = max(1, retries)
@@ -100,13 +110,12 @@ class PrometheusClient:
     def query(self, expr: str, at: float | None = None) -> list[Sample]:
         """Evaluate an instant query; a vector or scalar result as samples (NaN kept)."""
         data = self._get("/api/v1/query", _params(expr, at), expr)
-        kind, result = data.get("resultType"), data.get("result")
-        if kind == "scalar" and isinstance(result, list):
-            return [Sample({}, _float(result[1]))]
-        if kind == "vector" and isinstance(result, list):
-            return [Sample(dict(r.get("metric", {})), _float(r["value"][1])) for r in result]
+        samples = vector_samples(data)
+        if samples is not None:
+            return samples
         raise QueryError(
-            f"query returned a {kind}: {_short(expr)} (a check needs an instant vector or scalar)"
+            f"query returned a {str(data.get('resultType'))[:20]}: {_short(expr)} "
+            "(a check needs an instant vector or scalar)"
         )
 
     def query_series(self, expr: str, at: float | None = None) -> list[Series]:
@@ -119,6 +128,11 @@ class PrometheusClient:
         return _matrix(self._get("/api/v1/query_range", params, expr), expr)
 
     # -- plumbing ------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        for secret in _secrets(self.session):
+            text = text.replace(secret, "***")
+        return text
+
     def _get(self, path: str, params: dict[str, str], expr: str) -> dict[str, Any]:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retries),
@@ -139,18 +153,16 @@ class PrometheusClient:
         try:
             # verify= per request: requests lets REQUESTS_CA_BUNDLE override a session's verify
             # (requests#3829), which would silently drop ca_file and insecure_skip_verify.
-            resp = self.session.get(
-                url, params=params, timeout=self.timeout, verify=self.session.verify
-            )
+            resp = fetch(self.session, url, params, self.timeout, self.session.verify)
         except requests.exceptions.SSLError as exc:
             raise PrometheusUnavailable(
-                f"Prometheus TLS error at {self.url}: {_reason(exc)} (check ca_file or "
+                f"Prometheus TLS error at {self.shown_url}: {_reason(exc)} (check ca_file or "
                 "insecure_skip_verify)"
             ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Transient(
                 PrometheusUnavailable(
-                    f"Prometheus unreachable at {self.url}: {_reason(exc)} "
+                    f"Prometheus unreachable at {self.shown_url}: {_reason(exc)} "
                     f"(after {self.retries} attempts)",
                     option="prometheus",
                 )
@@ -158,44 +170,55 @@ class PrometheusClient:
         except requests.RequestException as exc:
             raise PrometheusUnavailable(f"Prometheus request failed: {_reason(exc)}") from None
         try:
-            body = resp.json()
-        except ValueError:
+            body = json.loads(resp.body)
+        except (ValueError, RecursionError):
             body = None
-        if not isinstance(body, dict) or "status" not in body:
+        answer = parse_answer(body)
+        if answer is None:
             error = PrometheusUnavailable(
-                f"not a Prometheus API at {self.url}: HTTP {resp.status_code} from {path} "
+                f"not a Prometheus API at {self.shown_url}: HTTP {resp.status} from {path} "
                 "(is the URL Prometheus's?)",
                 option="prometheus",
             )
-            if resp.status_code >= 500 or resp.status_code == 429:
+            if resp.status >= 500 or resp.status == 429:
                 raise _Transient(error)
             raise error
-        if body["status"] == "success" and isinstance(body.get("data"), dict):
-            for warning in body.get("warnings") or []:
-                note = f"Prometheus warned: {warning} ({_short(expr)})"
+        if answer.ok:
+            for warning in answer.warnings:
+                note = f"Prometheus warned: {self._redact(warning)} ({_short(expr)})"
                 if note not in self.warnings:
                     self.warnings.append(note)  # list.append is atomic: queries run in threads
-            return dict(body["data"])
-        etype, error_text = str(body.get("errorType", "")), str(body.get("error", ""))
-        if resp.status_code in (401, 403):
+            return dict(answer.data)
+        etype, error_text = answer.error_type, self._redact(answer.error)
+        if resp.status in (401, 403):
             raise PrometheusUnavailable(
-                f"Prometheus refused access: HTTP {resp.status_code} {error_text} "
+                f"Prometheus refused access: HTTP {resp.status} {error_text} "
                 "(check basic_auth / bearer_token)"
             )
-        if etype == "bad_data" or resp.status_code == 400:
+        if etype == "bad_data" or resp.status == 400:
             raise QuerySyntaxError(f"Prometheus rejected the query: {error_text}: {_short(expr)}")
-        message = f"query failed ({etype or resp.status_code}): {error_text}: {_short(expr)}"
-        if (
-            etype in ("timeout", "unavailable")
-            or resp.status_code >= 500
-            or resp.status_code == 429
-        ):
+        message = f"query failed ({etype or resp.status}): {error_text}: {_short(expr)}"
+        if etype in ("timeout", "unavailable") or resp.status >= 500 or resp.status == 429:
             raise _Transient(
                 PrometheusUnavailable(
                     f"Prometheus failing after {self.retries} attempts: {message}"
                 )
             )
         raise QueryError(message)
+
+
+def _auth_text(text: str) -> str | bytes:
+    # Beyond ASCII, UTF-8 as Prometheus reads it: requests encodes a str as Latin-1 and fails.
+    return text if text.isascii() else text.encode()
+
+
+def _secrets(session: requests.Session) -> list[str]:
+    """The credentials ``session`` sends: a server echoing one back never gets it printed."""
+    found = [str(v) for k, v in session.headers.items() if k.lower() != "user-agent"]
+    if isinstance(session.auth, tuple):
+        found += [x.decode() if isinstance(x, bytes) else str(x) for x in session.auth[1:]]
+    found += [str(v).removeprefix("Bearer ") for k, v in session.headers.items()]
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
 def _params(expr: str, at: float | None) -> dict[str, str]:
@@ -206,20 +229,10 @@ def _params(expr: str, at: float | None) -> dict[str, str]:
 
 
 def _matrix(data: dict[str, Any], expr: str) -> list[Series]:
-    if data.get("resultType") != "matrix":
+    series = matrix_series(data)
+    if series is None:
         raise QueryError(f"expected a range vector from {_short(expr)}")
-    return [
-        Series(dict(r.get("metric", {})), [(float(t), _float(v)) for t, v in r.get("values", [])])
-        for r in data.get("result", [])
-    ]
-
-
-def _float(text: object) -> float:
-    # Prometheus sends "NaN", "+Inf", "-Inf" as strings; float() reads all three.
-    try:
-        return float(str(text))
-    except ValueError:
-        return math.nan
+    return series
 
 
 def _short(expr: str, limit: int = 160) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 
-__all__ = ["escape_string", "render", "variables_in"]
+__all__ = ["check_duration", "escape_string", "render", "variables_in"]
 
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _SAFE_BARE = re.compile(
@@ -21,6 +21,7 @@ _SAFE_BARE = re.compile(
     r"|(?:[0-9]+(?:ms|s|m|h|d|w|y))+"  # duration
     r"|[A-Za-z_:][A-Za-z0-9_:]*)$"  # identifier / metric name
 )
+_DURATION = re.compile(r"^(?:[0-9]{1,9}(?:ms|s|m|h|d|w|y))+$")
 # Variables Grafana fills in; left alone so one template serves both.
 _GRAFANA = frozenset({"__range", "__rate_interval", "__interval", "__range_s"})
 
@@ -49,6 +50,16 @@ def escape_string(value: str, quote: str = '"') -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def check_duration(text: str, what: str = "lookback") -> str:
+    """``text`` when it is a PromQL duration (``7d``, ``1h30m``), else ``ConfigError``: a
+    duration is pasted into a range selector, so anything else would change the query."""
+    if not _DURATION.match(text):
+        raise ConfigError(
+            f"{what} {text[:40]!r} is not a PromQL duration (e.g. 7d, 12h, 1h30m)", option=what
+        )
+    return text
 
 
 def variables_in(template: str) -> set[str]:

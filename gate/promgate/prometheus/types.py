@@ -3,6 +3,7 @@ an instant vector's samples, a range selector's raw series, and a run's window."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,7 +60,7 @@ class RunWindow:
     def from_dict(cls, run: Mapping[str, Any]) -> RunWindow:
         """The window as ``to_dict`` wrote it; ``ValueError`` names what is missing or bad."""
         try:
-            return cls(
+            window = cls(
                 run_id=str(run["run_id"]),
                 job=str(run["job"]),
                 start=float(run["start"]),
@@ -71,8 +72,12 @@ class RunWindow:
             )
         except KeyError as exc:
             raise ValueError(f"run window has no {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"run window malformed: {exc}") from None
+        times = (window.start, window.end, window.final_scrape, window.eval_time)
+        if not all(math.isfinite(t) for t in (*times, window.scrape_interval)):
+            raise ValueError("run window malformed: a time is not a finite number")
+        return window
 
     def to_dict(self) -> dict[str, Any]:
         return {

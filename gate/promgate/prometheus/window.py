@@ -17,7 +17,7 @@ from collections.abc import Callable
 from .. import queries
 from ..errors import RunNotFinished, RunNotFound, UsageError
 from .client import PrometheusClient
-from .templating import escape_string
+from .templating import check_duration, escape_string
 from .types import RunWindow
 
 __all__ = ["find_latest_run", "resolve_run", "run_selector"]
@@ -34,7 +34,7 @@ def run_selector(run_id: str, job: str) -> str:
 
 def find_latest_run(client: PrometheusClient, job: str, lookback: str) -> str:
     """The run id of the job's newest run (by start time) within ``lookback``."""
-    expr = queries.latest_run(f'job="{escape_string(job)}"', lookback)
+    expr = queries.latest_run(f'job="{escape_string(job)}"', check_duration(lookback))
     samples = [s for s in client.query(expr) if "run_id" in s.labels]
     if not samples:
         raise RunNotFound(
@@ -60,6 +60,7 @@ def resolve_run(
     if not wait_timeout >= 0:  # NaN would never time out
         raise UsageError(f"bad wait timeout {wait_timeout!r} (expected seconds >= 0)")
     say = progress or (lambda _msg: None)
+    check_duration(lookback)  # pasted into range selectors below
     sel = run_selector(run_id, job)
     began = clock()
     deadline = began + wait_timeout
@@ -113,6 +114,16 @@ def resolve_run(
         first_end, interval = _scrapes(client, sel, reach, now)
     final_scrape = first_end if first_end is not None else now
     eval_time = final_scrape + max(1.0, interval)
+    if eval_time > deadline + min(max(1.0, interval), OLD_RUN):
+        # Samples stamped in the future (a clock far ahead, or a hostile server) would make the
+        # wait below outlast the wait timeout: it may run over by one scrape interval (at most
+        # a minute) to see the final scrape, never more, and the run is not judged.
+        raise RunNotFinished(
+            f"run not finished: run {run_id!r} is to be judged at {eval_time - clock():.0f}s from "
+            f"now, beyond the wait of {wait_timeout:.0f}s (are Prometheus's and this machine's "
+            "clocks apart?)",
+            option="wait_timeout",
+        )
     if eval_time > clock():
         say(
             f"promgate: run {run_id!r} finished; waiting {eval_time - clock():.1f}s for one more "

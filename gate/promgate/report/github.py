@@ -5,12 +5,15 @@ intact."""
 from __future__ import annotations
 
 from ..core.result import GateResult, Verdict
+from ..textsafe import show
 
 __all__ = ["annotation", "escape_data", "escape_property", "github_annotations"]
 
 
 def escape_data(text: str) -> str:
     """A command's message (the runner's ``toCommandValue`` escaping)."""
+    # Other controls (ESC, OSC) would reach the log as they are: escaped as in every output.
+    text = "\n".join(show(part) for part in text.split("\n"))
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from ..core.format import format_labels, format_value
 from ..core.result import CheckResult, GateResult, SeriesResult, Verdict
+from ..textsafe import xml_safe
 from .regression import HEADER, cells, row_for
 
 __all__ = ["render_junit"]
@@ -63,6 +64,10 @@ def render_junit(result: GateResult) -> str:
         "testsuites", {"name": "promgate", **{k: str(v) for k, v in counts.items()}}
     )
     suites.append(suite)
+    for element in suites.iter():  # ElementTree writes ESC and other non-XML characters raw
+        element.text = xml_safe(element.text) if element.text else element.text
+        for attr, text in element.attrib.items():
+            element.set(attr, xml_safe(text))
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -7,6 +7,8 @@ table cells escape ``|``, backslashes and Markdown/HTML specials so a name canno
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from ..core.format import (
     KEY_LINES_LABEL,
     VERDICT_ICONS,
@@ -23,6 +25,11 @@ from .regression import HEADER, baseline_text, cells, regression_rows
 __all__ = ["render_markdown"]
 
 
+def _href(url: str) -> str:
+    """A link target inside ``<...>``: what could end it or start markup percent-encoded."""
+    return quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
+
+
 def render_markdown(result: GateResult) -> str:
     s = result.summary
     p95_line, err_line = key_lines(s.get("p95"), s.get("error_rate_percent"))
@@ -32,7 +39,9 @@ def render_markdown(result: GateResult) -> str:
         f"## {VERDICT_ICONS[verdict]} promgate: {VERDICT_WORDS[verdict]}",
         "",
         f"Run `{_code(result.run_id)}`, window {result.run.duration}."
-        + (f" [Grafana dashboard](<{result.dashboard_url}>)" if result.dashboard_url else ""),
+        + (
+            f" [Grafana dashboard](<{_href(result.dashboard_url)}>)" if result.dashboard_url else ""
+        ),
         "",
         *(
             [f"**Load test {_cell(result.aborted.summary())}**", ""]

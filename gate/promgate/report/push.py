@@ -7,9 +7,20 @@ import math
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from ..core.result import GateResult
-from ..errors import PrometheusUnavailable
+from ..errors import PrometheusUnavailable, UsageError
+from ..prometheus.http_values import check_base_url
+from ..textsafe import redact_url
 
-__all__ = ["push_results", "results_registry"]
+__all__ = ["check_push_url", "push_results", "results_registry"]
+
+
+def check_push_url(url: str) -> str:
+    """The Pushgateway URL of ``--push-results``, checked before the run is judged: a bad one
+    found after the verdict would turn a reported pass into an error."""
+    try:
+        return check_base_url(url if "://" in url else f"http://{url}", "Pushgateway URL")
+    except UsageError as exc:
+        raise UsageError(exc.message, option="push_results") from None
 
 
 def results_registry(result: GateResult) -> CollectorRegistry:
@@ -39,6 +50,7 @@ def results_registry(result: GateResult) -> CollectorRegistry:
 
 def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
     """PUT the result's gauges to the Pushgateway at ``url`` (job ``promgate``, the run's id)."""
+    check_push_url(url)
     registry = results_registry(result)
     try:
         push_to_gateway(
@@ -48,8 +60,8 @@ def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
             grouping_key={"run_id": result.run_id},
             timeout=timeout,
         )
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise PrometheusUnavailable(
-            f"pushing results to {url} failed: {exc} (is the Pushgateway up?)",
+            f"pushing results to {redact_url(url)} failed: {exc} (is the Pushgateway up?)",
             option="push_results",
         ) from None

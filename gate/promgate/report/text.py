@@ -6,6 +6,7 @@ from typing import TextIO
 
 from ..core.format import conditions_text, format_labels, format_value, verdict_word
 from ..core.result import CheckResult, GateResult, Verdict
+from ..textsafe import line_safe
 from .regression import baseline_text, regression_rows, text_lines
 
 __all__ = ["render_table", "write_table"]
@@ -44,7 +45,9 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     verdicts: list[Verdict] = []
     for check in result.checks:
         for verdict, row in _rows(check):
-            rows.append(row)
+            # Names, labels and reasons come from config and Prometheus: no control character
+            # reaches the terminal, no line starts a CI workflow command.
+            rows.append(tuple(line_safe(cell) for cell in row))
             verdicts.append(verdict)
     widths = [max(len(r[i]) for r in [_HEADER, *rows]) for i in range(len(_HEADER))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADER, widths, strict=True)).rstrip()]
@@ -55,20 +58,21 @@ def render_table(result: GateResult, colour: bool = False) -> str:
         lines.append("  ".join(cells).rstrip())
     lines.append("")
     regression = text_lines(regression_rows(result))
-    lines += [*regression, ""] if regression else []
+    lines += [*map(line_safe, regression), ""] if regression else []
     for check in result.checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
-            lines.append(f"{check.name}: {check.reason}")
+            lines.append(line_safe(f"{check.name}: {check.reason}"))
     if result.aborted is not None:
-        lines.append(f"promgate run {result.aborted.summary()}")
+        lines.append(line_safe(f"promgate run {result.aborted.summary()}"))
     overall = result.verdict.value.upper()
     if colour:
         overall = f"\033[1;{_COLOURS[result.verdict]}m{overall}\033[0m"
     base = f", baseline {baseline_text(result)}" if result.baseline is not None else ""
-    lines.append(f"promgate: {overall} (run {result.run_id!r}{base}, window {result.run.duration})")
+    run = line_safe(f"run {result.run_id!r}{base}, window {result.run.duration}")
+    lines.append(f"promgate: {overall} ({run})")
     if result.dashboard_url:
-        lines.append(f"dashboard: {result.dashboard_url}")
-    lines.extend(f"note: {n}" for n in result.notes)
+        lines.append(line_safe(f"dashboard: {result.dashboard_url}"))
+    lines.extend(line_safe(f"note: {n}") for n in result.notes)
     return "\n".join(lines) + "\n"
 
 

@@ -45,7 +45,7 @@ def test_defaults_and_parsing() -> None:
     )
     assert c.pushgateway == "http://127.0.0.1:9091"
     assert c.labels == {"team": "qa", "sha": "abc=d"}
-    assert c.listen == ("0.0.0.0", 9646)
+    assert c.listen == ("127.0.0.1", 9646)  # loopback unless a host is given
     assert (c.push_interval, c.linger, c.max_endpoints, c.job) == (5.0, 30.0, 1000, "locust")
     assert c.run_id and c.enabled
 

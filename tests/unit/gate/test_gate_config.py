@@ -95,7 +95,7 @@ def test_missing_env_var_names_file_line_key() -> None:
         ("checks: []\n", "x.yaml:1: checks"),
         (
             "wait_timeout: .nan\nchecks:\n  - name: a\n    preset: p95\n    critical: '>1'\n",
-            "x.yaml:1: wait_timeout: must be >= 0",
+            "x.yaml:1: wait_timeout: expected seconds, got nan",
         ),
         (
             "wait_timeout: -1\nchecks:\n  - name: a\n    preset: p95\n    critical: '>1'\n",

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[3] / "gate" / "promgate"
 LAYERS = {
     "errors": 0,
     "_version": 0,
+    "textsafe": 0,
     "levels": 1,
     "queries": 1,
     "prometheus": 2,
