@@ -323,7 +323,7 @@ def _opt(value: object) -> float | None:
     try:
         return float(value)
     except OverflowError:  # an integer of 400 digits in a file from elsewhere
-        return None
+        raise ValueError(f"a number too large: {str(value)[:20]}...") from None
 
 
 def _opt_text(value: object) -> str | None:

@@ -128,7 +128,11 @@ def _le(text: str) -> float:
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of 400 digits in a file from elsewhere
+        raise ValueError(f"a number too large: {str(value)[:20]}...") from None
+    return number if math.isfinite(number) else None
 
 
 def _numbers(value: object, what: str) -> dict[str, float]:
