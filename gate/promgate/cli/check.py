@@ -11,21 +11,21 @@ from typing import Any
 
 from ..config.loader import GateConfig, load_config
 from ..config.thresholds import load_thresholds
+from ..core.collect import fetch_report
 from ..core.gate import Gate
 from ..core.links import check_grafana_url, dashboard_url
 from ..core.result import GateResult
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
 from ..report.analysis import analysis_document
-from ..report.files import write_report
 from ..report.github import github_annotations
-from ..report.html.write import write_html_report
 from ..report.junit import render_junit
 from ..report.markdown import render_markdown
-from ..report.push import check_push_url, push_results
 from ..report.text import write_table
 from ..textsafe import line_safe
 from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
+from .files import write_html, write_report
+from .pushgateway import check_push_url, push_results
 
 __all__ = [
     "add_check_options",
@@ -211,7 +211,11 @@ def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClie
     grafana = args.grafana_url or env.get("PROMGATE_GRAFANA_URL")
     if grafana:
         result.dashboard_url = dashboard_url(grafana, result.run)
-    stdout_taken = _write_reports(args, result, client)
+    if args.json or args.html:
+        # The result file carries what the HTML report shows: ``promgate report --result``
+        # renders it again, byte for byte, without Prometheus.
+        result.report = fetch_report(client, result.run)
+    stdout_taken = _write_reports(args, result)
     github = args.format == "github" or (
         args.format == "auto" and env.get("GITHUB_ACTIONS") == "true"
     )
@@ -235,7 +239,7 @@ def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClie
     return result.exit_code
 
 
-def _write_reports(args: argparse.Namespace, result: GateResult, client: PrometheusClient) -> bool:
+def _write_reports(args: argparse.Namespace, result: GateResult) -> bool:
     """Write the reports asked for; True when one went to stdout."""
     texts: dict[str, Callable[[], str]] = {
         "json": lambda: json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
@@ -252,5 +256,7 @@ def _write_reports(args: argparse.Namespace, result: GateResult, client: Prometh
         elif target:
             write_report(target, text())
     if args.html:
-        write_html_report(args.html, client, result)
+        # From the result as its file reads back, so ``promgate report --result`` writes the
+        # same bytes (a value the file cannot hold, such as NaN, reads back as no data).
+        write_html(args.html, GateResult.from_dict(json.loads(json.dumps(result.to_dict()))))
     return stdout_taken

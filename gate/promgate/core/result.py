@@ -14,7 +14,8 @@ with ``schema`` 1 or none still read); times are Unix seconds, values are in the
                  "cpu_usage_avg": %, "memory_usage_avg": %},
      "checks": [CheckResult], "notes": [str], "aborted": null | Abort,
      "dashboard_url": null | str, "profile": null | RunProfile (core.profile),
-     "endpoints": null | [EndpointRecord] (core.rundata)}
+     "endpoints": null | [EndpointRecord] (core.rundata),
+     "report": null | RunReport (core.runreport: the HTML report's tables and chart lines)}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
     CheckResult = {"name", "description", "preset", "query", "baseline_query", "unit",
@@ -40,6 +41,7 @@ from .aborted import Abort
 from .baseline_ref import Baseline
 from .profile import RunProfile
 from .rundata import RunData
+from .runreport import RunReport
 
 __all__ = [
     "SCHEMA",
@@ -234,6 +236,8 @@ class GateResult:
     profile: RunProfile | None = None
     #: per endpoint: buckets, Locust's percentiles, counts (schema 2; None in older results)
     endpoints: RunData | None = None
+    #: the HTML report's tables and chart lines (schema 2, added later; None when not read)
+    report: RunReport | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -279,6 +283,7 @@ class GateResult:
             "dashboard_url": self.dashboard_url,
             "profile": self.profile.to_dict() if self.profile is not None else None,
             "endpoints": self.endpoints.to_list() if self.endpoints is not None else None,
+            "report": self.report.to_dict() if self.report is not None else None,
         }
 
     @classmethod
@@ -293,6 +298,7 @@ class GateResult:
             baseline = doc.get("baseline")
             aborted = doc.get("aborted")
             profile, endpoints = doc.get("profile"), doc.get("endpoints")
+            report = doc.get("report")
             run_id = str(doc["run"].get("run_id") or "")
             return cls(
                 version=str(doc.get("promgate_version") or ""),
@@ -310,6 +316,7 @@ class GateResult:
                 endpoints=RunData.from_list(run_id, endpoints)
                 if isinstance(endpoints, list)
                 else None,
+                report=RunReport.from_dict(report) if isinstance(report, Mapping) else None,
             )
         except KeyError as exc:
             raise ValueError(f"a check has no {exc.args[0]!r}") from None

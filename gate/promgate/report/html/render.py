@@ -5,7 +5,7 @@ the inline stylesheet is refused; the page then takes the same rules from a ``<l
 stylesheet written beside it (``write.write_html``). No ``style=""`` attribute anywhere: the
 policy refuses those too, so colours that vary are SVG presentation attributes.
 
-It is built from a ``ReportData`` that ``_report`` fills from Prometheus and the gate's result, so
+It is built from a ``ReportData`` that ``data.report_data`` fills from the gate's result alone, so
 rendering is pure and testable without a network. Every label value (endpoint names, error texts,
 run ids) is escaped: they come from the system under test and may hold ``<``, quotes or unicode.
 """
@@ -28,6 +28,7 @@ from ...core.format import (
     format_value,
     key_lines,
 )
+from ...core.runreport import EndpointRow, ErrorRow
 from ...levels import ERROR_RATIO
 from ..regression import RegressionRow
 from .charts import Chart, off_scale, render_chart, swatch, threshold_key
@@ -71,29 +72,6 @@ class CheckRow:
 
 
 @dataclass(frozen=True)
-class EndpointRow:
-    method: str
-    name: str
-    requests: float | None = None
-    failures: float | None = None
-    #: failures / requests, a ratio
-    error_ratio: float | None = None
-    avg: float | None = None
-    p50: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    rps: float | None = None
-
-
-@dataclass(frozen=True)
-class ErrorRow:
-    method: str
-    name: str
-    error: str
-    count: float
-
-
-@dataclass(frozen=True)
 class Summary:
     requests: float | None = None
     failures: float | None = None
@@ -125,7 +103,8 @@ class ReportData:
     baseline_text: str = ""
     #: problems met while gathering the data, shown to the reader instead of hidden
     notes: Sequence[str] = ()
-    generated: float = field(default_factory=time.time)
+    #: when the result was made (``GateResult.generated_at``); None: not shown
+    generated: float | None = None
     #: ``promgate run`` stopped the load test early: when and why (empty: it ran to its end)
     aborted: str = ""
     #: the run's Grafana dashboard (``--grafana-url``; empty: no link)
@@ -180,8 +159,12 @@ def _header(d: ReportData) -> str:
             if d.dashboard_url
             else ""
         )
-        + f"<div><dt>Report generated</dt><dd>{_e(_utc(d.generated))}</dd></div>"
-        "</dl></header>"
+        + (
+            f"<div><dt>Report generated</dt><dd>{_e(_utc(d.generated))}</dd></div>"
+            if d.generated is not None
+            else ""
+        )
+        + "</dl></header>"
     )
 
 
