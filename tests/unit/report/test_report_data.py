@@ -1,4 +1,5 @@
-"""Gathering the report's data from a stand-in Prometheus client and a gate result."""
+"""The report's data: read from a stand-in Prometheus client into the result
+(``core.collect``), then shown from the result alone (``report.html.data``, no client)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any
 import pytest
 from promgate import queries
 from promgate.cli.report import run_report
+from promgate.core.collect import fetch_report, observe_run, per_push_rates
 from promgate.core.result import GateResult
 from promgate.errors import PrometheusUnavailable, UsageError
 from promgate.prometheus.templating import render
 from promgate.prometheus.types import Sample, Series
 from promgate.prometheus.window import RunWindow, run_selector
-from promgate.report.html.data import collect_report, per_push_rates
-from promgate.report.html.render import render_html
+from promgate.report.html.data import report_data
+from promgate.report.html.render import ReportData, render_html
 
 WINDOW = RunWindow("r<1>", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 75)
 VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}
@@ -25,6 +27,8 @@ VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}
 
 class FakeClient:
     """Answers the canonical queries of one run; records the range queries asked."""
+
+    shown_url = "http://prometheus"
 
     def __init__(self, fail_ranges: bool = False) -> None:
         self.instant: dict[str, list[Sample]] = {}
@@ -92,9 +96,20 @@ def result(**check: Any) -> GateResult:
     return GateResult.from_dict(result_doc(**check))
 
 
+def collect_report(
+    client: FakeClient, window: RunWindow, res: GateResult | None = None
+) -> ReportData:
+    """What ``promgate report`` shows: of a run alone (not judged) or of a gate result, its
+    report's data read from ``client`` into the result first."""
+    if res is None:
+        return report_data(observe_run(client, window), judged=False)  # type: ignore[arg-type]
+    res.report = fetch_report(client, window)  # type: ignore[arg-type]
+    return report_data(res)
+
+
 def test_summary_tables_and_window() -> None:
     client = fake()
-    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    data = collect_report(client, WINDOW)
     assert data.summary.requests == 300 and data.summary.p95 == 0.25
     assert data.summary.p50 is None
     assert set(client.at) == {WINDOW.eval_time}  # judged where the gate judges
@@ -107,7 +122,7 @@ def test_summary_tables_and_window() -> None:
 
 def test_charts_use_the_run_window_and_a_rate_window_of_scrapes() -> None:
     client = fake()
-    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    data = collect_report(client, WINDOW)
     assert [c.title for c in data.charts][:4] == [
         "Users", "Requests per second", "Failures per second", "Error rate"
     ]  # fmt: skip
@@ -136,7 +151,7 @@ def test_per_push_rates_are_exact_between_pushes() -> None:
 
 
 def test_gate_result_checks_and_thresholds() -> None:
-    data = collect_report(fake(), WINDOW, result())  # type: ignore[arg-type]
+    data = collect_report(fake(), WINDOW, result())
     (check,) = data.checks
     assert check.value == pytest.approx(0.25) and check.unit == "seconds"
     assert check.warning == "> 200.0ms"
@@ -152,7 +167,7 @@ def test_gate_result_checks_and_thresholds() -> None:
 
 def test_skipped_check_without_value_is_no_data() -> None:
     doc = result(verdict="skip", value=None, baseline=None, series=[])
-    (check,) = collect_report(fake(), WINDOW, doc).checks  # type: ignore[arg-type]
+    (check,) = collect_report(fake(), WINDOW, doc).checks
     assert check.verdict == "no_data" and check.critical == "> +50%"  # no baseline to resolve
 
 
@@ -163,14 +178,14 @@ def test_per_endpoint_checks_draw_no_line() -> None:
             {"labels": {"name": "/b"}, "verdict": "pass"},
         ]
     )
-    data = collect_report(fake(), WINDOW, doc)  # type: ignore[arg-type]
+    data = collect_report(fake(), WINDOW, doc)
     assert not data.charts[-1].thresholds
 
 
 def test_chart_failures_become_notes_not_crashes() -> None:
     client = fake()
     client.fail_ranges = True
-    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    data = collect_report(client, WINDOW)
     assert any("chart query failed: Prometheus unreachable" in n for n in data.notes)
     assert "chart query failed" in render_html(data)
 

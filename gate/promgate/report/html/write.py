@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 from ...core.result import GateResult
 from .data import report_data
-from .render import render_html
+from .render import ReportData, render_html
 from .style import CSS
 
-__all__ = ["html_files", "stylesheet_path"]
+__all__ = ["html_files", "page_files", "stylesheet_path"]
 
 
 def stylesheet_path(path: str | Path) -> Path:
@@ -26,11 +26,15 @@ def stylesheet_path(path: str | Path) -> Path:
     return css if css != report else report.with_name(f"{report.name}.css")
 
 
+def page_files(path: str | Path, data: ReportData) -> list[tuple[Path, str]]:
+    """(path, text) of the stylesheet and the report page ``data`` at ``path``, in the order to
+    write them: the stylesheet first, so a report on disk never links one that is not there."""
+    css = stylesheet_path(path)
+    return [(css, CSS), (Path(path), render_html(data, stylesheet=quote(css.name)))]
+
+
 def html_files(
     path: str | Path, result: GateResult, *, judged: bool = True
 ) -> list[tuple[Path, str]]:
-    """(path, text) of the stylesheet and the report of ``result`` at ``path``, in the order to
-    write them: the stylesheet first, so a report on disk never links one that is not there."""
-    css = stylesheet_path(path)
-    page = render_html(report_data(result, judged=judged), stylesheet=quote(css.name))
-    return [(css, CSS), (Path(path), page)]
+    """``page_files`` of the report of ``result`` (``judged=False``: a run without a verdict)."""
+    return page_files(path, report_data(result, judged=judged))
