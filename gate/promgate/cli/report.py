@@ -39,13 +39,15 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Write the HTML report of a run (one file, and <name>.css beside it for viewers "
             "with a strict CSP): verdict, checks, charts over the run, the per-endpoint and "
             "errors tables. Give --run-id, or --result (from promgate check --json) for the "
-            "gate's verdict and thresholds."
+            "gate's verdict and thresholds: a result renders with no Prometheus at all."
         ),
         epilog=REPORT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL); not needed with --result",
     )
     p.add_argument(
         "--run-id",

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from promgate import queries
+from promgate.cli.files import write_html
 from promgate.cli.report import run_report
 from promgate.core.collect import fetch_report, observe_run, per_push_rates
 from promgate.core.result import GateResult
@@ -238,3 +240,72 @@ def test_report_usage_errors(
 def test_report_needs_a_run(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no run given"):
         run_report(args(tmp_path), fake())  # type: ignore[arg-type]
+
+
+class NoPrometheus:
+    """A client that fails the test when the report asks it anything."""
+
+    shown_url = "http://unused"
+
+    def query(self, expr: str, at: float | None = None) -> list[Sample]:
+        raise AssertionError(f"the report queried Prometheus: {expr}")
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        raise AssertionError(f"the report queried Prometheus: {expr}")
+
+
+def test_the_result_file_renders_the_same_report_without_prometheus(tmp_path: Path) -> None:
+    # What check does: the report's data read into the result, the file, the HTML from it.
+    res = result()
+    res.report = fetch_report(fake(), WINDOW)  # type: ignore[arg-type]
+    assert any(math.isnan(v) for line in res.report.lines for _, v in line.points)  # a gap
+    doc = res.to_dict()
+    assert doc["report"]["lines"][0]["points"][-1] == [1070.0, None]  # JSON has no NaN
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc, allow_nan=False), encoding="utf-8")
+    first = tmp_path / "check" / "r.html"
+    write_html(first, GateResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+    # Later, elsewhere: no --prometheus, and a client that fails on any query.
+    again = args(tmp_path, prometheus=None, result=str(path))
+    assert run_report(again, NoPrometheus()) == 0  # type: ignore[arg-type]
+    second = tmp_path / "out" / "r.html"
+    assert second.read_bytes() == first.read_bytes()
+    assert (tmp_path / "out" / "r.css").read_bytes() == (tmp_path / "check" / "r.css").read_bytes()
+    html = second.read_text(encoding="utf-8")
+    assert html.count('<svg class="chart"') == 5 and "500 &lt;oops&gt;" in html
+    generated = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(res.generated_at))
+    assert f"<dt>Report generated</dt><dd>{generated}</dd>" in html  # the result's time
+
+
+def test_report_data_round_trips_and_older_results_have_none() -> None:
+    res = result()
+    assert res.report is None and res.to_dict()["report"] is None
+    res.report = fetch_report(fake(), WINDOW)  # type: ignore[arg-type]
+    back = GateResult.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert back.report is not None
+    assert [r.to_dict() for r in back.report.endpoints] == [
+        r.to_dict() for r in res.report.endpoints
+    ]
+    assert back.to_dict() == res.to_dict()
+    assert render_html(report_data(back)) == render_html(report_data(res))
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ({"lines": [{"panel": "pie", "label": "x", "points": []}]}, "not a valid Panel"),
+        ({"lines": [{"panel": "users", "points": [[1.0]]}]}, r"not \[time, value\]"),
+        ({"lines": [{"panel": "users", "points": [["x", 1.0]]}]}, "is not a number"),
+        ({"endpoints": [{"name": "/a", "requests": "many"}]}, "is not a number"),
+        ({"errors": [{"name": "/a", "count": 1}]}, "has no 'error'"),
+        ({"errors": "none"}, "is not a list"),
+        ({"lines": [{"panel": "users", "points": [[1.0, 10**400]]}]}, "too large"),
+    ],
+)
+def test_a_malformed_report_in_a_result_file_is_a_usage_error(
+    tmp_path: Path, report: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({**result_doc(), "report": report}), encoding="utf-8")
+    with pytest.raises(UsageError, match=f"bad gate result .*{message}"):
+        run_report(args(tmp_path, result=str(path)), NoPrometheus())  # type: ignore[arg-type]
