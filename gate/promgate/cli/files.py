@@ -31,7 +31,9 @@ def write_report(path: str | Path, text: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # A lone surrogate (a "\ud800" in a result file from elsewhere) cannot be UTF-8:
+            # written as the escape it was, it reads back as itself in JSON and shows in HTML.
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, target)

@@ -309,3 +309,17 @@ def test_a_malformed_report_in_a_result_file_is_a_usage_error(
     path.write_text(json.dumps({**result_doc(), "report": report}), encoding="utf-8")
     with pytest.raises(UsageError, match=f"bad gate result .*{message}"):
         run_report(args(tmp_path, result=str(path)), NoPrometheus())  # type: ignore[arg-type]
+
+
+def test_lone_surrogates_in_a_result_file_show_as_escapes(tmp_path: Path) -> None:
+    # A result file from elsewhere may hold "\ud800", which no UTF-8 file can: the report is
+    # written with it as the escape it was (it was exit 4, UnicodeEncodeError).
+    res = result(name="p95 \ud800")
+    res.report = fetch_report(fake(), WINDOW)  # type: ignore[arg-type]
+    doc = res.to_dict()
+    doc["report"]["errors"][0]["error"] = "500 \udfff"
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # ensure_ascii: "\\ud800" in the file
+    assert run_report(args(tmp_path, result=str(path)), NoPrometheus()) == 0  # type: ignore[arg-type]
+    html = (tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+    assert "p95 \\ud800" in html and "500 \\udfff" in html
