@@ -25,7 +25,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Labels the exporter sets itself on locust_run_info or that the Pushgateway/Prometheus own.
 _RESERVED_LABELS = frozenset(
     {"job", "run_id", "instance", "testplan", "environment", "host", "locust_version",
-     "exporter_version", "le", "quantile"}
+     "exporter_version", "le", "quantile", "users", "spawn_rate", "locustfile_digest"}
 )  # fmt: skip
 
 

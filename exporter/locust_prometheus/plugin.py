@@ -19,6 +19,7 @@ from . import __about__
 from .exposition import Health
 from .links import dashboard_link
 from .options import ExporterConfig
+from .profile_labels import profile_labels
 from .push import FailureLog, Handler, Pusher
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
 from .render import Renderer
@@ -308,6 +309,7 @@ def run_info(config: ExporterConfig, environment: Any) -> dict[str, str]:
         "host": str(getattr(environment, "host", "") or ""),
         "locust_version": str(getattr(locust, "__version__", "")),
         "exporter_version": __about__.__version__,
+        **profile_labels(environment),
     }
     info.update(config.labels)
     return info

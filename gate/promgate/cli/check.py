@@ -74,17 +74,26 @@ def add_check_options(
         metavar="FILE",
         help="a performance_thresholds.json (the Locust CI/CD guide's thresholds file), unchanged",
     )
-    base = p.add_mutually_exclusive_group()
-    base.add_argument("--baseline-run", metavar="ID", help="compare with this run")
-    base.add_argument(
-        "--baseline-file", metavar="FILE", help="compare with an earlier result written by --json"
+    p.add_argument(
+        "--baseline-run", metavar="ID", help="compare with this run (not with --baseline-file)"
     )
-    base.add_argument(
+    p.add_argument(
+        "--baseline-file",
+        action="append",
+        metavar="PATH",
+        help="compare with earlier results written by --json: a file, or a directory of them "
+        "(its *.json, not recursive); repeatable. One file: that run. A directory or several: "
+        "the newest passing result of the same job/testplan/environment, or with "
+        "--baseline-history N the N newest. A directory that does not exist yet: no baseline "
+        "yet, a note (no failure)",
+    )
+    p.add_argument(
         "--baseline-history",
         type=_history_count,
         metavar="N",
         help="compare with the last N earlier runs of the job (same testplan/environment) whose "
-        "pushed verdict (--push-results) was pass or warning (config: baseline: {history: N})",
+        "verdict was pass or warning: from --baseline-file results, else from Prometheus "
+        "(verdicts pushed with --push-results) (config: baseline: {history: N})",
     )
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON ('-': stdout)")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML ('-': stdout)")

@@ -43,7 +43,7 @@ EXIT_INTERNAL = 4
 #: library parameter (``PromgateError.option``) -> the flag hint the CLI adds to its message
 FLAG_HINTS = {
     "prometheus": "check --prometheus",
-    "baseline": "--baseline-run or --baseline-file",
+    "baseline": "--baseline-run, --baseline-file or --baseline-history",
     "baseline_file": "check --baseline-file",
     "run_id": "check --run-id",
     "job": "check --job",

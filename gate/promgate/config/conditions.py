@@ -3,6 +3,8 @@
 A condition describes the *bad* state: it triggers when the value satisfies it. A signed
 right-hand side is relative to the baseline run: ``+20%`` means baseline x 1.2, ``-10%``
 baseline x 0.9, and ``+50ms`` baseline + 50 ms (a signed amount in the check's unit).
+Conditions joined by ``and`` all have to hold (``"> +20% and > +15ms"``: a relative threshold
+with an absolute floor); they must point the same way (all ``>``/``>=`` or all ``<``/``<=``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
 }
 _SYNTAX = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([+-]?)\s*(\S.*?)\s*$")
+_AND = re.compile(r"\s+and\s+")
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,21 @@ class Condition:
     amount: float
     #: "" absolute; "percent" (+20% of baseline); "delta" (+50ms over baseline)
     relative: str = ""
+    #: the conditions joined by ``and`` (empty for a single one); op/relative are the first's
+    parts: tuple[Condition, ...] = ()
 
     @property
     def needs_baseline(self) -> bool:
         return bool(self.relative)
 
     def threshold(self, baseline: float | None) -> float | None:
-        """The absolute threshold; ``None`` when relative and there is no baseline."""
+        """The absolute threshold; ``None`` when relative and there is no baseline. Of
+        conditions joined by ``and``, the strictest: the one a value must pass to trigger all."""
+        if self.parts:
+            limits = [p.threshold(baseline) for p in self.parts]
+            if any(x is None for x in limits):
+                return None
+            return (max if self.op.startswith(">") else min)(x for x in limits if x is not None)
         if not self.relative:
             return self.amount
         if baseline is None or not math.isfinite(baseline):
@@ -54,6 +65,10 @@ class Condition:
 
     def triggered(self, value: float, baseline: float | None = None) -> bool | None:
         """True when ``value`` is in the bad state; ``None`` when it cannot be decided."""
+        if self.parts:
+            hits = [p.triggered(value, baseline) for p in self.parts]
+            # One part that surely does not hold decides ``and``, even without a baseline.
+            return False if False in hits else None if None in hits else True
         limit = self.threshold(baseline)
         if limit is None or not math.isfinite(value):
             return None
@@ -67,6 +82,8 @@ def parse_condition(text: object, unit: Unit) -> Condition:
     if not isinstance(text, str):
         # A bare number in YAML: an upper bound, as a thresholds file's are.
         text = f"> {text}"
+    if _AND.search(text.strip()):
+        return _combined(text, unit)
     match = _SYNTAX.match(text)
     if not match:
         raise ConfigError(f"bad condition {text!r} (expected e.g. '> 2s', '< 50', '> +20%')")
@@ -84,6 +101,19 @@ def parse_condition(text: object, unit: Unit) -> Condition:
         amount = _quantity(rest, unit, text)
         return Condition(text, op, -amount if sign == "-" else amount, "delta")
     return Condition(text, op, _quantity(rest, unit, text), "")
+
+
+def _combined(text: str, unit: Unit) -> Condition:
+    parts = tuple(parse_condition(part, unit) for part in _AND.split(text.strip()))
+    ups = {p.op.startswith(">") for p in parts}
+    if any(p.op in ("==", "!=") for p in parts) or len(ups) > 1:
+        raise ConfigError(
+            f"bad condition {text!r}: conditions joined by 'and' must all be > / >= or all "
+            "< / <= (e.g. '> +20% and > +15ms')"
+        )
+    first = parts[0]
+    relative = next((p.relative for p in parts if p.relative), "")
+    return Condition(text, first.op, first.amount, relative, parts)
 
 
 def _quantity(rest: str, unit: Unit, text: str) -> float:

@@ -21,6 +21,8 @@ from .abort import AbortRule, parse_abort
 from .baseline import (
     DEFAULT_CONFIDENCE,
     REGRESSION_PRESET,
+    BaselineSettings,
+    Comparable,
     check_regression_conditions,
     parse_baseline,
     parse_confidence,
@@ -93,6 +95,8 @@ class GateConfig:
     lookback: str = "7d"
     #: ``baseline: {history: N}``: judge against the last N passing runs
     baseline_history: int | None = None
+    #: ``baseline: {comparable: ...}``: what a baseline with another load profile does
+    comparable: Comparable = Comparable.WARN
     #: queries of the checks left out of ``checks`` for another error (lint only)
     rejected: tuple[RejectedQuery, ...] = ()
 
@@ -184,7 +188,7 @@ def parse_config(
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
     lookback = opt_str(doc, top, "lookback") or "7d"
-    history = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else None
+    settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
@@ -224,7 +228,8 @@ def parse_config(
         variables,
         wait_timeout,
         lookback,
-        baseline_history=history,
+        baseline_history=settings.history,
+        comparable=settings.comparable,
         rejected=tuple(rejected),
     )
 

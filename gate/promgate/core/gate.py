@@ -9,13 +9,11 @@ pool; judging happens after all answers are in.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from .._version import __version__
 from ..config.baseline import REGRESSION_PRESET
@@ -27,10 +25,14 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import find_latest_run, resolve_run
-from .history import find_history, history_samples
+from .baseline_plan import Source, plan_baseline
+from .collect import fetch_profile, fetch_run
+from .history import history_samples
 from .judge import judge_check
-from .regression import fetch_run, judge_regression
-from .result import Baseline, CheckResult, GateResult
+from .regression import judge_regression
+from .result import CheckResult, GateResult
+from .result_files import gather_results
+from .rundata import RunData
 from .summary import SUMMARY_QUERIES, summary_value
 
 __all__ = ["Gate"]
@@ -83,28 +85,37 @@ class Gate:
         run_id: str,
         *,
         baseline_run: str | None = None,
-        baseline_file: str | Path | None = None,
+        baseline_file: str | Path | Sequence[str | Path] | None = None,
         baseline_history: int | None = None,
         strict: bool = False,
     ) -> GateResult:
-        """Judge ``run_id``; the baseline is a run, a result file, or the last
-        ``baseline_history`` passing runs (default: the config's ``baseline: {history: N}``,
-        used when no baseline run or file is given)."""
-        if baseline_run and baseline_file:
+        """Judge ``run_id``; the baseline is a run, result files (one, several, or directories
+        of them), or the last ``baseline_history`` passing runs, from Prometheus or from the
+        files (default: the config's ``baseline: {history: N}``, used when no baseline run or
+        file is given, or with files)."""
+        files = _paths(baseline_file)
+        if baseline_run and files:
             raise UsageError("a baseline run or a baseline file, not both", option="baseline")
+        if baseline_run and baseline_history:
+            raise UsageError("a baseline run or a baseline history, not both", option="baseline")
         self.lint()
         self.client.warnings.clear()  # one evaluation's warnings never leak into the next
-        baseline_doc = _read_baseline(baseline_file) if baseline_file else None
+        found = gather_results(files) if files else None  # a bad file fails before any query
+        wanted = baseline_history or (None if baseline_run else self.config.baseline_history)
+        if found is not None and baseline_history is None and found.explicit:
+            wanted = None  # one file named explicitly: that run is the baseline
+        source = Source(baseline_run, found, wanted, self.config.comparable)
         window = self.resolve(run_id)
-        base_window = self.resolve(baseline_run) if baseline_run else None
-        wanted = None if baseline_run or baseline_file else self.config.baseline_history
-        wanted = baseline_history or wanted
-        history = (
-            find_history(self.client, window, wanted, self.config.lookback, self.resolve)
-            if wanted
-            else None
+        profile = fetch_profile(self.client, window)
+        plan = plan_baseline(
+            self.client,
+            window,
+            profile,
+            source,
+            resolve=self.resolve,
+            lookback=self.config.lookback,
         )
-        base_windows = list(history.runs) if history else [base_window] if base_window else []
+        base_windows = plan.windows
 
         jobs: dict[tuple[str, str], tuple[str, float]] = {}
         rendered: dict[str, str] = {}
@@ -119,33 +130,37 @@ class Gate:
             expr = render(build(), window.variables())
             jobs[("summary", name)] = (expr, window.eval_time)
         answers = self._run_all(jobs)
+        run_data = fetch_run(self.client, window)  # the result file's endpoints, always
         regression = any(c.preset == REGRESSION_PRESET for c in self.config.checks)
-        run_data = fetch_run(self.client, window) if regression else None
-        base_data = [fetch_run(self.client, bw) for bw in base_windows] if regression else []
+        base_data = (
+            [fetch_run(self.client, bw) for bw in base_windows]
+            + [r.endpoints or RunData(r.run_id, {}, {}) for r in plan.results]
+            if regression
+            else []
+        )
 
         checks: list[CheckResult] = []
         for check in self.config.checks:
-            if check.preset == REGRESSION_PRESET and run_data is not None:
+            if check.preset == REGRESSION_PRESET:
                 checks.append(
                     judge_regression(
                         check,
                         rendered[check.name],
                         run_data,
                         base_data,
-                        history=history is not None,
+                        history=plan.history,
                         confidence=check.confidence,
+                        missing=plan.missing,
                     )
                 )
                 continue
             per_run = [answers[(f"base{i}", check.name)] for i in range(len(base_windows))]
-            if history is not None:
-                base: list[Sample] | None = history_samples(per_run) if per_run else None
-            elif base_window is not None:
+            per_run += [result_samples(r, check) for r in plan.results]
+            base: list[Sample] | None = None
+            if plan.history and per_run:
+                base = history_samples(per_run)
+            elif per_run:
                 base = per_run[0]
-            elif baseline_doc is not None:
-                base = _baseline_samples(baseline_doc, check)
-            else:
-                base = None
             checks.append(
                 judge_check(
                     check,
@@ -153,23 +168,14 @@ class Gate:
                     answers[("check", check.name)],
                     base,
                     base_rendered.get(check.name),
+                    missing=plan.missing,
                 )
             )
         summary: dict[str, float | None] = {}
         for name, (_build, scale) in SUMMARY_QUERIES.items():
             summary[name] = summary_value(answers[("summary", name)], scale)
-        baseline: Baseline | None = None
-        if history is not None:
-            newest = history.runs[0] if history.runs else None
-            baseline = Baseline("history", run=newest, history=history.run_ids, wanted=wanted)
-        elif base_window is not None:
-            baseline = Baseline("run", run=base_window)
-        elif baseline_file is not None:
-            baseline = Baseline("file", run=_baseline_window(baseline_doc), file=str(baseline_file))
-        notes = list(self.client.warnings)
-        if history is not None:
-            notes.append(f"baseline history: {history.describe()}")
-        if not any(c.relative for c in self.config.checks) and baseline is not None:
+        notes = [*self.client.warnings, *plan.notes]
+        if not any(c.relative for c in self.config.checks) and plan.baseline is not None:
             notes.append("a baseline was given but no check has a relative condition")
         return GateResult(
             version=__version__,
@@ -178,9 +184,11 @@ class Gate:
             run=window,
             checks=checks,
             summary=summary,
-            baseline=baseline,
+            baseline=plan.baseline,
             strict=strict,
             notes=notes,
+            profile=profile,
+            endpoints=run_data,
         )
 
     def _render(self, check: CheckSpec, window: RunWindow) -> str:
@@ -208,55 +216,29 @@ class Gate:
             return {key: future.result() for key, future in futures.items()}
 
 
-def _baseline_window(doc: Mapping[str, Any] | None) -> RunWindow | None:
-    """The earlier result's run window, when it recorded a readable one."""
-    run = (doc or {}).get("run")
+def _paths(given: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:
+    if given is None:
+        return ()
+    if isinstance(given, (str, Path)):
+        return (str(given),)
+    return tuple(str(p) for p in given)
+
+
+def result_samples(result: GateResult, check: CheckSpec) -> list[Sample]:
+    """An earlier result's values of this check as the samples its query would give, in the
+    query's unit: every series (a reduced check keeps its series' values too), else the value.
+    Empty when the result has no check of that name, or one in a unit that does not convert."""
+    item = next((c for c in result.checks if c.name == check.name), None)
+    if item is None:
+        return []
     try:
-        return RunWindow.from_dict(run) if isinstance(run, Mapping) else None
-    except ValueError:
-        return None
+        scale = convert(1.0, get_unit(item.unit), check.query_unit)
+    except ConfigError:
+        return []
 
+    def scaled(value: float | None) -> float:
+        return value * scale if value is not None else math.nan
 
-def _read_baseline(path: str | Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read baseline file: {exc}", option="baseline_file") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"baseline file {path}:{exc.lineno}: invalid JSON: {exc.msg}", option="baseline_file"
-        ) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("checks"), list):
-        raise UsageError(
-            f"baseline file {path}: not a promgate result (no checks list)", option="baseline_file"
-        )
-    return doc
-
-
-def _baseline_samples(doc: Mapping[str, Any], check: CheckSpec) -> list[Sample] | None:
-    """The earlier result's values for this check, as samples in the check's query unit."""
-    for item in doc["checks"]:
-        if not isinstance(item, dict) or item.get("name") != check.name:
-            continue
-        try:
-            unit = get_unit(str(item.get("unit", check.unit.name)))
-            scale = convert(1.0, unit, check.query_unit)
-        except ConfigError:
-            return None
-        series = item.get("series") or []
-        if check.reduce == "each" and series:
-            return [
-                Sample(dict(s.get("labels") or {}), _f(s.get("value")) * scale)
-                for s in series
-                if isinstance(s, dict)
-            ]
-        return [Sample({}, _f(item.get("value")) * scale)]
-    return None
-
-
-def _f(value: object) -> float:
-    return (
-        float(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-        else math.nan
-    )
+    if item.series:
+        return [Sample(dict(s.labels), scaled(s.value)) for s in item.series]
+    return [Sample({}, scaled(item.value))]

@@ -20,7 +20,15 @@ from ..prometheus.templating import escape_string
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import run_selector
 
-__all__ = ["INFO_LABELS", "History", "find_history", "history_samples", "series_key"]
+__all__ = [
+    "INFO_LABELS",
+    "History",
+    "find_history",
+    "history_candidates",
+    "history_samples",
+    "run_markers",
+    "series_key",
+]
 
 #: ``locust_run_info`` labels a history must share with the judged run, when it carries them
 INFO_LABELS = ("testplan", "environment")
@@ -62,6 +70,16 @@ def find_history(
 ) -> History:
     """The last ``wanted`` passing runs before ``window``'s run; ``resolve`` turns a run id into
     its window (``Gate.resolve``: the history's runs are finished, so it does not wait)."""
+    matched, candidates = history_candidates(client, window, lookback)
+    runs = tuple(resolve(run_id) for _start, run_id in candidates[:wanted])
+    return History(wanted, runs, matched, window.job)
+
+
+def history_candidates(
+    client: PrometheusClient, window: RunWindow, lookback: str
+) -> tuple[dict[str, str], list[tuple[float, str]]]:
+    """The labels matched on, and every earlier passing run of the same job (and testplan and
+    environment when the judged run carries them) as (start, run_id), newest first."""
     sel = run_selector(window.run_id, window.job)
     matched: dict[str, str] = {}
     for sample in client.query(queries.run_info(sel, window.duration), window.eval_time):
@@ -79,8 +97,18 @@ def find_history(
         if sample.value < window.start:  # earlier runs only, even when re-judging an old run
             candidates.append((sample.value, run_id))
     candidates.sort(reverse=True)
-    runs = tuple(resolve(run_id) for _start, run_id in candidates[:wanted])
-    return History(wanted, runs, matched, window.job)
+    return matched, candidates
+
+
+def run_markers(client: PrometheusClient, lookback: str) -> dict[str, set[str]]:
+    """Run ids by marker (``pinned``, ``excluded``) as ``promgate runs pin|exclude`` pushed them
+    (a marker cleared with ``--clear`` reads 0 and does not count)."""
+    out: dict[str, set[str]] = {}
+    for sample in client.query(queries.run_markers(lookback)):
+        run_id, marker = sample.labels.get("run_id"), sample.labels.get("marker")
+        if run_id and marker and sample.value == 1:
+            out.setdefault(marker, set()).add(run_id)
+    return out
 
 
 def series_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:

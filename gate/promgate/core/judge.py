@@ -13,10 +13,11 @@ from ..config.conditions import Condition
 from ..config.loader import CheckSpec
 from ..config.units import convert
 from ..prometheus.types import Sample
+from .baseline_ref import NoBaseline
 from .format import format_labels, format_value
 from .result import CheckResult, SeriesResult, Verdict, worst
 
-__all__ = ["judge_check", "reduce_values"]
+__all__ = ["judge_check", "missing_outcome", "reduce_values"]
 
 _POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
 
@@ -42,15 +43,17 @@ def judge_check(
     samples: Sequence[Sample],
     baseline: Sequence[Sample] | None,
     baseline_query: str | None = None,
+    missing: NoBaseline | None = None,
 ) -> CheckResult:
-    """Judge one check; ``baseline`` is None when there is no baseline at all."""
+    """Judge one check; ``baseline`` is None when there is no baseline at all (``missing``
+    then says why, and whether the relative conditions are skipped)."""
     current = _converted(spec, samples)
     base = _converted(spec, baseline) if baseline is not None else None
     series: list[SeriesResult] = []
     if spec.reduce == "each":
         for labels, value in current:
             bval = _match(labels, base, len(current))
-            series.append(_judge_one(spec, labels, value, bval))
+            series.append(_judge_one(spec, labels, value, bval, missing))
         if series:
             verdict = worst([s.verdict for s in series])
             decisive = _nearest(spec, [s for s in series if s.verdict is verdict])
@@ -62,7 +65,7 @@ def judge_check(
             elif len(series) > 1:
                 reason = f"{format_labels(decisive.labels)}: {reason}"
         else:
-            one = _judge_one(spec, {}, None, _match({}, base, 1))
+            one = _judge_one(spec, {}, None, _match({}, base, 1), missing)
             verdict, value, bvalue, reason = one.verdict, None, one.baseline, one.reason
     else:
         value = reduce_values([v for _, v in current if v is not None], spec.reduce)
@@ -71,7 +74,7 @@ def judge_check(
             if base is not None
             else None
         )
-        one = _judge_one(spec, {}, value, bvalue)
+        one = _judge_one(spec, {}, value, bvalue, missing)
         verdict, reason = one.verdict, one.reason
         dropped = sum(1 for _, v in current if v is None)
         if dropped and value is not None:
@@ -151,7 +154,11 @@ def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def _judge_one(
-    spec: CheckSpec, labels: dict[str, str], value: float | None, baseline: float | None
+    spec: CheckSpec,
+    labels: dict[str, str],
+    value: float | None,
+    baseline: float | None,
+    missing: NoBaseline | None = None,
 ) -> SeriesResult:
     thresholds = {
         "warning": [c.threshold(baseline) for c in spec.warning],
@@ -169,7 +176,9 @@ def _judge_one(
     ):
         for cond in conds:
             hit = cond.triggered(value, baseline)
-            if hit is None:
+            if hit is None and missing is not None:
+                outcomes.append(missing_outcome(spec, missing, f"{level} '{cond.text}'"))
+            elif hit is None:
                 policy = _POLICY[spec.baseline_missing]
                 outcomes.append(
                     (
@@ -188,6 +197,14 @@ def _judge_one(
         verdict = Verdict.PASS
     reason = "; ".join(r for v, r in outcomes if v is verdict) or outcomes[0][1]
     return SeriesResult(labels, value, baseline, verdict, reason, thresholds)
+
+
+def missing_outcome(spec: CheckSpec, missing: NoBaseline, what: str) -> tuple[Verdict, str]:
+    """The verdict and reason of ``what`` (a condition, a series) with no baseline to use."""
+    if missing.skip:
+        return Verdict.SKIP, f"{missing.reason}: {what} not judged"
+    policy = spec.baseline_missing
+    return _POLICY[policy], f"{missing.reason}: {what} not judged (baseline_missing: {policy})"
 
 
 def _explain(

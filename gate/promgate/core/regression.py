@@ -22,17 +22,13 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from .. import queries
 from ..config.baseline import REGRESSION_PRESET
 from ..config.conditions import Condition
 from ..config.loader import CheckSpec
 from ..config.units import convert, get_unit
-from ..prometheus.client import PrometheusClient
-from ..prometheus.types import RunWindow, Sample
-from ..prometheus.window import run_selector
+from .baseline_ref import NoBaseline
 from .distribution import (
     Buckets,
     detectable_shift,
@@ -42,71 +38,18 @@ from .distribution import (
     z_for,
 )
 from .format import format_labels, format_value
+from .judge import missing_outcome
 from .result import CheckResult, SeriesResult, Verdict, worst
+from .rundata import AGGREGATED, STATS, Key, RunData
 
-__all__ = ["AGGREGATED", "PRESET", "RunData", "fetch_run", "judge_regression"]
+__all__ = ["AGGREGATED", "PRESET", "RunData", "judge_regression"]
 
 PRESET = REGRESSION_PRESET
-#: the all-requests series, named as Locust's summary names its total row
-AGGREGATED = ("", "Aggregated")
 _POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
-_STATS = (("median", "0.5"), ("p95", "0.95"))
+_STATS = STATS
 _SECONDS = get_unit("seconds")
 #: below this many requests on either side no rank test is worth its name
 MIN_REQUESTS = 20
-
-Key = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class RunData:
-    """One run's buckets and Locust percentiles per endpoint (and ``AGGREGATED``)."""
-
-    run_id: str
-    buckets: dict[Key, Buckets]
-    #: (method, name) -> {"median": s, "p95": s}
-    percentiles: dict[Key, dict[str, float]]
-
-
-def fetch_run(client: PrometheusClient, window: RunWindow) -> RunData:
-    """The run's bucket counts and Locust percentiles, three queries at its evaluation time."""
-    sel = run_selector(window.run_id, window.job)
-    at, span = window.eval_time, window.duration
-    cumulative: dict[Key, list[tuple[float, float]]] = {}
-    for s in client.query(queries.endpoint_buckets(sel, span), at):
-        key = (s.labels.get("method", ""), s.labels.get("name", ""))
-        cumulative.setdefault(key, []).append((_le(s.labels.get("le")), s.value))
-    buckets = {key: Buckets.from_cumulative(pairs) for key, pairs in cumulative.items()}
-    if buckets:
-        buckets[AGGREGATED] = Buckets.pooled(list(buckets.values()))
-    percentiles: dict[Key, dict[str, float]] = {}
-    names = dict((q, stat) for stat, q in _STATS)
-    for s in client.query(queries.endpoint_percentiles(sel=sel, window=span), at):
-        key = (s.labels.get("method", ""), s.labels.get("name", ""))
-        _put(percentiles, key, names, s)
-    for s in client.query(queries.run_percentiles(sel=sel, window=span), at):
-        _put(percentiles, AGGREGATED, names, s)
-    return RunData(window.run_id, buckets, percentiles)
-
-
-def _put(out: dict[Key, dict[str, float]], key: Key, names: Mapping[str, str], s: Sample) -> None:
-    stat = names.get(_q_label(s.labels.get("percentile", "")))
-    if stat is not None and math.isfinite(s.value):
-        out.setdefault(key, {})[stat] = s.value
-
-
-def _q_label(text: str) -> str:
-    try:
-        return str(float(text)).rstrip("0").rstrip(".") if text else ""
-    except ValueError:
-        return text
-
-
-def _le(text: str | None) -> float:
-    try:
-        return float(text) if text is not None else math.nan
-    except ValueError:
-        return math.nan
 
 
 def judge_regression(
@@ -117,11 +60,15 @@ def judge_regression(
     *,
     history: bool,
     confidence: float,
+    missing: NoBaseline | None = None,
 ) -> CheckResult:
-    """Judge every endpoint of ``run`` (and all requests) against ``baselines``."""
+    """Judge every endpoint of ``run`` (and all requests) against ``baselines`` (none:
+    ``missing`` says why, and whether the series are skipped)."""
     keys = sorted(set(run.buckets) | set(run.percentiles), key=lambda k: (k == AGGREGATED, k))
     series = [
         _judge_series(spec, key, run, baselines, history=history, confidence=confidence)
+        if baselines or missing is None
+        else _missing(spec, key, run, missing)
         for key in keys
     ]
     if series:
@@ -142,6 +89,16 @@ def judge_regression(
         series=series,
         reduce="each",
     )
+
+
+def _missing(spec: CheckSpec, key: Key, run: RunData, missing: NoBaseline) -> SeriesResult:
+    labels = {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
+    median = run.percentiles.get(key, {}).get("median")
+    if median is None or key not in run.buckets:
+        verdict = _POLICY[spec.no_data]
+        return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
+    verdict, reason = missing_outcome(spec, missing, "the shift")
+    return SeriesResult(labels, median * convert(1.0, _SECONDS, spec.unit), None, verdict, reason)
 
 
 def _judge_series(
@@ -330,13 +287,22 @@ def _fires(cond: Condition, stat: Mapping[str, Any], confidence: float, k: float
 
 def _smallest_shift(spec: CheckSpec, median_base: float) -> float | None:
     """The smallest relative shift any condition asks about (0.1 for ``"> +10%"``)."""
-    sizes: list[float] = []
-    for cond in (*spec.warning, *spec.critical):
-        if cond.relative == "percent":
-            sizes.append(abs(cond.amount) / 100.0)
-        elif cond.relative == "delta" and median_base > 0:
-            sizes.append(abs(cond.amount) / median_base)
-    return min(sizes) if sizes else None
+    sizes = [_shift_size(c, median_base) for c in (*spec.warning, *spec.critical)]
+    found = [s for s in sizes if s is not None]
+    return min(found) if found else None
+
+
+def _shift_size(cond: Condition, median_base: float) -> float | None:
+    """The relative shift ``cond`` asks about; of conditions joined by ``and``, the largest
+    (``"> +20% and > +15ms"`` on a 50 ms median: 30 %)."""
+    if cond.parts:
+        sizes = [s for s in (_shift_size(p, median_base) for p in cond.parts) if s is not None]
+        return max(sizes) if sizes else None
+    if cond.relative == "percent":
+        return abs(cond.amount) / 100.0
+    if cond.relative == "delta" and median_base > 0:
+        return abs(cond.amount) / median_base
+    return None
 
 
 def _shift_text(stat: str, s: Mapping[str, Any], unit: Any) -> str:

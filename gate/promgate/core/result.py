@@ -2,18 +2,19 @@
 
 Every renderer (text, JUnit, Markdown, GitHub, HTML, analysis JSON, pushed results) takes a
 ``GateResult``; ``to_dict``/``from_dict`` are its JSON form (``promgate check --json``, read back by
-``promgate report --result`` and as a baseline file). Schema (``schema`` = 1); times are Unix
-seconds, values are in the check's ``unit``, ``null`` means no data::
+``promgate report --result`` and as a baseline file). Schema ``promgate.result/2`` (results
+with ``schema`` 1 or none still read); times are Unix seconds, values are in the check's
+``unit``, ``null`` means no data; docs/gate.md "Result schema" is the full text::
 
-    {"schema": 1, "promgate_version": str, "generated_at": float,
+    {"schema": "promgate.result/2", "promgate_version": str, "generated_at": float,
      "verdict": "pass"|"warning"|"fail", "exit_code": int, "strict": bool,
-     "prometheus": str, "run": RunWindow, "baseline": null | {"source": "run"|"file",
-       "run": RunWindow | null, "file": str | null},
+     "prometheus": str, "run": RunWindow, "baseline": null | Baseline (core.baseline_ref),
      "summary": {"requests": float|null, "failures": ..., "error_rate_percent": ...,
                  "rps": ..., "p50": s, "p95": s, "p99": s, "avg_response_time": s,
                  "cpu_usage_avg": %, "memory_usage_avg": %},
      "checks": [CheckResult], "notes": [str], "aborted": null | Abort,
-     "dashboard_url": null | str}
+     "dashboard_url": null | str, "profile": null | RunProfile (core.profile),
+     "endpoints": null | [EndpointRecord] (core.rundata)}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
     CheckResult = {"name", "description", "preset", "query", "baseline_query", "unit",
@@ -36,9 +37,13 @@ from typing import Any
 from ..config.loader import CheckSpec
 from ..prometheus.types import RunWindow
 from .aborted import Abort
+from .baseline_ref import Baseline
+from .profile import RunProfile
+from .rundata import RunData
 
 __all__ = [
     "SCHEMA",
+    "SCHEMAS",
     "Baseline",
     "CheckResult",
     "GateResult",
@@ -47,7 +52,9 @@ __all__ = [
     "worst",
 ]
 
-SCHEMA = 1
+#: the schema this version writes; it reads every one of ``SCHEMAS`` (and results without one)
+SCHEMA = "promgate.result/2"
+SCHEMAS = (1, "promgate.result/1", SCHEMA)
 
 
 class Verdict(str, enum.Enum):
@@ -209,37 +216,6 @@ class CheckResult:
 
 
 @dataclass
-class Baseline:
-    """What the run was compared with: another run, an earlier result file, or the run history
-    (``history``: the runs found, newest first; ``wanted``: how many were asked for)."""
-
-    source: str  # "run" | "file" | "history"
-    run: RunWindow | None = None
-    file: str | None = None
-    history: list[str] = field(default_factory=list)
-    wanted: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        run = self.run.to_dict() if self.run is not None else None
-        doc: dict[str, Any] = {"source": self.source, "run": run, "file": self.file}
-        if self.source == "history":
-            doc.update(history=list(self.history), wanted=self.wanted)
-        return doc
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Baseline:
-        run = doc.get("run")
-        wanted = doc.get("wanted")
-        return cls(
-            source=str(doc.get("source") or ("run" if run else "file")),
-            run=RunWindow.from_dict(run) if isinstance(run, Mapping) else None,
-            file=str(doc["file"]) if doc.get("file") else None,
-            history=[str(r) for r in doc.get("history") or []],
-            wanted=int(wanted) if isinstance(wanted, int) else None,
-        )
-
-
-@dataclass
 class GateResult:
     version: str
     generated_at: float
@@ -254,6 +230,10 @@ class GateResult:
     aborted: Abort | None = None
     #: the run's Grafana dashboard (``--grafana-url``)
     dashboard_url: str | None = None
+    #: the run's identity and load profile (schema 2; None in older results)
+    profile: RunProfile | None = None
+    #: per endpoint: buckets, Locust's percentiles, counts (schema 2; None in older results)
+    endpoints: RunData | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -263,6 +243,10 @@ class GateResult:
             return Verdict.FAIL
         judged = [c.verdict for c in self.checks if c.verdict is not Verdict.SKIP]
         if not judged:
+            if self.baseline is not None and self.baseline.pending and self.checks:
+                # A first run: the run had data, only the baseline is still to come (each
+                # check and the notes say so); failing it would keep any baseline from forming.
+                return Verdict.PASS
             return Verdict.FAIL  # never pass when nothing was known
         overall = worst(judged)
         if self.strict and overall is Verdict.WARN:
@@ -293,6 +277,8 @@ class GateResult:
             "notes": list(self.notes),
             "aborted": self.aborted.to_dict() if self.aborted is not None else None,
             "dashboard_url": self.dashboard_url,
+            "profile": self.profile.to_dict() if self.profile is not None else None,
+            "endpoints": self.endpoints.to_list() if self.endpoints is not None else None,
         }
 
     @classmethod
@@ -300,9 +286,14 @@ class GateResult:
         """A result as ``to_dict`` wrote it; ``ValueError`` says what is missing or malformed."""
         if not isinstance(doc, Mapping) or not isinstance(doc.get("run"), Mapping):
             raise ValueError("no 'run' object")
+        schema = doc.get("schema", 1)
+        if schema not in SCHEMAS:
+            raise ValueError(f"unknown schema {schema!r} (this promgate reads up to {SCHEMA})")
         try:
             baseline = doc.get("baseline")
             aborted = doc.get("aborted")
+            profile, endpoints = doc.get("profile"), doc.get("endpoints")
+            run_id = str(doc["run"].get("run_id") or "")
             return cls(
                 version=str(doc.get("promgate_version") or ""),
                 generated_at=float(doc.get("generated_at") or 0.0),
@@ -315,6 +306,10 @@ class GateResult:
                 notes=[str(n) for n in doc.get("notes") or []],
                 aborted=Abort.from_dict(aborted) if isinstance(aborted, Mapping) else None,
                 dashboard_url=str(doc["dashboard_url"]) if doc.get("dashboard_url") else None,
+                profile=RunProfile.from_dict(profile) if isinstance(profile, Mapping) else None,
+                endpoints=RunData.from_list(run_id, endpoints)
+                if isinstance(endpoints, list)
+                else None,
             )
         except KeyError as exc:
             raise ValueError(f"a check has no {exc.args[0]!r}") from None

@@ -34,6 +34,8 @@ from .history import (
     endpoint_percentiles,
     passing_runs,
     run_info,
+    run_info_labels,
+    run_markers,
     run_percentiles,
 )
 from .live import (
@@ -169,6 +171,8 @@ __all__ = [
     "run_ids",
     "run_ids_before",
     "run_info",
+    "run_info_labels",
+    "run_markers",
     "run_percentiles",
     "run_start",
     "run_start_ms",

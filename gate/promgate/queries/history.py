@@ -33,6 +33,18 @@ def run_info(sel: str = RUN, window: str = WINDOW) -> str:
     return f"max by (testplan, environment) (last_over_time({metric}[{window}]))"
 
 
+def run_info_labels(sel: str = RUN, window: str = WINDOW) -> str:
+    """Every label of the run's ``locust_run_info`` (its identity and load profile)."""
+    return f"last_over_time({_sel('locust_run_info', sel)}[{window}])"
+
+
+def run_markers(lookback: str) -> str:
+    """Runs pinned or excluded by ``promgate runs pin|exclude`` (labels run_id, marker): the
+    marker's last pushed value, 1 set, 0 cleared."""
+    metric = _sel("promgate_run_marker", f'job="{RESULTS_JOB}"')
+    return f"max by (run_id, marker) (last_over_time({metric}[{lookback}]))"
+
+
 def passing_runs(job_sel: str, info_sel: str, lookback: str) -> str:
     """Runs of a job whose last pushed gate verdict was pass or warning (``<= 1``), valued by
     their start, newest first. ``info_sel`` narrows them by ``locust_run_info`` labels

@@ -19,12 +19,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from promgate.core.collect import RECORD_QUERIES
 from promgate.core.summary import SUMMARY_QUERIES
 
-#: the gate's summary queries (core/summary.py), with the run's variables as wildcards
+#: the gate's summary queries (core/summary.py) and the queries behind a result's endpoints and
+#: profile (core/collect.py), with the run's variables as wildcards
 SUMMARY = [
-    re.compile(re.sub(r"\\\$(job|run_id|window)", ".+?", re.escape(build())))
-    for build, _ in SUMMARY_QUERIES.values()
+    re.compile(re.sub(r"\\\$(job|run_id|window)", ".+?", re.escape(template)))
+    for template in [*(build() for build, _ in SUMMARY_QUERIES.values()), *RECORD_QUERIES.values()]
 ]
 START = 1_700_000_000.0
 END = START + 60.0

@@ -75,7 +75,7 @@ def test_pass_writes_every_report(
     assert code == 0, stdout
     assert "PASS" in stdout and "p95" in stdout and "\033[" not in stdout  # no colour off a TTY
     doc = json.loads((out / "r.json").read_text())
-    assert doc["verdict"] == "pass" and doc["exit_code"] == 0 and doc["schema"] == 1
+    assert doc["verdict"] == "pass" and doc["exit_code"] == 0 and doc["schema"] == "promgate.result/2"
     assert doc["run"]["run_id"] == "run-1" and doc["run"]["window"].endswith("s")
     assert doc["run"]["eval_time"] > doc["run"]["end"]  # after the final scrape, not at the end
     p95 = doc["checks"][0]
@@ -325,7 +325,10 @@ def test_template_variables_and_var(fake_prom: FakePrometheus, write_config: Wri
 
 
 def test_baseline_file_relative(
-    fake_prom: FakePrometheus, write_config: Writer, tmp_path: Path
+    fake_prom: FakePrometheus,
+    write_config: Writer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     cfg = write_config(
         "checks:\n  - name: median\n    preset: p50\n    critical: '> +20%'\n"
@@ -334,6 +337,14 @@ def test_baseline_file_relative(
     fake_prom.on('percentile="0.5"', value(0.100))
     base = tmp_path / "base.json"
     assert check(fake_prom, cfg, "--json", str(base)) == 1  # no baseline: policy fail
+    # A failed run never becomes a baseline, even named explicitly: baseline_missing decides.
+    capsys.readouterr()
+    assert check(fake_prom, cfg, "--baseline-file", str(base), "--json", "-") == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert "verdict fail" in refused["baseline"]["missing"]
+    assert "a failed run never becomes a baseline" in refused["checks"][0]["reason"]
+    passing = write_config(cfg.read_text().replace("'> +20%'", "'> 1s'"), fast=False)
+    assert check(fake_prom, passing, "--json", str(base)) == 0
     assert check(fake_prom, cfg, "--baseline-file", str(base)) == 0  # same median
     fake_prom.on('percentile="0.5"', value(0.150))
     assert check(fake_prom, cfg, "--baseline-file", str(base)) == 1  # 50 % slower
