@@ -48,6 +48,7 @@ STANDIN_FOR = {
     "actions/github-script": STANDINS / "github-script",
 }
 GRAFANA = "https://grafana.example.com"
+_USES = re.compile(r"uses: ([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})")
 
 
 def _act() -> str:
@@ -60,7 +61,9 @@ def _local_repositories(action_dir: Path) -> list[str]:
     """``--local-repository`` for every pinned action of the workflow and of action.yml."""
     out: list[str] = []
     for path in (ROOT / "deploy/ci/github-actions.yml", ROOT / "action.yml"):
-        for uses in re.findall(r"uses: ([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", path.read_text()):
+        for uses in re.findall(
+            r"uses: ([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", path.read_text()
+        ):
             repo, sha = uses
             if repo == "actions/checkout":
                 continue  # act copies the local repository itself
