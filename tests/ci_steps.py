@@ -182,6 +182,7 @@ def run_azure(
             job.not_run(name, "condition false")
             continue
         step_env = {**env, **{k.replace(".", "_").upper(): v for k, v in variables.items()}}
+        step_env |= {k: macro(str(v)) for k, v in step.get("env", {}).items()}
         if "script" in step:
             # Azure runs a script with plain bash: only its last command's status counts.
             job.shell(name, ["bash", "--noprofile", "--norc"], macro(step["script"]), step_env)

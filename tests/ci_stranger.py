@@ -64,21 +64,22 @@ GATE_CONFIG = """\
 checks:
   - name: latency regression
     preset: latency_regression
-    critical: "> +15%"
+    critical: "> +20%"
   - name: error_rate
     preset: error_rate
     critical: "> 5%"
 """
-#: A few seconds of load: about a hundred requests of the busiest endpoint, enough to judge a
-#: 15 % shift of a 40 ms median.
+#: A few seconds of load: about 70 requests of the busiest endpoint, enough to judge a 20 % shift
+#: of a 115 ms median.
 LOAD = {"USERS": "4", "SPAWN_RATE": "4", "DURATION": "4s"}
 
 
 def serve(api: DemoApi, slow: bool = False) -> None:
-    """The system under test: 40-44 ms per request, the busiest endpoint 30 % slower if
-    ``slow``."""
+    """The system under test: 110-120 ms per request, the busiest endpoint 30 % slower if
+    ``slow``. Long enough that a shared machine's stalls (tens of ms in a p95 of a few hundred
+    requests) stay well inside the gate's 20 %, and a 30 % slowdown well outside it."""
     routes = {BUSIEST: {"latency_factor": 1.3}} if slow else {}
-    api.configure(latency_ms=40, jitter_ms=4, error_rate=0.0, routes=routes)
+    api.configure(latency_ms=110, jitter_ms=10, error_rate=0.0, routes=routes)
 
 
 def run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
