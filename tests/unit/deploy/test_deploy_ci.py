@@ -199,3 +199,16 @@ def test_gitlab_ci() -> None:
     assert job["artifacts"]["reports"]["junit"] == "results/gate-junit.xml"
     for key in ("LOCUSTFILE", "PROMGATE_CONFIG", "TARGET_HOST", "PROMGATE_VERSION"):
         assert key in job["variables"]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_remote_write_instead_of_a_pushgateway(name: str) -> None:
+    text = TEMPLATES[name].read_text()
+    assert "--prometheus-remote-write" in text and "--prometheus-header" in text
+    # Credentials reach the exporter as its variables, never on a command line (ps shows those).
+    assert "--prometheus-basic-auth" not in text
+    assert "LOCUST_PROMETHEUS_BASIC_AUTH_PASSWORD" in text
+    # Without a Pushgateway the gate pushes no verdicts; with one it does.
+    assert re.search(r"if \[ -n \"\$\{?PUSHGATEWAY_URL(:-)?\}?\" \].*--push-results", text) or (
+        name == "github" and "pushgateway: ${{ env.PUSHGATEWAY_URL }}" in text
+    )
