@@ -48,8 +48,9 @@ class GitlabRunner:
     root: Path
     repo: Path
 
-    def run(self, merge_request: bool) -> tuple[int, str, Path]:
-        """One pipeline on the current branch (or a merge request's); the job's results."""
+    def run(self, merge_request: bool, **settings: str) -> tuple[int, str, Path]:
+        """One pipeline on the current branch (or a merge request's), with more CI/CD variables
+        (``settings``); the job's results."""
         state = self.repo / ".gitlab-ci-local"
         shutil.rmtree(state / "builds", ignore_errors=True)  # an ephemeral runner
         shutil.rmtree(state / "artifacts", ignore_errors=True)
@@ -62,6 +63,7 @@ class GitlabRunner:
             "PROMETHEUS_URL": self.stack.prometheus_url,
             "PUSHGATEWAY_URL": self.stack.pushgateway_url,
             **LOAD,
+            **settings,
         }
         argv = [str(node), str(gcl), "--force-shell-executor", "--shell-isolation", "--no-color"]
         if merge_request:
@@ -123,10 +125,12 @@ def test_gitlab_template_under_gitlab_ci_local_compares_with_the_default_branch(
     assert_regressed(results, _run_id(results, log), first, log)
     assert [p.name for p in cache.iterdir()] == [f"{first}.json"], log
 
-    # 3. The same merge request against the unchanged server passes, against run 1 again.
+    # 3. The same merge request against the unchanged server passes, against run 1 again: the
+    # history setting asks for 3 runs, run 1 is the only good one (said in the notes).
     serve(demo_api)
-    code, log, results = runner.run(merge_request=True)
+    code, log, results = runner.run(merge_request=True, PROMGATE_BASELINE_HISTORY="3")
     assert code == 0, log
     result = assert_pass(results, _run_id(results, log), log)
-    assert first in str(result["baseline"]), result["baseline"]
+    assert result["baseline"]["history"] == [first], result["baseline"]
+    assert result["baseline"]["wanted"] == 3, result["baseline"]
     assert [p.name for p in cache.iterdir()] == [f"{first}.json"], log
