@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from ci_stranger import (
     LOAD,
     ROOT,
@@ -134,3 +135,37 @@ def test_gitlab_template_under_gitlab_ci_local_compares_with_the_default_branch(
     assert result["baseline"]["history"] == [first], result["baseline"]
     assert result["baseline"]["wanted"] == 3, result["baseline"]
     assert [p.name for p in cache.iterdir()] == [f"{first}.json"], log
+
+
+def test_gitlab_template_writes_by_remote_write_without_a_pushgateway(
+    package: Package, stack: LocalStack, demo_api: DemoApi, tmp_path: Path
+) -> None:
+    """A store that takes remote write (here Prometheus's own receiver) instead of a Pushgateway:
+    the exporter writes there with the tenant header and credentials, the gate reads the same
+    store, and no Pushgateway is used."""
+    remote_write = getattr(stack, "remote_write_url", None)
+    exporter = (package.python_bin.parent / "lib").glob("python*/site-packages/locust_prometheus")
+    options = next(exporter) / "options.py"
+    if remote_write is None or '"remote_write"' not in options.read_text():
+        pytest.skip("no remote-write sink in this exporter or receiver in the local stack")
+    repo = stranger_repo(tmp_path, "gitlab-ci.yml", ".gitlab-ci.yml")
+    (tmp_path / "home").mkdir()
+    runner = GitlabRunner(package, stack, demo_api.url, tmp_path, repo)
+    serve(demo_api)
+    code, log, results = runner.run(
+        merge_request=False,
+        PUSHGATEWAY_URL="",
+        PROMETHEUS_REMOTE_WRITE_URL=remote_write,
+        PROMETHEUS_HEADER="X-Scope-OrgID=team-a",
+        PROMETHEUS_USER="tenant",
+        PROMETHEUS_PASSWORD="s3cret-token",
+    )
+    assert code == 0, log
+    run_id = _run_id(results, log)
+    result = assert_pass(results, run_id, log)
+    assert result["summary"]["requests"] > 0, result["summary"]
+    # Nothing went through the Pushgateway: neither the run's metrics nor the verdicts.
+    groups = requests.get(f"{stack.pushgateway_url}/api/v1/metrics", timeout=10).json()["data"]
+    assert not [g for g in groups if g["labels"].get("run_id") == run_id], groups
+    # The password is never on a command line (the job's log shows its commands).
+    assert "s3cret-token" not in log
