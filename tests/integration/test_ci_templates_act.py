@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from ci_stranger import (
     LOAD,
     ROOT,
@@ -89,7 +90,16 @@ class ActRunner:
         self.action_dir.mkdir()
         shutil.copy(ROOT / "action.yml", self.action_dir / "action.yml")
 
-    def run(self, event_name: str, event: dict[str, object], run_no: int) -> tuple[int, str]:
+    def run(
+        self,
+        event_name: str,
+        event: dict[str, object],
+        run_no: int,
+        settings: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """One workflow run; ``settings``: more repository variables (an empty value removes
+        one), ``secrets``: repository secrets."""
         event_file = self.root / f"event-{run_no}.json"
         event_file.write_text(json.dumps(event))
         variables = {
@@ -101,12 +111,16 @@ class ActRunner:
             "LOAD_TEST_SPAWN_RATE": LOAD["SPAWN_RATE"],
             "LOAD_TEST_DURATION": LOAD["DURATION"],
             "PROMGATE_GRAFANA_URL": GRAFANA,
+            **(settings or {}),
         }
         argv = [_act(), event_name, "-W", WORKFLOW, "-e", str(event_file)]
         argv += ["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode", "--no-cache-server"]
         argv += _local_repositories(self.action_dir)
         for key, value in variables.items():
-            argv += ["--var", f"{key}={value}"]
+            if value:
+                argv += ["--var", f"{key}={value}"]
+        for key, value in (secrets or {}).items():
+            argv += ["--secret", f"{key}={value}"]
         run_env = {
             "GITHUB_RUN_ID": str(run_no),
             "STANDIN_STORE": str(self.store),
@@ -182,3 +196,33 @@ def test_github_template_under_act_compares_with_the_default_branch(
     result = assert_pass(runner.artifacts("gh-103-1"), "gh-103-1", log)
     assert "gh-101-1" in json.dumps(result["baseline"]), result["baseline"]
     assert [p.name for p in (runner.store / "cache").iterdir()] == [saved.name], log
+
+
+def test_github_template_under_act_writes_by_remote_write(
+    package: Package, stack: LocalStack, demo_api: DemoApi, tmp_path: Path
+) -> None:
+    """Remote write (here into Prometheus's own receiver) instead of a Pushgateway, with a tenant
+    header and the credentials as secrets; the gate reads the same store."""
+    remote_write = getattr(stack, "remote_write_url", None)
+    exporter = (package.python_bin.parent / "lib").glob("python*/site-packages/locust_prometheus")
+    if remote_write is None or '"remote_write"' not in (next(exporter) / "options.py").read_text():
+        pytest.skip("no remote-write sink in this exporter or receiver in the local stack")
+    repo = stranger_repo(
+        tmp_path, "github-actions.yml", WORKFLOW, remote="https://github.com/stranger/app.git"
+    )
+    runner = ActRunner(package, stack, demo_api.url, tmp_path, repo)
+    serve(demo_api)
+    push = {"ref": "refs/heads/main", "repository": _repository("stranger/app")}
+    settings = {
+        "PUSHGATEWAY_URL": "",
+        "PROMETHEUS_REMOTE_WRITE_URL": remote_write,
+        "PROMETHEUS_HEADER": "X-Scope-OrgID=team-a",
+    }
+    secrets = {"PROMETHEUS_USER": "tenant", "PROMETHEUS_PASSWORD": "s3cret-token"}
+    code, log = runner.run("push", push, 201, settings, secrets)
+    assert code == 0, log
+    result = assert_pass(runner.artifacts("gh-201-1"), "gh-201-1", log)
+    assert result["summary"]["requests"] > 0, result["summary"]
+    groups = requests.get(f"{stack.pushgateway_url}/api/v1/metrics", timeout=10).json()["data"]
+    assert not [g for g in groups if g["labels"].get("run_id") == "gh-201-1"], groups
+    assert "s3cret-token" not in log  # act masks secrets as GitHub does
