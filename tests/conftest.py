@@ -42,8 +42,8 @@ SHARED_UNITS = {
 UNIT_SECONDS = {
     "timing": 325,
     "test_ci_templates": 100,
-    "test_ci_templates_act": 45,
-    "test_ci_templates_gitlab": 45,
+    "test_ci_templates_act": 65,
+    "test_ci_templates_gitlab": 60,
     "test_live_gate": 115,
     "test_exporter": 95,
     "completed_run": 45,
