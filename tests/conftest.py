@@ -46,6 +46,7 @@ UNIT_SECONDS = {
     "test_ci_templates_gitlab": 60,
     "test_live_gate": 115,
     "test_exporter": 95,
+    "test_history_files": 65,
     "completed_run": 45,
     "test_report_csp": 35,
     "test_report_screenshot": 15,

@@ -98,7 +98,7 @@ class Runs:
         seen = statistics.median(self.observed[route])
         return {route: 1.0 + share * seen / MEDIANS[route]}
 
-    def load(self, slow: dict[str, float] | None = None) -> tuple[str, float]:
+    def load(self, slow: dict[str, float] | None = None, users: int = 8) -> tuple[str, float]:
         factor = self.rng.uniform(0.95, 1.05)
         routes = {
             route: {"latency_ms": median, "latency_factor": (slow or {}).get(route, 1.0)}
@@ -110,7 +110,7 @@ class Runs:
             pushgateway=self.stack.pushgateway_url,
             run_id=new_run_id("reg"),
             locustfile=LOCUSTFILE,
-            users=8,
+            users=users,
             spawn_rate=8,
             run_time="6s",
             extra=[
@@ -133,14 +133,21 @@ class Runs:
                 self.observed_p95[route].append(p95)
         return locust.run_id, factor
 
-    def judge(self, run_id: str, config: str) -> tuple[int, dict[str, Any]]:
-        cfg = self.tmp / f"{run_id}.yaml"
+    def judge(
+        self, run_id: str, config: str, extra: tuple[str, ...] = (), label: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """Judge the run and push its verdict; with a ``label``, judge it again (``extra``: more
+        ``check`` options) into ``<run_id>-<label>.json``, pushing nothing."""
+        name = f"{run_id}-{label}" if label else run_id
+        cfg = self.tmp / f"{name}.yaml"
         cfg.write_text(config, encoding="utf-8")
-        out = self.tmp / f"{run_id}.json"
+        out = self.tmp / f"{name}.json"
         argv = ["check", "--prometheus", self.stack.prometheus_url, "--run-id", run_id]
-        argv += ["--job", self.job, "--config", str(cfg), "--json", str(out)]
-        argv += ["--wait-timeout", "60", "--push-results", self.stack.pushgateway_url]
-        code = run(argv)
+        argv += ["--job", self.job, "--config", str(cfg), "--json", str(out), *extra]
+        argv += ["--wait-timeout", "60"]
+        if label:
+            return run(argv), json.loads(out.read_text(encoding="utf-8"))
+        code = run([*argv, "--push-results", self.stack.pushgateway_url])
         doc: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
         if doc["verdict"] in ("pass", "warning"):
             self.passing.append(run_id)

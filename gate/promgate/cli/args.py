@@ -33,7 +33,7 @@ def _table(*rows: tuple[str, str]) -> str:
     return "exit codes:\n" + "\n".join(f"  {c:<3}  {t}" for c, t in (*rows, *shared))
 
 
-_USAGE = ("2", "usage or config error (bad option, config, PromQL syntax)")
+_USAGE = ("2", "usage or config error (bad option, config, PromQL syntax, a bad result file)")
 _PROMETHEUS = ("3", "Prometheus unreachable or failing (never mistaken for a failed threshold)")
 #: ``promgate check``
 EXIT_CODES = _table(

@@ -1,4 +1,5 @@
-"""``promgate runs``: list the runs Prometheus knows, newest first."""
+"""``promgate runs``: list the runs Prometheus knows (or a directory's result files, ``--dir``),
+newest first; ``promgate runs pin|exclude RUN`` curates which runs may be a baseline."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import argparse
 import sys
 from typing import Any
 
-from ..core.runs import list_runs
+from ..core.result_files import gather_results
+from ..core.runs import list_runs, rows_from_results
+from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
 from ..report.runs import format_runs
 from .args import REPORT_EXIT_CODES, prometheus_url
+from .markers import mark_run
 
 __all__ = ["add_runs_parser", "run_runs"]
 
@@ -18,15 +22,35 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``runs`` subcommand to ``subparsers`` (from ``add_subparsers()``)."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "runs",
-        help="list the runs Prometheus knows, newest first",
+        help="list the runs (Prometheus, or result files with --dir); pin or exclude one",
         description="List the load-test runs in Prometheus (newest first) with their request "
-        "count, error rate, p95 and the gate's verdict when it was pushed.",
+        "count, error rate, p95 and the gate's verdict when it was pushed; with --dir DIR, the "
+        "result files in DIR (promgate check --json). 'runs pin RUN' makes RUN a preferred "
+        "baseline, 'runs exclude RUN' keeps it from ever being one: with --dir, in DIR's index "
+        "file (promgate-index.json); else as markers pushed to --pushgateway. --clear undoes.",
         epilog=REPORT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
+        "action", nargs="?", choices=("pin", "exclude"), help="pin or exclude RUN (default: list)"
+    )
+    p.add_argument("run", nargs="?", metavar="RUN", help="the run id to pin or exclude")
+    p.add_argument(
         "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
     )
+    p.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="result files (promgate check --json) instead of Prometheus: the directory given "
+        "to check --baseline-file",
+    )
+    p.add_argument(
+        "--pushgateway",
+        metavar="URL",
+        help="where pin/exclude push their marker without --dir (env PROMGATE_PUSHGATEWAY_URL; "
+        "the one check --push-results uses)",
+    )
+    p.add_argument("--clear", action="store_true", help="remove the pin or the exclusion")
     p.add_argument(
         "--job", default="locust", metavar="JOB", help="the exporter's job label (default: locust)"
     )
@@ -61,8 +85,20 @@ def _count(text: str) -> int:
 
 def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -> int:
     """Run ``promgate runs``; errors are raised as ``PromgateError`` (the CLI maps them)."""
-    client = client or PrometheusClient(prometheus_url(args.prometheus))
-    rows = list_runs(client, args.job, args.lookback)
+    if args.action:
+        if not args.run:
+            raise UsageError(f"runs {args.action}: which run? (promgate runs {args.action} RUN)")
+        print(mark_run(args.action, args.run, args.clear, args.dir, args.pushgateway))
+        return 0
+    if args.dir:
+        found = gather_results([args.dir])
+        if found.missing:
+            raise UsageError(f"runs --dir {args.dir}: no such directory", option="dir")
+        idx = found.index
+        rows = rows_from_results([r for _, r in found.results], idx.pinned, idx.excluded)
+    else:
+        client = client or PrometheusClient(prometheus_url(args.prometheus))
+        rows = list_runs(client, args.job, args.lookback)
     if args.limit > 0:
         rows = rows[: args.limit]
     format_runs(rows, args.format, sys.stdout)

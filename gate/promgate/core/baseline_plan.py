@@ -18,7 +18,7 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.types import RunWindow
 from .baseline_ref import Baseline, NoBaseline
 from .baselines import Candidate, Choice, choose, preference_order
-from .collect import fetch_profile
+from .collect import fetch_profile, fetch_verdict
 from .history import History, history_candidates, run_markers
 from .profile import RunProfile
 from .result import GateResult
@@ -64,7 +64,9 @@ def plan_baseline(
         return _from_files(window, judged, source, source.files)
     if source.run:
         bw = resolve(source.run)
-        cand = Candidate(bw.run_id, bw.job, bw.start, bw, fetch_profile(client, bw))
+        # Named explicitly, but a run that failed (a pushed verdict) is still no baseline.
+        verdict = fetch_verdict(client, bw, lookback)
+        cand = Candidate(bw.run_id, bw.job, bw.start, bw, fetch_profile(client, bw), verdict)
         choice = choose(
             [cand], judged, 1, source.comparable, judged_start=window.start, explicit=True
         )
@@ -92,16 +94,15 @@ def _from_prometheus(
     markers = run_markers(client, lookback)
     pinned, excluded = markers.get("pinned", set()), markers.get("excluded", set())
     ordered = preference_order(
-        Candidate(
-            run_id, window.job, start, run_id, None, None, run_id in pinned, run_id in excluded
-        )
+        Candidate(run_id, window.job, start, source=None, profile=None,
+                  pinned=run_id in pinned, excluded=run_id in excluded)
         for start, run_id in found
-    )
+    )  # fmt: skip
 
     def resolved() -> Iterator[Candidate[RunWindow]]:
         # Lazily: each run costs queries, and strict may have to look past a few.
         for c in ordered:
-            if c.excluded:
+            if c.excluded:  # passed over unresolved: an excluded run is never chosen
                 yield Candidate(c.run_id, c.job, c.start, window, None, excluded=True)
                 continue
             bw = resolve(c.run_id)

@@ -11,9 +11,10 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
 from .profile import RunProfile
+from .result import Verdict
 from .rundata import AGGREGATED, EndpointRecord, Key, RunData
 
-__all__ = ["RECORD_QUERIES", "fetch_profile", "fetch_run"]
+__all__ = ["RECORD_QUERIES", "fetch_profile", "fetch_run", "fetch_verdict"]
 
 _BY = "method, name"
 #: the queries behind a result's ``endpoints`` and ``profile``, templates over the run's
@@ -31,6 +32,8 @@ RECORD_QUERIES: dict[str, str] = {
     "run_rps": queries.locust_rps(),
     "info": queries.run_info_labels(),
     "peak_users": queries.max_users(),
+    # over ``lookback`` and now, not the run's window: the verdict is pushed after the run
+    "verdict": queries.run_verdict(),
 }
 
 
@@ -87,6 +90,13 @@ def fetch_profile(client: PrometheusClient, window: RunWindow) -> RunProfile:
     return RunProfile.from_info(
         window.run_id, window.job, info, peak_users=max(peak) if peak else None, duration=duration
     )
+
+
+def fetch_verdict(client: PrometheusClient, window: RunWindow, lookback: str) -> Verdict | None:
+    """The verdict ``promgate check --push-results`` pushed for the run, None if none was."""
+    expr = render(RECORD_QUERIES["verdict"], {**window.variables(), "window": lookback})
+    codes = [s.value for s in client.query(expr) if math.isfinite(s.value)]
+    return Verdict.from_code(max(codes)) if codes else None
 
 
 def _key(s: Sample) -> Key:

@@ -84,16 +84,16 @@ def read_index(directory: str | Path) -> RunIndex:
     if not path.exists():
         return RunIndex()
     doc = _read_json(path, "run index", "dir")
-    lists = [doc.get(k) if isinstance(doc, dict) else None for k in ("pinned", "excluded")]
-    if doc.get("schema") != INDEX_SCHEMA if isinstance(doc, dict) else True:
+    if not isinstance(doc, dict) or doc.get("schema") != INDEX_SCHEMA:
         raise UsageError(
             f"run index {path}: not a promgate run index (schema {INDEX_SCHEMA})", option="dir"
         )
+    lists = [doc.get("pinned") or [], doc.get("excluded") or []]
     if not all(isinstance(x, list) and all(isinstance(r, str) for r in x) for x in lists):
         raise UsageError(
             f"run index {path}: 'pinned' and 'excluded' must be lists of run ids", option="dir"
         )
-    return RunIndex(frozenset(lists[0] or []), frozenset(lists[1] or []))
+    return RunIndex(frozenset(lists[0]), frozenset(lists[1]))
 
 
 def write_index(directory: str | Path, index: RunIndex) -> Path:
@@ -165,7 +165,9 @@ def _read_json(path: str | Path, what: str, option: str) -> Any:
     except json.JSONDecodeError as exc:
         if not text.strip():
             detail = "empty"
-        elif exc.pos >= len(text.rstrip()):
+        elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            # The scanner reached the end mid-value: a file cut short (a full disk, a killed
+            # job), not a typo; an unterminated string always runs to the end of the text.
             detail = f"truncated JSON (it ends at line {exc.lineno} mid-document)"
         else:
             detail = f"corrupt JSON at line {exc.lineno}: {exc.msg}"

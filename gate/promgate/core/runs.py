@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import queries
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
-from .result import Verdict
+from .history import run_markers
+from .result import GateResult, Verdict
 
-__all__ = ["RunRow", "list_runs"]
+__all__ = ["RunRow", "list_runs", "marker_of", "rows_from_results"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class RunRow:
     rps: float | None
     #: the gate's verdict when ``promgate check --push-results`` pushed one, else None
     verdict: str | None
+    #: ``pinned`` or ``excluded`` (``promgate runs pin|exclude``), else None
+    marker: str | None = None
 
 
 def list_runs(
@@ -47,6 +51,7 @@ def list_runs(
             run_id = sample.labels.get("run_id")
             if run_id is not None and math.isfinite(sample.value):
                 columns.setdefault(run_id, {})[column] = sample.value
+    markers = run_markers(client, lookback)
     rows = []
     for run_id, c in columns.items():
         if "start" not in c:
@@ -63,10 +68,42 @@ def list_runs(
                 p95=c.get("p95"),
                 rps=c.get("rps"),
                 verdict=_verdict_name(verdict),
+                marker=marker_of(run_id, markers),
             )
         )
     rows.sort(key=lambda r: (r.start or 0.0, r.run_id), reverse=True)
     return rows
+
+
+def rows_from_results(
+    results: Sequence[GateResult], pinned: Collection[str], excluded: Collection[str]
+) -> list[RunRow]:
+    """``promgate runs --dir``: the runs of a directory's result files, newest first."""
+    markers = {"pinned": set(pinned), "excluded": set(excluded)}
+    rows = [
+        RunRow(
+            run_id=r.run_id,
+            start=r.run.start,
+            duration=r.run.end - r.run.start if r.run.end > r.run.start else None,
+            requests=r.summary.get("requests"),
+            error_percent=r.summary.get("error_rate_percent"),
+            p95=r.summary.get("p95"),
+            rps=r.summary.get("rps"),
+            verdict=r.verdict.value,
+            marker=marker_of(r.run_id, markers),
+        )
+        for r in results
+    ]
+    rows.sort(key=lambda r: (r.start or 0.0, r.run_id), reverse=True)
+    return rows
+
+
+def marker_of(run_id: str, markers: Mapping[str, Collection[str]]) -> str | None:
+    # Excluded wins: a run both pinned and excluded is never a baseline.
+    for marker in ("excluded", "pinned"):
+        if run_id in markers.get(marker, ()):
+            return marker
+    return None
 
 
 def _verdict_name(code: float | None) -> str | None:

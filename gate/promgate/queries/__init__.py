@@ -37,6 +37,7 @@ from .history import (
     run_info_labels,
     run_markers,
     run_percentiles,
+    run_verdict,
 )
 from .live import (
     duration_heatmap,
@@ -177,6 +178,7 @@ __all__ = [
     "run_start",
     "run_start_ms",
     "run_timestamp_samples",
+    "run_verdict",
     "runs_table",
     "sut_job_label_values",
     "users",

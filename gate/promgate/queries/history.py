@@ -38,6 +38,13 @@ def run_info_labels(sel: str = RUN, window: str = WINDOW) -> str:
     return f"last_over_time({_sel('locust_run_info', sel)}[{window}])"
 
 
+def run_verdict(window: str = WINDOW) -> str:
+    """The run's last gate verdict pushed by ``promgate check --push-results`` (0 pass,
+    1 warning, 2 fail); empty when none was pushed."""
+    metric = _sel("promgate_verdict", f'job="{RESULTS_JOB}", run_id="$run_id"')
+    return f"max(last_over_time({metric}[{window}]))"
+
+
 def run_markers(lookback: str) -> str:
     """Runs pinned or excluded by ``promgate runs pin|exclude`` (labels run_id, marker): the
     marker's last pushed value, 1 set, 0 cleared."""

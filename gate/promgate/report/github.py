@@ -42,4 +42,11 @@ def github_annotations(result: GateResult) -> list[str]:
         out.append(annotation(level, f"promgate {c.name}", f"{c.name}: {c.reason}"))
     if result.aborted is not None:
         out.append(annotation("error", "promgate run", f"load test {result.aborted.summary()}"))
+    base = result.baseline
+    if base is not None:
+        # What the run was (or could not be) compared with is never left to the log alone.
+        out += [annotation("warning", "promgate baseline", d) for d in base.differences]
+        if base.missing:
+            level = "notice" if base.pending else "warning"
+            out.append(annotation(level, "promgate baseline", base.missing))
     return out

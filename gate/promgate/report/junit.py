@@ -53,6 +53,9 @@ def render_junit(result: GateResult) -> str:
         case = ET.SubElement(suite, "testcase", classname="promgate", name="promgate run")
         summary = result.aborted.summary()
         ET.SubElement(case, "failure", message=summary, type=result.aborted.reason).text = summary
+    if result.notes:
+        # The baseline's notes (none yet, refused, another load profile) travel with the suite.
+        ET.SubElement(suite, "system-out").text = "".join(f"note: {n}\n" for n in result.notes)
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("errors", "0")

@@ -158,6 +158,8 @@ def baseline_text(result: GateResult) -> str:
     base = result.baseline
     if base is None:
         return ""
+    if base.missing:
+        return "none (" + base.missing.split(" (")[0].split(":")[0] + ")"
     if base.source == "history":
         wanted = (
             f" of {base.wanted} wanted" if base.wanted and base.wanted != len(base.history) else ""

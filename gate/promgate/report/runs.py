@@ -31,7 +31,7 @@ def format_runs(rows: list[RunRow], fmt: str, out: TextIO) -> None:
             format_value(r.error_percent, "percent"),
             format_value(r.p95, "seconds"),
             format_value(r.rps, "rps"),
-            r.verdict or "-",
+            (r.verdict or "-") + (f" [{r.marker}]" if r.marker else ""),
         )
         for r in rows
     ]

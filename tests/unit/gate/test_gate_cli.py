@@ -75,7 +75,9 @@ def test_pass_writes_every_report(
     assert code == 0, stdout
     assert "PASS" in stdout and "p95" in stdout and "\033[" not in stdout  # no colour off a TTY
     doc = json.loads((out / "r.json").read_text())
-    assert doc["verdict"] == "pass" and doc["exit_code"] == 0 and doc["schema"] == "promgate.result/2"
+    assert (
+        doc["verdict"] == "pass" and doc["exit_code"] == 0 and doc["schema"] == "promgate.result/2"
+    )
     assert doc["run"]["run_id"] == "run-1" and doc["run"]["window"].endswith("s")
     assert doc["run"]["eval_time"] > doc["run"]["end"]  # after the final scrape, not at the end
     p95 = doc["checks"][0]

@@ -45,12 +45,13 @@ def test_runs_newest_first_with_verdicts() -> None:
     assert rows[2].error_percent == 50.0 and rows[2].verdict == "pass"
     assert rows[1].verdict is None and rows[1].p95 is None
     assert not any("peak_users" in e or "link" in e for e in client.asked)
-    assert len(client.asked) == 7  # one query per column, whatever the number of runs
+    # one query per column and one for the pin/exclude markers, whatever the number of runs
+    assert len(client.asked) == 8
 
 
 def test_table_and_json_formats() -> None:
     rows = [RunRow("a<b>", 1_764_000_000.0, 12.4, 1234, 5.5, 0.0734, 50.25, "fail"),
-            RunRow("z", None, None, None, None, None, None, None)]  # fmt: skip
+            RunRow("z", None, None, None, None, None, None, None, "pinned")]  # fmt: skip
     out = io.StringIO()
     format_runs(rows, "table", out)
     lines = out.getvalue().splitlines()
@@ -58,12 +59,12 @@ def test_table_and_json_formats() -> None:
                                 "P95", "RPS", "VERDICT"]  # fmt: skip
     assert lines[1].split() == ["a<b>", "2025-11-24", "16:00:00", "12s", "1,234", "5.50%",
                                 "73.4ms", "50.25", "rps", "fail"]  # fmt: skip
-    assert lines[2].split()[:3] == ["z", "-", "-"]
+    assert lines[2].split()[:3] == ["z", "-", "-"] and lines[2].endswith("- [pinned]")
     out = io.StringIO()
     format_runs(rows, "json", out)
     assert json.loads(out.getvalue())[0] == {
         "run_id": "a<b>", "start": 1_764_000_000.0, "duration": 12.4, "requests": 1234,
-        "error_percent": 5.5, "p95": 0.0734, "rps": 50.25, "verdict": "fail",
+        "error_percent": 5.5, "p95": 0.0734, "rps": 50.25, "verdict": "fail", "marker": None,
     }  # fmt: skip
     out = io.StringIO()
     format_runs([], "table", out)
