@@ -10,12 +10,14 @@ three runs every template must get right (tests/integration/test_ci_templates*.p
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,8 +189,16 @@ def _wheelhouse(dist: Path) -> Path:
 def build_package(root: Path) -> Package:
     """Build sdist and wheel, and install the wheel by name into a fresh virtualenv."""
     dist = root / "dist"
-    run([sys.executable, "-m", "build", "--no-isolation", "-o", str(dist), str(ROOT)])
-    wheelhouse = _wheelhouse(dist)
+    # setuptools stages the sdist in the source tree (promgate-<version>/): one build at a time
+    # across the suite's workers (each CI template file builds its own).
+    lock = (
+        Path(tempfile.gettempdir())
+        / f"promgate-build-{hashlib.sha256(bytes(ROOT)).hexdigest()[:12]}.lock"
+    )
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        run([sys.executable, "-m", "build", "--no-isolation", "-o", str(dist), str(ROOT)])
+        wheelhouse = _wheelhouse(dist)  # filled once, by whichever worker comes first
     dev_bins = {str(Path(sys.executable).parent), str(ROOT / ".venv" / "bin")}
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p not in dev_bins)
     env = {
