@@ -25,7 +25,7 @@ from ..report.markdown import render_markdown
 from ..report.push import check_push_url, push_results
 from ..report.text import write_table
 from ..textsafe import line_safe
-from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
+from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds, warning_code
 
 __all__ = [
     "add_check_options",
@@ -114,6 +114,13 @@ def add_check_options(
     )
     p.add_argument("--strict", action="store_true", help="treat warnings as failures")
     p.add_argument(
+        "--warning-exit-code",
+        type=warning_code,
+        metavar="N",
+        help="exit N when the verdict is warning, for CI's unstable state (0, or 5-125; "
+        "default: config warning_exit_code, else 0; --strict makes warnings fail instead)",
+    )
+    p.add_argument(
         "--job", metavar="JOB", help="Pushgateway job of the run (default: config job, or locust)"
     )
     p.add_argument(
@@ -180,6 +187,7 @@ def judge_run(args: argparse.Namespace, gate: Gate, run_id: str) -> GateResult:
         baseline_file=args.baseline_file,
         baseline_history=args.baseline_history,
         strict=args.strict,
+        warning_exit_code=args.warning_exit_code,
     )
 
 

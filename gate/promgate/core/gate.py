@@ -19,6 +19,7 @@ from .._version import __version__
 from ..config.baseline import REGRESSION_PRESET
 from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
+from ..config.outcomes import CheckMode, check_warning_exit_code
 from ..config.units import convert, get_unit
 from ..errors import ConfigError, UsageError
 from ..prometheus.client import PrometheusClient
@@ -88,6 +89,7 @@ class Gate:
         baseline_file: str | Path | Sequence[str | Path] | None = None,
         baseline_history: int | None = None,
         strict: bool = False,
+        warning_exit_code: int | None = None,
     ) -> GateResult:
         """Judge ``run_id``; the baseline is a run, result files (one, several, or directories
         of them), or the last ``baseline_history`` passing runs, from Prometheus or from the
@@ -182,13 +184,17 @@ class Gate:
             generated_at=time.time(),
             prometheus=self.client.shown_url,
             run=window,
-            checks=checks,
+            checks=[c for c in checks if c.mode is CheckMode.GATE],
             summary=summary,
             baseline=plan.baseline,
             strict=strict,
             notes=notes,
             profile=profile,
             endpoints=run_data,
+            report_checks=[c for c in checks if c.mode is CheckMode.REPORT],
+            warning_exit_code=self.config.warning_exit_code
+            if warning_exit_code is None
+            else check_warning_exit_code(warning_exit_code, "warning_exit_code"),
         )
 
     def _render(self, check: CheckSpec, window: RunWindow) -> str:

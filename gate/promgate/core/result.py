@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.loader import CheckSpec
+from ..config.outcomes import CheckMode
 from ..prometheus.types import RunWindow
 from .aborted import Abort
 from .baseline_ref import Baseline
@@ -137,6 +138,8 @@ class CheckResult:
     reason: str
     series: list[SeriesResult] = field(default_factory=list)
     baseline_query: str | None = None
+    #: ``report``: shown apart, never counted (``GateResult.report_checks``)
+    mode: CheckMode = CheckMode.GATE
 
     @classmethod
     def for_spec(
@@ -171,6 +174,7 @@ class CheckResult:
             reason=reason,
             series=series,
             baseline_query=baseline_query,
+            mode=spec.mode,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +195,7 @@ class CheckResult:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "series": [s.to_dict() for s in self.series],
+            "mode": self.mode.value,
         }
 
     @classmethod
@@ -212,6 +217,7 @@ class CheckResult:
             reason=str(doc.get("reason") or ""),
             series=[SeriesResult.from_dict(s) for s in doc.get("series") or []],
             baseline_query=_opt_text(doc.get("baseline_query")),
+            mode=CheckMode(doc.get("mode") or CheckMode.GATE.value),
         )
 
 
@@ -234,6 +240,10 @@ class GateResult:
     profile: RunProfile | None = None
     #: per endpoint: buckets, Locust's percentiles, counts (schema 2; None in older results)
     endpoints: RunData | None = None
+    #: ``mode: report`` checks: judged and shown apart, never counted (not even with strict)
+    report_checks: list[CheckResult] = field(default_factory=list)
+    #: the exit code of a warning verdict (0: warnings pass)
+    warning_exit_code: int = 0
 
     @property
     def verdict(self) -> Verdict:
@@ -242,6 +252,11 @@ class GateResult:
         if self.aborted is not None:
             return Verdict.FAIL
         judged = [c.verdict for c in self.checks if c.verdict is not Verdict.SKIP]
+        if not judged and not self.checks and self.report_checks:
+            # Only report-only checks: nothing gates; the run is known, and passes when any
+            # of them saw data (never on nothing).
+            seen = any(c.value is not None for c in self.report_checks)
+            return Verdict.PASS if seen else Verdict.FAIL
         if not judged:
             if self.baseline is not None and self.baseline.pending and self.checks:
                 # A first run: the run had data, only the baseline is still to come (each
@@ -255,7 +270,10 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.verdict is Verdict.FAIL else 0
+        verdict = self.verdict
+        if verdict is Verdict.WARN:
+            return self.warning_exit_code
+        return 1 if verdict is Verdict.FAIL else 0
 
     @property
     def run_id(self) -> str:
@@ -268,6 +286,7 @@ class GateResult:
             "generated_at": self.generated_at,
             "verdict": self.verdict.value,
             "exit_code": self.exit_code,
+            "warning_exit_code": self.warning_exit_code,
             "strict": self.strict,
             "prometheus": self.prometheus,
             "run": self.run.to_dict(),
@@ -279,6 +298,7 @@ class GateResult:
             "dashboard_url": self.dashboard_url,
             "profile": self.profile.to_dict() if self.profile is not None else None,
             "endpoints": self.endpoints.to_list() if self.endpoints is not None else None,
+            "report_checks": [c.to_dict() for c in self.report_checks],
         }
 
     @classmethod
@@ -310,6 +330,8 @@ class GateResult:
                 endpoints=RunData.from_list(run_id, endpoints)
                 if isinstance(endpoints, list)
                 else None,
+                report_checks=[CheckResult.from_dict(c) for c in doc.get("report_checks") or []],
+                warning_exit_code=_exit_code(doc.get("warning_exit_code")),
             )
         except KeyError as exc:
             raise ValueError(f"a check has no {exc.args[0]!r}") from None
@@ -324,6 +346,11 @@ def _opt(value: object) -> float | None:
         return float(value)
     except OverflowError:  # an integer of 400 digits in a file from elsewhere
         raise ValueError(f"a number too large: {str(value)[:20]}...") from None
+
+
+def _exit_code(value: object) -> int:
+    """A result file's ``warning_exit_code``: a free code, else 0 (older results have none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 126 else 0
 
 
 def _opt_text(value: object) -> str | None:
