@@ -234,7 +234,7 @@ def result_samples(result: GateResult, check: CheckSpec) -> list[Sample]:
     """An earlier result's values of this check as the samples its query would give, in the
     query's unit: every series (a reduced check keeps its series' values too), else the value.
     Empty when the result has no check of that name, or one in a unit that does not convert."""
-    item = next((c for c in result.checks if c.name == check.name), None)
+    item = next((c for c in [*result.checks, *result.report_checks] if c.name == check.name), None)
     if item is None:
         return []
     try:

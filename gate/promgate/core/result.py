@@ -350,7 +350,9 @@ def _opt(value: object) -> float | None:
 
 def _exit_code(value: object) -> int:
     """A result file's ``warning_exit_code``: a free code, else 0 (older results have none)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 126 else 0
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 126 else 0
+    )
 
 
 def _opt_text(value: object) -> str | None:

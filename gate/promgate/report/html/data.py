@@ -98,7 +98,7 @@ def collect_report(
         for s in instant(queries.errors_by_error())
         if math.isfinite(s.value) and s.value > 0
     ]
-    checks = _checks(result) if result else []
+    checks = _checks(result.checks) if result else []
     push_interval = one(queries.push_interval_seconds())
     charts = _charts(fetch_range, sel, window, result, notes, push_interval)
     verdict = display_state(result.verdict if result is not None else None)
@@ -122,6 +122,7 @@ def collect_report(
         notes=[*(result.notes if result is not None else []), *notes],
         aborted=result.aborted.summary() if result is not None and result.aborted else "",
         dashboard_url=(result.dashboard_url or "") if result is not None else "",
+        report_checks=_checks(result.report_checks) if result else [],
     )
 
 
@@ -144,9 +145,9 @@ def _endpoint(key: tuple[str, str], cols: Mapping[str, float]) -> EndpointRow:
     )
 
 
-def _checks(result: GateResult) -> list[CheckRow]:
+def _checks(checks: list[CheckResult]) -> list[CheckRow]:
     rows = []
-    for c in result.checks:
+    for c in checks:
         factor, unit = _DISPLAY.get(c.unit, (1.0, "count"))
         value, baseline = _scaled(c.value, factor), _scaled(c.baseline, factor)
         delta = None
