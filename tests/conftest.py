@@ -27,7 +27,14 @@ from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
 SHARED_UNITS = {
     # The readers of `completed_run`: one 12 s Locust run instead of one per worker.
     **dict.fromkeys(
-        ["test_gate", "test_dashboards", "test_report", "test_rules_live", "test_runs"],
+        [
+            "test_gate",
+            "test_gate_outcomes",
+            "test_dashboards",
+            "test_report",
+            "test_rules_live",
+            "test_runs",
+        ],
         "completed_run",
     ),
     # Bounds on time, live figures (the demo's too), latency compared across runs, and 9 Locust

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from .._version import __version__
 from ..config.baseline import REGRESSION_PRESET
@@ -21,7 +22,7 @@ from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
 from ..config.outcomes import CheckMode, check_warning_exit_code
 from ..config.units import convert, get_unit
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
@@ -30,6 +31,8 @@ from .baseline_plan import Source, plan_baseline
 from .collect import fetch_profile, fetch_run
 from .history import history_samples
 from .judge import judge_check
+from .nodata import Diagnosis, explain
+from .nodata import plan as diagnosis_queries
 from .regression import judge_regression
 from .result import CheckResult, GateResult
 from .result_files import gather_results
@@ -37,6 +40,8 @@ from .rundata import RunData
 from .summary import SUMMARY_QUERIES, summary_value
 
 __all__ = ["Gate"]
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Gate:
@@ -141,6 +146,7 @@ class Gate:
             else []
         )
 
+        whys = self._explain_no_data(rendered, answers, window)
         checks: list[CheckResult] = []
         for check in self.config.checks:
             if check.preset == REGRESSION_PRESET:
@@ -171,6 +177,7 @@ class Gate:
                     base,
                     base_rendered.get(check.name),
                     missing=plan.missing,
+                    why=whys.get(check.name, ""),
                 )
             )
         summary: dict[str, float | None] = {}
@@ -211,15 +218,45 @@ class Gate:
             ) from None
         return expr
 
+    def _explain_no_data(
+        self,
+        rendered: Mapping[str, str],
+        answers: Mapping[tuple[str, str], list[Sample]],
+        window: RunWindow,
+    ) -> dict[str, str]:
+        """Why each check whose query returned nothing did (``core.nodata``): its queries in
+        one concurrent round; one that fails is left out, never failing the gate."""
+        diag = Diagnosis(window, self.config.lookback, self.wait_timeout)
+        empty = [n for n, expr in rendered.items() if not answers[("check", n)]]
+        jobs = {
+            (n, *key): (q, window.eval_time)
+            for n in empty
+            for key, q in diagnosis_queries(rendered[n], diag).items()
+        }
+        found = self._run_all(jobs, tolerant=True) if jobs else {}
+        whys = {}
+        for n in empty:
+            mine = {key[1:]: samples for key, samples in found.items() if key[0] == n}
+            whys[n] = explain(rendered[n], mine, diag)
+        return whys
+
     def _run_all(
-        self, jobs: Mapping[tuple[str, str], tuple[str, float]]
-    ) -> dict[tuple[str, str], list[Sample]]:
+        self, jobs: Mapping[K, tuple[str, float]], *, tolerant: bool = False
+    ) -> dict[K, list[Sample]]:
+        """Every query at once; ``tolerant``: a failed one is left out of the answers."""
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
             futures = {
                 key: pool.submit(self.client.query, expr, at) for key, (expr, at) in jobs.items()
             }
-            # .result() re-raises the first failure (Prometheus down, bad query) unchanged.
-            return {key: future.result() for key, future in futures.items()}
+            answers: dict[K, list[Sample]] = {}
+            for key, future in futures.items():
+                failed = future.exception()
+                if failed is None:
+                    answers[key] = future.result()
+                elif not (tolerant and isinstance(failed, PrometheusError)):
+                    # The first failure (Prometheus down, bad query) unchanged.
+                    raise failed
+            return answers
 
 
 def _paths(given: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:
