@@ -35,12 +35,13 @@ SHOWN_VALUES = 5
 MAX_VALUE = 80
 #: the labels that say which run (and job) a series belongs to
 _SCOPE = ("job", "run_id")
-_OPS = {
-    promql_parser.MatchOp.Equal: "=",
-    promql_parser.MatchOp.NotEqual: "!=",
-    promql_parser.MatchOp.Re: "=~",
-    promql_parser.MatchOp.NotRe: "!~",
-}
+#: promql-parser's match operators (not hashable) as PromQL writes them
+_OPS = (
+    (promql_parser.MatchOp.Equal, "="),
+    (promql_parser.MatchOp.NotEqual, "!="),
+    (promql_parser.MatchOp.Re, "=~"),
+    (promql_parser.MatchOp.NotRe, "!~"),
+)
 
 Key = tuple[int, str, str]
 
@@ -108,7 +109,7 @@ def selectors(expr: str) -> list[Selector]:
             name = node.name or None
             matchers = []
             for m in node.matchers.matchers:
-                op = _OPS.get(m.op, "=")
+                op = next((text for kind, text in _OPS if m.op == kind), "=")
                 if m.name == "__name__" and op == "=" and name is None:
                     name = m.value
                     continue
