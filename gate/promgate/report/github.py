@@ -4,7 +4,7 @@ intact."""
 
 from __future__ import annotations
 
-from ..core.format import verdict_word
+from ..core.format import NO_DATA, verdict_word
 from ..core.result import GateResult, Verdict
 from ..textsafe import show
 
@@ -41,6 +41,8 @@ def github_annotations(result: GateResult) -> list[str]:
             level = "error"
         elif c.verdict is Verdict.WARN:
             level = "warning"
+        elif c.reason.startswith(NO_DATA):
+            level = "notice"  # skipped for no data: why, where CI readers look
         else:
             continue
         out.append(annotation(level, f"promgate {c.name}", f"{c.name}: {c.reason}"))

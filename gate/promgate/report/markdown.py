@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from ..core.format import (
     KEY_LINES_LABEL,
+    NO_DATA,
     REPORT_ONLY,
     VERDICT_ICONS,
     VERDICT_WORDS,
@@ -66,7 +67,12 @@ def render_markdown(result: GateResult) -> str:
             *texts, v = cells(r)
             icon = VERDICT_ICONS.get(v, "")
             lines.append("| " + " | ".join(_cell(t) for t in texts) + f" | {icon} {v} |")
-    problems = [c for c in result.checks if c.verdict in (Verdict.FAIL, Verdict.WARN)]
+    # A check without data says why (core.nodata) even when it is only skipped.
+    problems = [
+        c
+        for c in result.checks
+        if c.verdict in (Verdict.FAIL, Verdict.WARN) or c.reason.startswith(NO_DATA)
+    ]
     if problems:
         lines += ["", "**Findings:**"]
         lines += [f"- {_cell(c.name)}: {_cell(c.reason)}" for c in problems]
