@@ -162,7 +162,7 @@ def explain(expr: str, answers: Mapping[Key, Sequence[Sample]], diag: Diagnosis)
         if _count(answers, (i, "window", "")) != 0:
             continue  # this selector has data (or no answer): look at the next one
         clauses.append(_why(i, sel, answers, diag))
-        break
+        break  # the first selector without data explains the query's empty answer
     else:
         if sels and all(_count(answers, (i, "window", "")) for i in range(len(sels))):
             clauses.append(
@@ -176,7 +176,7 @@ def explain(expr: str, answers: Mapping[Key, Sequence[Sample]], diag: Diagnosis)
             f"the exporter counted {failures:,.0f} failed pushes for this run "
             "(locust_exporter_push_failures_total)"
         )
-    return "; ".join(clauses)
+    return "; ".join(c for c in clauses if c)
 
 
 def _why(i: int, sel: Selector, answers: Mapping[Key, Sequence[Sample]], diag: Diagnosis) -> str:
@@ -207,9 +207,13 @@ def _why(i: int, sel: Selector, answers: Mapping[Key, Sequence[Sample]], diag: D
         near_name = _near(sel.name, _values(answers, (i, "names", ""), "__name__"))
         return text + (f" (did you mean {clip(near_name, MAX_VALUE)}?)" if near_name else "")
     missing = []
+    known = _count(answers, (i, "lookback", "")) is not None
     for m in sel.others:
+        if (i, "values", m.label) not in answers:
+            known = False
+            continue
         values = _values(answers, (i, "values", m.label), m.label)
-        if (i, "values", m.label) not in answers or any(m.matches(v) for v in values):
+        if any(m.matches(v) for v in values):
             continue
         text = f"no series with {m.text()}"
         near = _near(m.value, values) if m.op in ("=", "=~") else None
@@ -220,7 +224,7 @@ def _why(i: int, sel: Selector, answers: Mapping[Key, Sequence[Sample]], diag: D
             more = " ..." if len(values) > SHOWN_VALUES else ""
             text += f" (values: {listed}{more})"
         missing.append(text)
-    if missing:
+    if missing or not known:  # without every answer, no claim about the combination
         return "; ".join(missing)
     return f"no series has every matcher of {shown} at once"
 
