@@ -7,20 +7,22 @@ with ``schema`` 1 or none still read); times are Unix seconds, values are in the
 ``unit``, ``null`` means no data; docs/gate.md "Result schema" is the full text::
 
     {"schema": "promgate.result/2", "promgate_version": str, "generated_at": float,
-     "verdict": "pass"|"warning"|"fail", "exit_code": int, "strict": bool,
+     "verdict": "pass"|"warning"|"fail", "exit_code": int, "warning_exit_code": int,
+     "strict": bool,
      "prometheus": str, "run": RunWindow, "baseline": null | Baseline (core.baseline_ref),
      "summary": {"requests": float|null, "failures": ..., "error_rate_percent": ...,
                  "rps": ..., "p50": s, "p95": s, "p99": s, "avg_response_time": s,
                  "cpu_usage_avg": %, "memory_usage_avg": %},
      "checks": [CheckResult], "notes": [str], "aborted": null | Abort,
      "dashboard_url": null | str, "profile": null | RunProfile (core.profile),
-     "endpoints": null | [EndpointRecord] (core.rundata)}
+     "endpoints": null | [EndpointRecord] (core.rundata),
+     "report_checks": [CheckResult] (``mode: report``: never counted)}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
     CheckResult = {"name", "description", "preset", "query", "baseline_query", "unit",
                    "reduce", "no_data", "baseline_missing", "warning": [str], "critical": [str],
                    "value", "baseline", "verdict": "pass"|"warning"|"fail"|"skip",
-                   "reason": str, "series": [SeriesResult]}
+                   "reason": str, "series": [SeriesResult], "mode": "gate"|"report"}
     SeriesResult = {"labels": {str: str}, "value", "baseline", "verdict", "reason",
                     "thresholds": {"warning": [float|null], "critical": [float|null]}}
     Abort = see ``promgate.core.aborted`` (``promgate run`` stopped the load test early)
