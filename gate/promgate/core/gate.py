@@ -184,6 +184,8 @@ class Gate:
         for name, (_build, scale) in SUMMARY_QUERIES.items():
             summary[name] = summary_value(answers[("summary", name)], scale)
         notes = [*self.client.warnings, *plan.notes]
+        if all(c.mode is CheckMode.REPORT for c in self.config.checks):
+            notes.append("every check is report-only (mode: report): nothing gates this run")
         if not any(c.relative for c in self.config.checks) and plan.baseline is not None:
             notes.append("a baseline was given but no check has a relative condition")
         return GateResult(
