@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from promgate import CheckResult, GateResult, RunWindow, Verdict
 from promgate.cli import run
+from promgate.cli.check import build_gate
 from promgate.cli.main import build_parser
 from promgate.config.loader import parse_config
 from promgate.config.outcomes import CheckMode
@@ -178,3 +179,29 @@ def test_warning_exit_code_option_of_check_and_run(capsys: pytest.CaptureFixture
         assert args.warning_exit_code == 78
     assert run(["check", "--config", "g.yaml", "--warning-exit-code", "4"]) == 2
     assert "4 is not a free exit code" in capsys.readouterr().err
+
+
+def test_the_environment_sets_the_warning_exit_code_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "g.yaml"
+    config.write_text("checks:\n  - {name: a, preset: p95, critical: '> 1s'}\n", encoding="utf-8")
+    monkeypatch.setenv("PROMGATE_WARNING_EXIT_CODE", "130")
+    # Refused before any request (this Prometheus does not exist) and before Locust would start.
+    argv = ["--config", str(config), "--prometheus", "http://127.0.0.1:9", "--run-id", "r"]
+    assert run(["check", *argv]) == 2
+    assert run(["run", *argv[:-2], "--", "locust", "-f", "x.py"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("bad PROMGATE_WARNING_EXIT_CODE: 130 is not a free exit code") == 2
+    args = build_parser().parse_args(["check", "--config", str(config), "--prometheus", "h:9"])
+    monkeypatch.setenv("PROMGATE_WARNING_EXIT_CODE", "42")
+
+    build_gate(args)
+    assert args.warning_exit_code == 42
+    # The flag wins over the environment.
+    flag = ["--warning-exit-code", "0"]
+    args = build_parser().parse_args(
+        ["check", "--config", str(config), "--prometheus", "h:9", *flag]
+    )
+    build_gate(args)
+    assert args.warning_exit_code == 0
