@@ -48,7 +48,9 @@ SHARED_UNITS = {
 # units in this order, longest first: a 5-minute file taken last would keep the whole run waiting.
 UNIT_SECONDS = {
     "timing": 325,
-    "test_ci_templates": 160,
+    "test_ci_templates": 100,
+    "test_ci_templates_act": 65,
+    "test_ci_templates_gitlab": 60,
     "test_live_gate": 115,
     "test_exporter": 95,
     "test_history_files": 65,
