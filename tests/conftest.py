@@ -51,6 +51,7 @@ UNIT_SECONDS = {
     "test_ci_templates": 100,
     "test_ci_templates_act": 65,
     "test_ci_templates_gitlab": 60,
+    "test_ci_templates_unstable": 55,
     "test_live_gate": 115,
     "test_exporter": 95,
     "test_history_files": 65,
