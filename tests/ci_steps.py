@@ -259,6 +259,8 @@ _COPY = re.compile(
     r"filter: '([^']*)', optional: true, fingerprintArtifacts: false\)"
 )
 _STEP = re.compile(f"{_SH.pattern}|{_COPY.pattern}", re.S)
+#: ``if (fileExists('F')) { unstable(...) }``: the build is UNSTABLE when a step left F
+_UNSTABLE = re.compile(r"if \(fileExists\('([^']+)'\)\) \{\s*unstable\(")
 
 
 def run_jenkins(
@@ -302,7 +304,9 @@ def run_jenkins(
     for m in _SH.finditer(always):
         job.shell(m.group(1), ["sh", "-xe"], _groovy_single(m.group(2)), env)
     build.mkdir(parents=True, exist_ok=True)
-    (build / "result").write_text("FAILURE" if job.failed else "SUCCESS")
+    unstable = any((job.workspace / f).exists() for f in _UNSTABLE.findall(stages))
+    result = "FAILURE" if job.failed else "UNSTABLE" if unstable else "SUCCESS"
+    (build / "result").write_text(result)
     return job
 
 
@@ -313,7 +317,12 @@ def _copy_artifacts(jobs: Path, env: Mapping[str, str], pattern: str, job: Job) 
     if env.get("BRANCH_NAME"):
         name = re.sub(r"[^/]+$", env["DEFAULT_BRANCH"], name)
     builds = sorted(
-        (b for b in (jobs / name).glob("*") if (b / "result").read_text() == "SUCCESS"),
+        # Jenkins' "last successful build": SUCCESS or UNSTABLE (anything better than FAILURE)
+        (
+            b
+            for b in (jobs / name).glob("*")
+            if (b / "result").read_text() in ("SUCCESS", "UNSTABLE")
+        ),
         key=lambda b: int(b.name),
     )
     if not builds:

@@ -83,7 +83,11 @@ class GitlabRunner:
             argv, cwd=self.repo, env=env, capture_output=True, text=True, timeout=600, check=False
         )
         log = proc.stdout + proc.stderr
-        return proc.returncode, log, state / "artifacts" / JOB / "results"
+        # gitlab-ci-local exits 0 when a job with `allow_failure: exit_codes` fails with any
+        # code; the job's own line says FAIL n (a failure) or WARN n (allowed: the pipeline passes).
+        status = re.search(rf"{JOB} finished in .*?\b(FAIL|WARN) (\d+)", log)
+        code = int(status.group(2)) if status and status.group(1) == "FAIL" else proc.returncode
+        return code, log, state / "artifacts" / JOB / "results"
 
 
 @pytest.fixture(scope="module")

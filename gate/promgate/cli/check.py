@@ -23,7 +23,7 @@ from ..report.junit import render_junit
 from ..report.markdown import render_markdown
 from ..report.text import write_table
 from ..textsafe import line_safe
-from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
+from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds, warning_code
 from .files import write_html, write_report
 from .pushgateway import check_push_url, push_results
 
@@ -114,6 +114,14 @@ def add_check_options(
     )
     p.add_argument("--strict", action="store_true", help="treat warnings as failures")
     p.add_argument(
+        "--warning-exit-code",
+        type=warning_code,
+        metavar="N",
+        help="exit N when the verdict is warning, for CI's unstable state (0, or 5-125; "
+        "env PROMGATE_WARNING_EXIT_CODE, else config warning_exit_code, else 0; --strict makes "
+        "warnings fail instead)",
+    )
+    p.add_argument(
         "--job", metavar="JOB", help="Pushgateway job of the run (default: config job, or locust)"
     )
     p.add_argument(
@@ -156,6 +164,7 @@ def build_gate(args: argparse.Namespace) -> Gate:
     grafana = args.grafana_url or os.environ.get("PROMGATE_GRAFANA_URL")
     if grafana:
         check_grafana_url(grafana)  # before the run, not after it
+    args.warning_exit_code = _warning_exit_code(args)
     if args.push_results:
         check_push_url(args.push_results)
     config: GateConfig = (
@@ -180,7 +189,22 @@ def judge_run(args: argparse.Namespace, gate: Gate, run_id: str) -> GateResult:
         baseline_file=args.baseline_file,
         baseline_history=args.baseline_history,
         strict=args.strict,
+        warning_exit_code=args.warning_exit_code,
     )
+
+
+def _warning_exit_code(args: argparse.Namespace) -> int | None:
+    """``--warning-exit-code``, else ``PROMGATE_WARNING_EXIT_CODE`` (what a CI template sets
+    beside its mapping of the code), else None: the config's."""
+    if args.warning_exit_code is not None:
+        return int(args.warning_exit_code)
+    text = os.environ.get("PROMGATE_WARNING_EXIT_CODE", "").strip()
+    if not text:
+        return None
+    try:
+        return warning_code(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"bad PROMGATE_WARNING_EXIT_CODE: {exc}") from None
 
 
 def run_check(args: argparse.Namespace) -> int:

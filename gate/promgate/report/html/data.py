@@ -64,7 +64,7 @@ def report_data(result: GateResult, *, judged: bool = True) -> ReportData:
         end=window.end,
         verdict=display_state(result.verdict if judged else None),
         summary=summary,
-        checks=_checks(result) if judged else [],
+        checks=_checks(result.checks) if judged else [],
         charts=_charts(report, result) if result.report is not None else [],
         endpoints=list(report.endpoints),
         errors=list(report.errors),
@@ -75,12 +75,13 @@ def report_data(result: GateResult, *, judged: bool = True) -> ReportData:
         generated=result.generated_at,
         aborted=result.aborted.summary() if result.aborted else "",
         dashboard_url=result.dashboard_url or "",
+        report_checks=_checks(result.report_checks) if judged else [],
     )
 
 
-def _checks(result: GateResult) -> list[CheckRow]:
+def _checks(checks: list[CheckResult]) -> list[CheckRow]:
     rows = []
-    for c in result.checks:
+    for c in checks:
         factor, unit = _DISPLAY.get(c.unit, (1.0, "count"))
         value, baseline = _scaled(c.value, factor), _scaled(c.baseline, factor)
         delta = None

@@ -21,6 +21,7 @@ from html import escape
 from ...core.format import (
     KEY_LINES_LABEL,
     NO_DATA,
+    REPORT_ONLY,
     SEVERITY_ORDER,
     VERDICT_GLYPHS,
     VERDICT_MEANINGS,
@@ -107,6 +108,8 @@ class ReportData:
     generated: float | None = None
     #: ``promgate run`` stopped the load test early: when and why (empty: it ran to its end)
     aborted: str = ""
+    #: the ``mode: report`` checks, shown in their own table (never counted)
+    report_checks: Sequence[CheckRow] = ()
     #: the run's Grafana dashboard (``--grafana-url``; empty: no link)
     dashboard_url: str = ""
 
@@ -211,11 +214,11 @@ def _figures(s: Summary) -> str:
     )
 
 
-def _checks(d: ReportData) -> str:
-    if not d.checks:
+def _checks(checks: Sequence[CheckRow], heading: str = "Checks") -> str:
+    if not checks:
         return ""
     rows = []
-    for c in d.checks:
+    for c in checks:
         text, glyph, _ = VERDICTS.get(c.verdict, (c.verdict.upper(), "–", ""))
         cls = c.verdict if c.verdict in VERDICTS else "unknown"
         baseline = format_value(c.baseline, c.unit) if c.baseline is not None else "—"
@@ -236,7 +239,7 @@ def _checks(d: ReportData) -> str:
             f'<td class="n">{_e(baseline)}</td><td class="n">{_e(delta)}</td></tr>'
         )
     return (
-        "<section><h2>Checks</h2><table><thead><tr><th>Verdict</th><th>Check</th>"
+        f"<section><h2>{_e(heading)}</h2><table><thead><tr><th>Verdict</th><th>Check</th>"
         '<th class="n">Value</th><th class="n">Warning</th><th class="n">Critical</th>'
         '<th class="n">Baseline</th><th class="n">Δ vs baseline</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
@@ -354,7 +357,8 @@ def render_html(data: ReportData, stylesheet: str = "") -> str:
         + _header(data)
         + _verdict(data)
         + _figures(data.summary)
-        + _checks(data)
+        + _checks(data.checks)
+        + _checks(data.report_checks, REPORT_ONLY)
         + regression_section(data.regressions, data.baseline_text)
         + _charts(data)
         + _endpoints(data)
