@@ -1,0 +1,98 @@
+"""From the exporter's text payload to remote-write series: only what changed since the last send.
+
+The Pushgateway path and the remote-write path share one renderer (``render.Renderer``): the same
+families, names and labels come out of ``exposition.encode`` for both. Here each line of that
+text is one series; a line that is byte for byte in the previous payload is a series whose value
+did not change, so comparing lines finds the changes without parsing the unchanged ones. A
+series' labels are parsed (and serialized) once, the first time it is seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .remote_write_proto import STALE_NAN, labels_bytes
+
+__all__ = ["FULL_SEND_MS", "Batch", "SeriesDelta", "parse_series_key"]
+
+#: A send of every series at least this often (ms), changed or not: Prometheus ends a series
+#: whose last sample is older than 5 minutes (its lookback), and range panels such as
+#: ``rate(...[1m])`` need a sample in every minute. 60 s keeps both with a margin.
+FULL_SEND_MS = 60_000
+
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_UNESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {"n": "\n", "\\": "\\", '"': '"'}
+
+#: (serialized labels, [(value, timestamp ms)]) per series, ready for encode_write_request
+Batch = list[tuple[bytes, Sequence[tuple[float, int]]]]
+
+
+def parse_series_key(key: str) -> list[tuple[str, str]]:
+    """``name{a="x",b="y"}`` (the text format's series part) as label pairs with ``__name__``;
+    the inverse of exposition's escaping."""
+    name, brace, rest = key.partition("{")
+    pairs = [("__name__", name)]
+    if brace:
+        for label, value in _LABEL.findall(rest):
+            pairs.append((label, _UNESCAPE.sub(lambda m: _UNESCAPED.get(m[1], m[0]), value)))
+    return pairs
+
+
+class SeriesDelta:
+    """The series of one run: what to send for each new payload, and the end markers."""
+
+    def __init__(self, job: str, run_id: str) -> None:
+        # The Pushgateway's grouping key, which Prometheus keeps (honor_labels) on every series.
+        self._group = (("job", job), ("run_id", run_id))
+        #: series text -> serialized labels, for every series sent in this run
+        self._labels: dict[str, bytes] = {}
+        self._previous: set[str] = set()
+        self._last_full = -FULL_SEND_MS
+        #: timestamp (ms) of the last batch; each batch is later than the one before
+        self.last_stamp = 0
+        self.full_next = True
+
+    def stamp(self, seconds: float) -> int:
+        """The batch's timestamp in ms: the master's snapshot time, kept strictly increasing
+        (a snapshot copied at quitting can be older than the last live one, and a receiver
+        rejects a sample older than the series' last as out of order)."""
+        stamp = max(int(seconds * 1000), self.last_stamp + 1)
+        self.last_stamp = stamp
+        return stamp
+
+    def batch(self, payload: bytes, seconds: float, *, full: bool = False) -> Batch:
+        """The series of ``payload`` (the text format) that changed since the last batch, or
+        all of them when ``full``, a full send is due, or an earlier batch was lost."""
+        stamp = self.stamp(seconds)
+        full = full or self.full_next or stamp - self._last_full >= FULL_SEND_MS
+        if full:
+            self._last_full = stamp
+            self.full_next = False
+        lines = [line for line in payload.decode("utf-8").split("\n") if line and line[0] != "#"]
+        previous = self._previous
+        self._previous = set(lines)
+        out: Batch = []
+        for line in lines:
+            if not full and line in previous:
+                continue
+            key, _, value = line.rpartition(" ")
+            out.append((self._series(key), ((float(value), stamp),)))
+        # The Pushgateway's own per-group timestamp, which the gate and the rules read.
+        out.append((self._series("push_time_seconds"), ((stamp / 1000.0, stamp),)))
+        return out
+
+    def _series(self, key: str) -> bytes:
+        cached = self._labels.get(key)
+        if cached is None:
+            pairs = sorted([*parse_series_key(key), *self._group])
+            cached = self._labels[key] = labels_bytes(pairs)
+        return cached
+
+    def stale(self) -> Batch:
+        """A staleness marker for every series of the run, just after its last sample: the
+        series end there, as a scraped target's do when it disappears."""
+        stamp = self.last_stamp + 1
+        self.last_stamp = stamp
+        return [(labels, ((STALE_NAN, stamp),)) for labels in self._labels.values()]
