@@ -38,35 +38,40 @@ def naive(labels: list[list[tuple[str, str]]]) -> bytes:
     return bytes(request.SerializeToString())
 
 
-def pure_protobuf(labels: list[list[tuple[str, str]]]) -> bytes | None:
-    try:
-        from pure_protobuf.annotations import Field, double
-        from pure_protobuf.message import BaseMessage
-    except ImportError:
-        return None
+try:  # a candidate only: pure-protobuf reads these annotations at class creation
+    from pure_protobuf.annotations import Field, double
+    from pure_protobuf.message import BaseMessage
 
     @dataclass
-    class Label(BaseMessage):
+    class PLabel(BaseMessage):
         name: Annotated[str, Field(1)] = ""
         value: Annotated[str, Field(2)] = ""
 
     @dataclass
-    class Sample(BaseMessage):
+    class PSample(BaseMessage):
         value: Annotated[double, Field(1)] = 0.0
         timestamp: Annotated[int, Field(2)] = 0
 
     @dataclass
-    class TimeSeries(BaseMessage):
-        labels: Annotated[list[Label], Field(1)] = field(default_factory=list)
-        samples: Annotated[list[Sample], Field(2)] = field(default_factory=list)
+    class PTimeSeries(BaseMessage):
+        labels: Annotated[list[PLabel], Field(1)] = field(default_factory=list)
+        samples: Annotated[list[PSample], Field(2)] = field(default_factory=list)
 
     @dataclass
-    class WriteRequest(BaseMessage):
-        timeseries: Annotated[list[TimeSeries], Field(1)] = field(default_factory=list)
+    class PWriteRequest(BaseMessage):
+        timeseries: Annotated[list[PTimeSeries], Field(1)] = field(default_factory=list)
 
-    request = WriteRequest(
+    HAVE_PURE = True
+except ImportError:
+    HAVE_PURE = False
+
+
+def pure_protobuf(labels: list[list[tuple[str, str]]]) -> bytes | None:
+    if not HAVE_PURE:
+        return None
+    request = PWriteRequest(
         timeseries=[
-            TimeSeries(labels=[Label(n, v) for n, v in pairs], samples=[Sample(float(i), STAMP)])
+            PTimeSeries(labels=[PLabel(n, v) for n, v in pairs], samples=[PSample(float(i), STAMP)])
             for i, pairs in enumerate(labels)
         ]
     )
