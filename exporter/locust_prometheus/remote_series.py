@@ -21,6 +21,10 @@ __all__ = ["FULL_SEND_MS", "Batch", "SeriesDelta", "parse_series_key"]
 #: ``rate(...[1m])`` need a sample in every minute. 60 s keeps both with a margin.
 FULL_SEND_MS = 60_000
 
+#: Series sent in every batch, changed or not: the gate measures the send interval from the
+#: samples of the run's timestamps, as it measures a scrape interval.
+ALWAYS_SENT = ("locust_run_start_timestamp_seconds", "locust_run_end_timestamp_seconds")
+
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _UNESCAPE = re.compile(r"\\(.)")
 _UNESCAPED = {"n": "\n", "\\": "\\", '"': '"'}
@@ -75,7 +79,7 @@ class SeriesDelta:
         self._previous = set(lines)
         out: Batch = []
         for line in lines:
-            if not full and line in previous:
+            if not full and line in previous and not line.startswith(ALWAYS_SENT):
                 continue
             key, _, value = line.rpartition(" ")
             out.append((self._series(key), ((float(value), stamp),)))

@@ -47,6 +47,7 @@ def payload(requests: int, other: int = 7) -> bytes:
         f'locust_requests_total{{method="GET",name="/a"}} {requests}\n'
         f'locust_requests_total{{method="GET",name="/q\\"u\\\\o\\nte"}} {other}\n'
         "locust_run_response_time_max_seconds 0.25\n"
+        "locust_run_start_timestamp_seconds 1000.5\n"
     ).encode()
 
 
@@ -63,8 +64,8 @@ def test_first_batch_full_then_only_changes_then_periodic_full() -> None:
     first = decode(encode_write_request(delta.batch(payload(1), t0)))
     names = {dict(k)["__name__"] for k in first}
     assert names == {"locust_requests_total", "locust_run_response_time_max_seconds",
-                     "push_time_seconds"}  # fmt: skip
-    assert len(first) == 4
+                     "locust_run_start_timestamp_seconds", "push_time_seconds"}  # fmt: skip
+    assert len(first) == 5
     for labels, samples in first.items():
         assert ("job", "locust") in labels and ("run_id", "r1") in labels
         assert samples[0][1] == int(t0 * 1000)
@@ -73,13 +74,15 @@ def test_first_batch_full_then_only_changes_then_periodic_full() -> None:
 
     second = decode(encode_write_request(delta.batch(payload(2), t0 + 1)))
     changed = {dict(k).get("name", dict(k)["__name__"]): v[0][0] for k, v in second.items()}
-    assert changed == {"/a": 2.0, "push_time_seconds": t0 + 1}
+    # The start timestamp goes in every batch: the gate measures the send interval from it.
+    assert changed == {"/a": 2.0, "push_time_seconds": t0 + 1,
+                       "locust_run_start_timestamp_seconds": 1000.5}  # fmt: skip
 
     later = decode(encode_write_request(delta.batch(payload(2), t0 + FULL_SEND_MS / 1000)))
-    assert len(later) == 4  # nothing changed, but a full send was due
+    assert len(later) == 5  # nothing changed, but a full send was due
 
     delta.full_next = True  # as after a lost batch
-    assert len(delta.batch(payload(2), t0 + FULL_SEND_MS / 1000 + 1)) == 4
+    assert len(delta.batch(payload(2), t0 + FULL_SEND_MS / 1000 + 1)) == 5
 
 
 def test_stamps_increase_even_for_an_older_snapshot_and_staleness_ends_every_series() -> None:
@@ -88,7 +91,7 @@ def test_stamps_increase_even_for_an_older_snapshot_and_staleness_ends_every_ser
     older = decode(encode_write_request(delta.batch(payload(3), 999.0)))
     assert {v[0][1] for v in older.values()} == {1_000_001}
     stale = decode(encode_write_request(delta.stale()))
-    assert len(stale) == 4
+    assert len(stale) == 5
     for samples in stale.values():
         value, stamp = samples[0]
         assert is_stale_nan(value) and stamp == 1_000_002
@@ -173,7 +176,7 @@ def test_400_is_reported_once_and_the_batch_dropped(caplog: pytest.LogCaptureFix
     reports = [r for r in caplog.records if reason in r.getMessage()]
     assert len(reports) == 1 and "HTTP 400" in reports[0].getMessage()
     assert w.failures == 2 and w.dropped_batches == 2
-    assert len(decode(rec.bodies[2])) == 4  # after a lost batch, the next one is full
+    assert len(decode(rec.bodies[2])) == 5  # after a lost batch, the next one is full
 
 
 def test_an_outage_keeps_the_batch_counts_failures_and_delivers_in_order() -> None:
