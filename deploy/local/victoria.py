@@ -33,8 +33,11 @@ class VictoriaMetrics:
         scrape_interval: str = "1s",
         latency_offset: str = "1s",
         port: int | None = None,
+        targets: dict[str, list[str]] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
+        #: other scrape jobs, as the local stack's ``targets`` (the demo API)
+        self.targets = dict(targets or {})
         self.pushgateway = pushgateway
         self.scrape_interval = scrape_interval
         #: VictoriaMetrics hides the newest samples from queries for this long (its
@@ -60,6 +63,8 @@ class VictoriaMetrics:
                 {"job_name": "pushgateway", "honor_labels": True,
                  "static_configs": [{"targets": [host]}]}
             )  # fmt: skip
+        jobs += [{"job_name": job, "static_configs": [{"targets": hosts}]}
+                 for job, hosts in self.targets.items()]  # fmt: skip
         config = {"global": {"scrape_interval": self.scrape_interval}, "scrape_configs": jobs}
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -116,6 +121,15 @@ class VictoriaMetrics:
         if at is not None:
             params["time"] = f"{at:.3f}"
         body = requests.get(f"{self.url}/api/v1/query", params=params, timeout=30).json()
+        if body.get("status") != "success":
+            raise StackError(f"query failed: {body.get('error')} ({expr})")
+        return list(body["data"]["result"])
+
+    def query_range(
+        self, expr: str, start: float, end: float, step: float = 1.0
+    ) -> list[dict[str, object]]:
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        body = requests.get(f"{self.url}/api/v1/query_range", params=params, timeout=30).json()
         if body.get("status") != "success":
             raise StackError(f"query failed: {body.get('error')} ({expr})")
         return list(body["data"]["result"])
