@@ -198,3 +198,103 @@ def stack_range(stack: LocalStack, expr: str, start: float, end: float) -> list[
     data = body.json()
     assert data.get("status") == "success", (data.get("error"), expr)
     return list(data["data"]["result"])
+
+
+class TenantPrefix(http.server.BaseHTTPRequestHandler):
+    """A hosted API in front of VictoriaMetrics: its API under ``/select/0/prometheus`` (as a
+    VictoriaMetrics cluster serves it) and only for requests with the tenant header."""
+
+    upstream = ""
+    seen: list[str] = []  # noqa: RUF012 - one server per test
+
+    def do_GET(self) -> None:
+        prefix = "/select/0/prometheus"
+        TenantPrefix.seen.append(self.path)
+        if self.headers.get("X-Scope-OrgID") != "team-a" or not self.path.startswith(prefix):
+            self.send_response(401 if self.path.startswith(prefix) else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        resp = requests.get(self.upstream + self.path[len(prefix) :], timeout=30)
+        self.send_response(resp.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(resp.content)))
+        self.end_headers()
+        self.wfile.write(resp.content)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_gate_reaches_a_hosted_api(engines: Any, tmp_path: Path) -> None:
+    """A path prefix (VictoriaMetrics cluster's /select/0/prometheus; single node's /prometheus,
+    Mimir's) and a tenant header (config headers:) reach the same run with the same values."""
+    stack, vm, runs = engines
+    run_id = runs["remote write"].run_id
+    handler = type("Hosted", (TenantPrefix,), {"upstream": vm.url})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hosted = f"http://127.0.0.1:{server.server_address[1]}/select/0/prometheus/"
+        config = tmp_path / "hosted.yaml"
+        config.write_text(
+            PRESETS_CONFIG + "prometheus:\n  headers: {X-Scope-OrgID: team-a}\n", encoding="utf-8"
+        )
+        plain = tmp_path / "plain.yaml"
+        plain.write_text(PRESETS_CONFIG, encoding="utf-8")
+        results = [
+            gate(stack.prometheus_url, run_id, plain, tmp_path / "prometheus.json"),
+            gate(hosted, run_id, config, tmp_path / "hosted.json"),
+            gate(f"{vm.url}/prometheus", run_id, plain, tmp_path / "prefix.json"),
+        ]
+        # Without the header the hosted API refuses: a Prometheus error, never a verdict.
+        refused, _ = gate_code(hosted, run_id, plain, tmp_path / "refused.json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    (p_code, p_doc), (h_code, h_doc), (x_code, x_doc) = results
+    assert p_code == h_code == x_code == 0
+    expected = {c["name"]: c["value"] for c in p_doc["checks"]}
+    for doc in (h_doc, x_doc):
+        got = {c["name"]: c["value"] for c in doc["checks"]}
+        assert got.keys() == expected.keys()
+        assert all(close(got[k], v) for k, v in expected.items()), (got, expected)
+    assert all(p.startswith("/select/0/prometheus/api/v1/") for p in TenantPrefix.seen)
+    assert refused == 3
+
+
+def gate_code(url: str, run_id: str, config: Path, out: Path) -> tuple[int, Path]:
+    code = promgate(["check", "--prometheus", url, "--run-id", run_id, "--config", str(config),
+                     "--json", str(out), "--wait-timeout", "5"])  # fmt: skip
+    return code, out
+
+
+def test_ingestion_delay(stack: LocalStack, demo_api: DemoApi, tmp_path: Path) -> None:
+    """VictoriaMetrics hiding its newest 8 s (-search.latencyOffset): judged at once after the
+    run, the gate finds no run; with prometheus.ingestion_delay it judges like Prometheus."""
+    with VictoriaMetrics(tmp_path / "vm", latency_offset="8s") as vm:
+        handler = type("Fan", (FanOut,), {"targets": (stack.remote_write_url, vm.write_url)})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            run = start_locust(
+                demo_api.url, pushgateway=None, users=3, run_time="4s",
+                remote_write=f"http://127.0.0.1:{server.server_address[1]}/api/v1/write",
+                workdir=tmp_path / "run",
+            ).wait(60)  # fmt: skip
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert run.returncode == 0, run.output
+        plain = tmp_path / "plain.yaml"
+        plain.write_text(PRESETS_CONFIG, encoding="utf-8")
+        too_early, _ = gate_code(vm.url, run.run_id, plain, tmp_path / "early.json")
+        delayed = tmp_path / "delayed.yaml"
+        delayed.write_text(PRESETS_CONFIG + "prometheus:\n  ingestion_delay: 10\n")
+        v_code, v_doc = gate(vm.url, run.run_id, delayed, tmp_path / "vm.json")
+        p_code, p_doc = gate(stack.prometheus_url, run.run_id, plain, tmp_path / "p.json")
+    assert too_early == 1  # unknown run: not yet visible
+    assert v_code == p_code == 0
+    expected = {c["name"]: c["value"] for c in p_doc["checks"]}
+    got = {c["name"]: c["value"] for c in v_doc["checks"]}
+    assert all(close(got[k], v) for k, v in expected.items()), (got, expected)
