@@ -8,6 +8,10 @@ Locust runs side by side (one into each engine) and waits on conditions, never o
 from __future__ import annotations
 
 import http.server
+import json
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +21,15 @@ from typing import Any
 import pytest
 from localstack import LocalStack
 from promgate.queries import live
-from support import SYNTHETIC_LOCUSTFILE, DemoApi, LocustRun, new_run_id, start_locust, wait_until
+from support import (
+    ROOT,
+    SYNTHETIC_LOCUSTFILE,
+    DemoApi,
+    LocustRun,
+    new_run_id,
+    start_locust,
+    wait_until,
+)
 from victoria import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
@@ -271,3 +283,20 @@ def test_a_400_is_reported_once_and_not_retried(tmp_path: Path) -> None:
     # markers; a retry loop on a rejected batch would make hundreds.
     sends = 5 / 0.5 + 2
     assert 3 <= len(Rejecting.posts) <= sends + 3, len(Rejecting.posts)
+
+
+def test_demo_through_prometheus_receiver(tmp_path: Path) -> None:
+    """``make demo DEMO_ARGS="--sink remote-write"``, shortened: the same run and the same gate,
+    the metrics carried by remote write into the local stack's Prometheus."""
+    out = tmp_path / "demo"
+    args = ["--duration", "8", "--users", "4", "--error-rate", "0", "--out", str(out),
+            "--sink", "remote-write"]  # fmt: skip
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py"), *args],
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    result = json.loads((out / "result.json").read_text())
+    assert proc.returncode == result["exit_code"] == 0, proc.stdout + proc.stderr
+    assert re.search(r"remote write http://127\.0\.0\.1:\d+/api/v1/write", proc.stdout)
+    log = (out / "locust-0.log").read_text()
+    assert "remote write to http://127.0.0.1:" in log and "ended the series of run_id=" in log
+    totals = re.findall(r"^\s+(GET|POST)\s+\S+\s+(\d+)\s+(\d+)", proc.stdout, flags=re.M)
+    assert totals and sum(int(r) for _, r, _ in totals) == result["summary"]["requests"] > 0
