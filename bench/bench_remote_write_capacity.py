@@ -43,7 +43,7 @@ for _name in ("locust", "gevent"):
 from bench_pushgateway_capacity import Sampler, payload, proc_cpu_seconds  # noqa: E402
 from localstack import LocalStack, wait_until  # noqa: E402
 from locust_prometheus.remote_series import SeriesDelta  # noqa: E402
-from locust_prometheus.remote_write_proto import encode_write_request  # noqa: E402
+from locust_prometheus.remote_write_proto import compress  # noqa: E402
 from victoria import VictoriaMetrics  # noqa: E402
 
 HEADERS = {
@@ -100,11 +100,11 @@ def batches(
         bodies = []
         for r, text in enumerate(texts):
             t0 = time.perf_counter()
-            batch = delta.batch(text, base + interval * (k / runs + r))
-            body = encode_write_request(batch)
+            raw, count = delta.batch(text, base + interval * (k / runs + r))
+            body = compress(raw)
             if r:  # the first send also serializes every series' labels once
                 cell.encode_ms = max(cell.encode_ms, (time.perf_counter() - t0) * 1000)
-            cell.series_per_batch = max(cell.series_per_batch, len(batch))
+            cell.series_per_batch = max(cell.series_per_batch, count)
             bodies.append(body)
         cell.batch_bytes = max(cell.batch_bytes, len(bodies[-1]))
         out.append(bodies)

@@ -9,10 +9,11 @@ series' labels are parsed (and serialized) once, the first time it is seen.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+import struct
 
-from .remote_write_proto import STALE_NAN, labels_bytes
+from .remote_write_proto import STALE_NAN, labels_bytes, sample_tail, series_head
 
 __all__ = ["FULL_SEND_MS", "Batch", "SeriesDelta", "parse_series_key"]
 
@@ -29,8 +30,14 @@ _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _UNESCAPE = re.compile(r"\\(.)")
 _UNESCAPED = {"n": "\n", "\\": "\\", '"': '"'}
 
-#: (serialized labels, [(value, timestamp ms)]) per series, ready for encode_write_request
-Batch = list[tuple[bytes, Sequence[tuple[float, int]]]]
+#: (a serialized WriteRequest, its number of series)
+Batch = tuple[bytes, int]
+_DOUBLE = struct.Struct("<d").pack
+
+
+@functools.lru_cache(maxsize=4)
+def _sample_tail(stamp: int) -> bytes:
+    return sample_tail(stamp)
 
 
 def parse_series_key(key: str) -> list[tuple[str, str]]:
@@ -57,6 +64,9 @@ class SeriesDelta:
         #: timestamp (ms) of the last batch; each batch is later than the one before
         self.last_stamp = 0
         self.full_next = True
+        #: series text -> its bytes up to the sample's value, for samples of _sample_size bytes
+        self._heads: dict[str, bytes] = {}
+        self._sample_size = 0
 
     def stamp(self, seconds: float) -> int:
         """The batch's timestamp in ms: the master's snapshot time, kept strictly increasing
@@ -68,7 +78,8 @@ class SeriesDelta:
 
     def batch(self, payload: bytes, seconds: float, *, full: bool = False) -> Batch:
         """The series of ``payload`` (the text format) that changed since the last batch, or
-        all of them when ``full``, a full send is due, or an earlier batch was lost."""
+        all of them when ``full``, a full send is due, or an earlier batch was lost: the
+        serialized ``WriteRequest`` and its number of series."""
         stamp = self.stamp(seconds)
         full = full or self.full_next or stamp - self._last_full >= FULL_SEND_MS
         if full:
@@ -77,26 +88,50 @@ class SeriesDelta:
         lines = [line for line in payload.decode("utf-8").split("\n") if line and line[0] != "#"]
         previous = self._previous
         self._previous = set(lines)
-        out: Batch = []
+        out = bytearray()
+        head, tail = self._heads_for(stamp), _sample_tail(stamp)
+        count = 0
         for line in lines:
             if not full and line in previous and not line.startswith(ALWAYS_SENT):
                 continue
             key, _, value = line.rpartition(" ")
-            out.append((self._series(key), ((float(value), stamp),)))
+            out += head.get(key) or self._head(key)
+            out += _DOUBLE(float(value))
+            out += tail
+            count += 1
         # The Pushgateway's own per-group timestamp, which the gate and the rules read.
-        out.append((self._series("push_time_seconds"), ((stamp / 1000.0, stamp),)))
-        return out
+        out += head.get("push_time_seconds") or self._head("push_time_seconds")
+        out += _DOUBLE(stamp / 1000.0)
+        out += tail
+        return bytes(out), count + 1
 
-    def _series(self, key: str) -> bytes:
-        cached = self._labels.get(key)
-        if cached is None:
+    def _heads_for(self, stamp: int) -> dict[str, bytes]:
+        size = len(_sample_tail(stamp)) + 9
+        if size != self._sample_size:  # a timestamp of another varint length: not before 2109
+            self._heads.clear()
+            self._sample_size = size
+        return self._heads
+
+    def _head(self, key: str) -> bytes:
+        """A series' bytes up to its sample's value: framing, labels (serialized by protobuf,
+        once per series), the sample's tag. See ``remote_write_proto.frame``."""
+        labels = self._labels.get(key)
+        if labels is None:
             pairs = sorted([*parse_series_key(key), *self._group])
-            cached = self._labels[key] = labels_bytes(pairs)
-        return cached
+            labels = self._labels[key] = labels_bytes(pairs)
+        head = self._heads[key] = series_head(labels, self._sample_size)
+        return head
 
     def stale(self) -> Batch:
         """A staleness marker for every series of the run, just after its last sample: the
         series end there, as a scraped target's do when it disappears."""
         stamp = self.last_stamp + 1
         self.last_stamp = stamp
-        return [(labels, ((STALE_NAN, stamp),)) for labels in self._labels.values()]
+        heads, tail = self._heads_for(stamp), _sample_tail(stamp)
+        out = bytearray()
+        marker = _DOUBLE(STALE_NAN)
+        for key in self._labels:
+            out += heads.get(key) or self._head(key)
+            out += marker
+            out += tail
+        return bytes(out), len(self._labels)

@@ -27,7 +27,7 @@ from tenacity.wait import wait_exponential
 
 from .push import Deadline, FailureLog, Handler, _no_deadline, _retryable, describe
 from .remote_series import Batch, SeriesDelta
-from .remote_write_proto import encode_write_request
+from .remote_write_proto import compress
 
 __all__ = ["MAX_QUEUED_BATCHES", "RemoteWriter"]
 
@@ -163,8 +163,8 @@ class RemoteWriter:
 
     def _enqueue(self, make: Callable[[], Batch], *, final: bool) -> None:
         def work() -> tuple[bytes, int]:
-            batch = make()
-            return encode_write_request(batch), len(batch)
+            raw, series = make()
+            return compress(raw), series
 
         body, series = self._offload(work)
         if len(self._queue) >= MAX_QUEUED_BATCHES:

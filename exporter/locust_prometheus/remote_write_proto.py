@@ -14,7 +14,16 @@ import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["STALE_NAN", "encode_write_request", "is_stale_nan", "labels_bytes", "messages"]
+__all__ = [
+    "STALE_NAN",
+    "compress",
+    "encode_write_request",
+    "is_stale_nan",
+    "labels_bytes",
+    "messages",
+    "sample_tail",
+    "series_head",
+]
 
 #: Prometheus's staleness marker: a NaN with this exact bit pattern ends a series.
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
@@ -67,6 +76,43 @@ def labels_bytes(labels: Sequence[tuple[str, str]]) -> bytes:
     for name, value in labels:
         ts.labels.add(name=name, value=value)
     return bytes(ts.SerializeToString())
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+# The exporter's hot path writes the WriteRequest's framing itself, around labels serialized by
+# protobuf once per series: one repeated field of one fixed message shape, 4-5x cheaper than
+# building protobuf messages every send (docs/exporter.md, "Why protobuf and cramjam"); a unit
+# test parses the result with protobuf and compares it with encode_write_request's.
+#
+#   WriteRequest.timeseries (1, bytes) -> TimeSeries: labels (1, ...) serialized by protobuf,
+#   samples (2, bytes) -> Sample: value (1, double, always written), timestamp (2, varint).
+
+
+def series_head(labels: bytes, sample_size: int) -> bytes:
+    """One series' bytes in a WriteRequest up to its sample's 8 value bytes, for a sample of
+    ``sample_size`` bytes (``len(sample_tail(ts)) + 9``)."""
+    series = len(labels) + 1 + len(_varint(sample_size)) + sample_size
+    return b"\x0a" + _varint(series) + labels + b"\x12" + _varint(sample_size) + b"\x09"
+
+
+def sample_tail(stamp: int) -> bytes:
+    """A sample's bytes after its value: the timestamp field (ms)."""
+    return b"\x10" + _varint(stamp)
+
+
+def compress(raw: bytes) -> bytes:
+    """Snappy's block format, as remote write wants it (cramjam)."""
+    import cramjam
+
+    return bytes(cramjam.snappy.compress_raw(raw))
 
 
 def encode_write_request(series: Iterable[tuple[bytes, Sequence[tuple[float, int]]]]) -> bytes:

@@ -25,14 +25,23 @@ from locust_prometheus.remote_write_proto import (
     STALE_NAN,
     encode_write_request,
     is_stale_nan,
+    labels_bytes,
     messages,
 )
 from locust_prometheus.snapshot import take_snapshot
 
 
-def decode(body: bytes) -> dict[tuple[tuple[str, str], ...], list[tuple[float, int]]]:
+def decode(
+    body: bytes | tuple[bytes, int], *, compressed: bool = True
+) -> dict[tuple[tuple[str, str], ...], list[tuple[float, int]]]:
+    """A WriteRequest parsed by protobuf: a request body (snappy) or a batch (raw, count)."""
     request = messages()[0]()
-    request.ParseFromString(bytes(cramjam.snappy.decompress_raw(body)))
+    if isinstance(body, tuple):
+        raw, count = body
+        request.ParseFromString(raw)
+        assert len(request.timeseries) == count
+    else:
+        request.ParseFromString(bytes(cramjam.snappy.decompress_raw(body)))
     out: dict[tuple[tuple[str, str], ...], list[tuple[float, int]]] = {}
     for ts in request.timeseries:
         labels = tuple((label.name, label.value) for label in ts.labels)
@@ -61,7 +70,7 @@ def test_series_key_parses_the_text_formats_escapes() -> None:
 def test_first_batch_full_then_only_changes_then_periodic_full() -> None:
     delta = SeriesDelta("locust", "r1")
     t0 = 1_800_000_000.0
-    first = decode(encode_write_request(delta.batch(payload(1), t0)))
+    first = decode(delta.batch(payload(1), t0))
     names = {dict(k)["__name__"] for k in first}
     assert names == {"locust_requests_total", "locust_run_response_time_max_seconds",
                      "locust_run_start_timestamp_seconds", "push_time_seconds"}  # fmt: skip
@@ -72,25 +81,25 @@ def test_first_batch_full_then_only_changes_then_periodic_full() -> None:
     odd = dict(next(k for k in first if ("name", '/q"u\\o\nte') in k))
     assert odd["method"] == "GET"
 
-    second = decode(encode_write_request(delta.batch(payload(2), t0 + 1)))
+    second = decode(delta.batch(payload(2), t0 + 1))
     changed = {dict(k).get("name", dict(k)["__name__"]): v[0][0] for k, v in second.items()}
     # The start timestamp goes in every batch: the gate measures the send interval from it.
     assert changed == {"/a": 2.0, "push_time_seconds": t0 + 1,
                        "locust_run_start_timestamp_seconds": 1000.5}  # fmt: skip
 
-    later = decode(encode_write_request(delta.batch(payload(2), t0 + FULL_SEND_MS / 1000)))
+    later = decode(delta.batch(payload(2), t0 + FULL_SEND_MS / 1000))
     assert len(later) == 5  # nothing changed, but a full send was due
 
     delta.full_next = True  # as after a lost batch
-    assert len(delta.batch(payload(2), t0 + FULL_SEND_MS / 1000 + 1)) == 5
+    assert delta.batch(payload(2), t0 + FULL_SEND_MS / 1000 + 1)[1] == 5
 
 
 def test_stamps_increase_even_for_an_older_snapshot_and_staleness_ends_every_series() -> None:
     delta = SeriesDelta("locust", "r1")
     delta.batch(payload(1), 1000.0)
-    older = decode(encode_write_request(delta.batch(payload(3), 999.0)))
+    older = decode(delta.batch(payload(3), 999.0))
     assert {v[0][1] for v in older.values()} == {1_000_001}
-    stale = decode(encode_write_request(delta.stale()))
+    stale = decode(delta.stale())
     assert len(stale) == 5
     for samples in stale.values():
         value, stamp = samples[0]
@@ -103,7 +112,7 @@ def test_the_same_families_as_the_pushgateway_payload() -> None:
     env = stats_env(["/a", "/b"], [5, 10, 20])
     text = encode(build_model(take_snapshot(env), CardinalityGuard(100)), {"testplan": "t"},
                   Health())  # fmt: skip
-    series = decode(encode_write_request(SeriesDelta("locust", "r").batch(text, 1000.0)))
+    series = decode(SeriesDelta("locust", "r").batch(text, 1000.0))
     lines = [line for line in text.decode().splitlines() if line and not line.startswith("#")]
     assert len(series) == len(lines) + 1  # + push_time_seconds
     exposed = {line.partition("{")[0].rpartition(" ")[0] or line.partition("{")[0]
@@ -255,3 +264,23 @@ def test_headers_reach_every_request() -> None:
         handler("http://x", "POST", 1, [("Content-Encoding", "snappy")], b"x")()
     assert sent[0].get_header("X-scope-orgid") == "tenant1"
     assert sent[0].get_header("Content-encoding") == "snappy"
+
+
+def test_the_hand_framed_request_parses_as_protobufs_own() -> None:
+    """The hot path frames WriteRequest itself around protobuf-serialized labels: protobuf parses
+    it to the same message as its own encoding of the same series (zero, negative, NaN, huge
+    values; a timestamp of a shorter varint)."""
+    delta = SeriesDelta("locust", "r1")
+    values = ["0", "-1.5", "NaN", "+Inf", "1e300", "42"]
+    text = "".join(f'm{{i="{i}",v="{v}"}} {v}\n' for i, v in enumerate(values)).encode()
+    for seconds in (1_800_000_000.0, 1.0):  # a 6-byte and a 2-byte varint timestamp
+        mine = decode(delta.batch(text, seconds, full=True))
+        reference = decode(
+            encode_write_request((labels_bytes(list(k)), v) for k, v in mine.items())
+        )
+        assert list(mine) == list(reference)
+        for key, samples in mine.items():
+            ((value, stamp),) = samples
+            ((ref_value, ref_stamp),) = reference[key]
+            assert stamp == ref_stamp and struct.pack("<d", value) == struct.pack("<d", ref_value)
+        delta = SeriesDelta("locust", "r1")
