@@ -24,7 +24,9 @@ FULL_SEND_MS = 60_000
 
 #: Series sent in every batch, changed or not: the gate measures the send interval from the
 #: samples of the run's timestamps, as it measures a scrape interval.
-ALWAYS_SENT = ("locust_run_start_timestamp_seconds", "locust_run_end_timestamp_seconds")
+ALWAYS_SENT = (b"locust_run_start_timestamp_seconds", b"locust_run_end_timestamp_seconds")
+_PUSH_TIME = b"push_time_seconds"
+_HASH = ord("#")
 
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _UNESCAPE = re.compile(r"\\(.)")
@@ -58,14 +60,15 @@ class SeriesDelta:
         # The Pushgateway's grouping key, which Prometheus keeps (honor_labels) on every series.
         self._group = (("job", job), ("run_id", run_id))
         #: series text -> serialized labels, for every series sent in this run
-        self._labels: dict[str, bytes] = {}
-        self._previous: set[str] = set()
+        self._labels: dict[bytes, bytes] = {}
+        #: the previous payload's lines
+        self._previous: list[bytes] = []
         self._last_full = -FULL_SEND_MS
         #: timestamp (ms) of the last batch; each batch is later than the one before
         self.last_stamp = 0
         self.full_next = True
         #: series text -> its bytes up to the sample's value, for samples of _sample_size bytes
-        self._heads: dict[str, bytes] = {}
+        self._heads: dict[bytes, bytes] = {}
         self._sample_size = 0
 
     def stamp(self, seconds: float) -> int:
@@ -85,39 +88,46 @@ class SeriesDelta:
         if full:
             self._last_full = stamp
             self.full_next = False
-        lines = [line for line in payload.decode("utf-8").split("\n") if line and line[0] != "#"]
+        lines = payload.split(b"\n")
         previous = self._previous
-        self._previous = set(lines)
+        self._previous = lines
+        if len(previous) != len(lines):
+            # Another layout (an endpoint, an error or a worker came or went): compare nothing.
+            previous, full = [b""] * len(lines), True
         out = bytearray()
         head, tail = self._heads_for(stamp), _sample_tail(stamp)
         count = 0
-        for line in lines:
-            if not full and line in previous and not line.startswith(ALWAYS_SENT):
+        # Line by line against the previous payload: the same layout puts a series on the same
+        # line, and equal bytes compare by length and memcmp, with no hashing of every line.
+        for line, old in zip(lines, previous, strict=True):
+            if (line == old and not full and not line.startswith(ALWAYS_SENT)) or (
+                not line or line[0] == _HASH
+            ):
                 continue
-            key, _, value = line.rpartition(" ")
+            key, _, value = line.rpartition(b" ")
             out += head.get(key) or self._head(key)
             out += _DOUBLE(float(value))
             out += tail
             count += 1
         # The Pushgateway's own per-group timestamp, which the gate and the rules read.
-        out += head.get("push_time_seconds") or self._head("push_time_seconds")
+        out += head.get(_PUSH_TIME) or self._head(_PUSH_TIME)
         out += _DOUBLE(stamp / 1000.0)
         out += tail
         return bytes(out), count + 1
 
-    def _heads_for(self, stamp: int) -> dict[str, bytes]:
+    def _heads_for(self, stamp: int) -> dict[bytes, bytes]:
         size = len(_sample_tail(stamp)) + 9
         if size != self._sample_size:  # a timestamp of another varint length: not before 2109
             self._heads.clear()
             self._sample_size = size
         return self._heads
 
-    def _head(self, key: str) -> bytes:
+    def _head(self, key: bytes) -> bytes:
         """A series' bytes up to its sample's value: framing, labels (serialized by protobuf,
         once per series), the sample's tag. See ``remote_write_proto.frame``."""
         labels = self._labels.get(key)
         if labels is None:
-            pairs = sorted([*parse_series_key(key), *self._group])
+            pairs = sorted([*parse_series_key(key.decode("utf-8")), *self._group])
             labels = self._labels[key] = labels_bytes(pairs)
         head = self._heads[key] = series_head(labels, self._sample_size)
         return head

@@ -284,3 +284,12 @@ def test_the_hand_framed_request_parses_as_protobufs_own() -> None:
             ((ref_value, ref_stamp),) = reference[key]
             assert stamp == ref_stamp and struct.pack("<d", value) == struct.pack("<d", ref_value)
         delta = SeriesDelta("locust", "r1")
+
+
+def test_a_new_series_changes_the_layout_and_everything_is_sent() -> None:
+    delta = SeriesDelta("locust", "r1")
+    delta.batch(payload(1), 1000.0)
+    assert delta.batch(payload(1), 1001.0)[1] == 2  # start timestamp and push_time_seconds
+    grown = payload(1) + b'locust_requests_total{method="GET",name="/new"} 1\n'
+    assert len(decode(delta.batch(grown, 1002.0))) == 6  # every series, the new one too
+    assert delta.batch(grown, 1003.0)[1] == 2
