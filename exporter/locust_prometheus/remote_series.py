@@ -92,8 +92,11 @@ class SeriesDelta:
         previous = self._previous
         self._previous = lines
         if len(previous) != len(lines):
-            # Another layout (an endpoint, an error or a worker came or went): compare nothing.
-            previous, full = [b""] * len(lines), True
+            # Another layout (an endpoint, an error or a worker came or went): the same line
+            # anywhere in the previous payload is an unchanged series. Costlier (every line
+            # hashed), so only then.
+            seen = set(previous)
+            previous = [line if line in seen else b"" for line in lines]
         out = bytearray()
         head, tail = self._heads_for(stamp), _sample_tail(stamp)
         count = 0

@@ -286,10 +286,13 @@ def test_the_hand_framed_request_parses_as_protobufs_own() -> None:
         delta = SeriesDelta("locust", "r1")
 
 
-def test_a_new_series_changes_the_layout_and_everything_is_sent() -> None:
+def test_a_new_series_moves_the_lines_and_only_changes_are_sent() -> None:
     delta = SeriesDelta("locust", "r1")
     delta.batch(payload(1), 1000.0)
     assert delta.batch(payload(1), 1001.0)[1] == 2  # start timestamp and push_time_seconds
-    grown = payload(1) + b'locust_requests_total{method="GET",name="/new"} 1\n'
-    assert len(decode(delta.batch(grown, 1002.0))) == 6  # every series, the new one too
+    new = b'locust_requests_total{method="GET",name="/new"} 1\n'
+    grown = new + payload(2)  # every line moved; /a changed; /new is new
+    sent = decode(delta.batch(grown, 1002.0))
+    names = sorted(dict(k).get("name", dict(k)["__name__"]) for k in sent)
+    assert names == ["/a", "/new", "locust_run_start_timestamp_seconds", "push_time_seconds"]
     assert delta.batch(grown, 1003.0)[1] == 2
