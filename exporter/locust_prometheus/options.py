@@ -91,6 +91,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("basic_auth_password", "", "Basic auth password for the Pushgateway (prefer the "
            "environment variable: a command line shows in ps).", "PASSWORD", secret=True),
     Option("bearer_token_file", "", "File holding a bearer token for the Pushgateway.", "PATH"),
+    Option("sigv4_region", "", "Sign remote write with AWS SigV4 for this region (Amazon "
+           "Managed Service for Prometheus); credentials from the standard AWS chain. Needs "
+           "promgate[aws].", "REGION"),
+    Option("sigv4_profile", "", "AWS profile for the SigV4 credentials (default: AWS_PROFILE "
+           "or the default chain).", "PROFILE"),
     Option("cert_file", "", "Client certificate (PEM) for mutual TLS.", "PATH"),
     Option("key_file", "", "Client key (PEM) for mutual TLS.", "PATH"),
     Option("ca_file", "", "CA bundle to verify the Pushgateway's certificate.", "PATH"),
@@ -133,6 +138,8 @@ class ExporterConfig:
     #: kept out of repr(): a config logged or shown in a traceback never holds the password
     basic_auth_password: str = field(default=DEFAULTS["basic_auth_password"], repr=False)
     bearer_token_file: str = DEFAULTS["bearer_token_file"]
+    sigv4_region: str = DEFAULTS["sigv4_region"]
+    sigv4_profile: str = DEFAULTS["sigv4_profile"]
     cert_file: str = DEFAULTS["cert_file"]
     key_file: str = DEFAULTS["key_file"]
     ca_file: str = DEFAULTS["ca_file"]
@@ -242,6 +249,42 @@ def _parse_listen(text: str) -> tuple[str, int] | None:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+_AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$")
+
+
+def _sigv4(region: str, profile: str) -> tuple[str, str]:
+    region, profile = region.strip(), profile.strip()
+    if profile and not region:
+        raise ConfigError(
+            "invalid --prometheus-sigv4-profile: it needs --prometheus-sigv4-region "
+            "(the region turns signing on)"
+        )
+    if region and not _AWS_REGION.match(region):
+        raise ConfigError(
+            f"invalid --prometheus-sigv4-region {region!r}: not an AWS region "
+            "(e.g. us-east-1, the region of the workspace)"
+        )
+    return region, profile
+
+
+def _sigv4_alone(
+    pushgateway: str, remote_write: str, user: str, token_file: str,
+    headers: tuple[tuple[str, str], ...],
+) -> None:  # fmt: skip
+    """SigV4 is the request's whole authentication, and only remote write takes it."""
+    if not remote_write:
+        sink = "--prometheus-pushgateway" if pushgateway else "no sink"
+        raise ConfigError(
+            f"invalid --prometheus-sigv4-region with {sink}: SigV4 signs remote write only "
+            "(give --prometheus-remote-write, e.g. the workspace's .../api/v1/remote_write)"
+        )
+    if user or token_file or any(name.lower() == "authorization" for name, _ in headers):
+        raise ConfigError(
+            "invalid auth options: SigV4 signing excludes basic auth, a bearer token and an "
+            "Authorization header (choose one)"
+        )
+
+
 def _url(flag: str, text: str) -> str:
     """``host:port`` means ``http://host:port``, as for the gate's Prometheus URL."""
     url = text.strip()
@@ -310,10 +353,14 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
             "invalid sink options: --prometheus-pushgateway and --prometheus-remote-write are "
             "exclusive (choose one)"
         )
+    headers = _parse_headers(list(get("header")))
+    sigv4_region, sigv4_profile = _sigv4(str(get("sigv4_region")), str(get("sigv4_profile")))
+    if sigv4_region:
+        _sigv4_alone(pushgateway, remote_write, user, token_file, headers)
     return ExporterConfig(
         pushgateway=pushgateway,
         remote_write=remote_write,
-        headers=_parse_headers(list(get("header"))),
+        headers=headers,
         run_id=str(get("run_id")) or default_run_id(env),
         run_id_file=str(get("run_id_file")),
         push_interval=interval,
@@ -328,6 +375,8 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         basic_auth_user=user,
         basic_auth_password=str(get("basic_auth_password")),
         bearer_token_file=token_file,
+        sigv4_region=sigv4_region,
+        sigv4_profile=sigv4_profile,
         cert_file=cert,
         key_file=key,
         ca_file=str(get("ca_file")),

@@ -104,19 +104,28 @@ def make_handler(config: ExporterConfig) -> Handler:
     if config.basic_auth_user:
         raw = f"{config.basic_auth_user}:{config.basic_auth_password}".encode()
         basic = "Basic " + base64.b64encode(raw).decode("ascii")
+    signer = None
+    if config.sigv4_region:
+        from .sigv4 import SigV4Signer  # botocore: only when signing is asked for
+
+        signer = SigV4Signer(config.sigv4_region, config.sigv4_profile)
 
     def handler(
         url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
     ) -> Callable[[], None]:
         def send() -> None:
             request = urllib.request.Request(url, data=data or None, method=method)
-            for key, value in (*headers, *config.headers):
-                request.add_header(key, value)
+            pairs = [*headers, *config.headers]
             if basic:
-                request.add_header("Authorization", basic)
+                pairs.append(("Authorization", basic))
             if config.bearer_token_file:
                 with open(config.bearer_token_file, encoding="utf-8") as fh:
-                    request.add_header("Authorization", f"Bearer {fh.read().strip()}")
+                    pairs.append(("Authorization", f"Bearer {fh.read().strip()}"))
+            if signer is not None:
+                # Last: the signature covers the body as sent and every header above.
+                pairs = signer.sign(method, url, pairs, data)
+            for key, value in pairs:
+                request.add_header(key, value)
             with opener.open(request, timeout=timeout) as response:
                 response.read()
 
@@ -172,8 +181,9 @@ def _describe(exc: BaseException) -> str:
         text = f"HTTP {exc.code} {exc.reason}" + (f": {body}" if body else "")
         if exc.code in (401, 403):
             text += (
-                " (check --prometheus-basic-auth-user/--prometheus-basic-auth-password or "
-                "--prometheus-bearer-token-file)"
+                " (check --prometheus-basic-auth-user/--prometheus-basic-auth-password, "
+                "--prometheus-bearer-token-file or the AWS credentials of "
+                "--prometheus-sigv4-region)"
             )
         return text
     if isinstance(exc, urllib.error.URLError):
