@@ -71,7 +71,7 @@ def test_config_defaults_are_the_tables() -> None:
 def _docs_rows() -> dict[str, list[str]]:
     rows = {}
     for line in (ROOT / "docs" / "exporter.md").read_text().splitlines():
-        m = re.match(r"\| `(--prometheus-[a-z-]+)[^`]*` \| (.*)", line)
+        m = re.match(r"\| `(--prometheus-[a-z0-9-]+)[^`]*` \| (.*)", line)
         if m:
             rows[m.group(1)] = [c.strip() for c in m.group(2).rstrip("|").split("|")]
     return rows
