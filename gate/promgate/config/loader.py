@@ -32,6 +32,7 @@ from .conditions import Condition, parse_condition
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
+from .windows import WHOLE, WindowSpec, check_window, parse_window
 from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
@@ -68,6 +69,8 @@ class CheckSpec:
     abort: AbortRule | None = None
     #: ``latency_regression``: the significance a shift needs (``confidence:``)
     confidence: float = DEFAULT_CONFIDENCE
+    #: which seconds of the run are judged (``window:``; config/windows.py)
+    window: WindowSpec = WHOLE
 
     @property
     def relative(self) -> bool:
@@ -151,6 +154,7 @@ def parse_config(
         "baseline_missing",
         "no_data",
         "version",
+        "window",
     }
     for name, (knode, _) in top.items():
         if name not in allowed:
@@ -186,6 +190,12 @@ def parse_config(
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
     }
+    window = WHOLE
+    if "window" in top:
+        try:
+            window = parse_window(doc, top["window"][1], "window")
+        except ConfigError as exc:
+            keep(exc)
     checks: list[CheckSpec] = []
     rejected: list[RejectedQuery] = []
     if "checks" not in top:
@@ -196,7 +206,9 @@ def parse_config(
         for i, node in enumerate(top["checks"][1].value):
             found: list[RejectedQuery] = []
             try:
-                checks.append(_check(doc, node, f"checks[{i}]", defaults, keep, found.append))
+                checks.append(
+                    _check(doc, node, f"checks[{i}]", defaults, keep, found.append, window)
+                )
             except ConfigError as exc:
                 keep(exc)
                 rejected.extend(found)
@@ -258,6 +270,8 @@ _CHECK_KEYS = (
     "baseline_missing",
     "abort",
     "confidence",
+    "window",
+    "t",
 )
 
 
@@ -268,6 +282,7 @@ def _check(
     defaults: Mapping[str, str | None],
     keep: Callable[[ConfigError], None],
     found_query: Callable[[RejectedQuery], None],
+    window: WindowSpec = WHOLE,
 ) -> CheckSpec:
     """One check; ``where`` (``checks[2]``) names it until its name is known, then every
     message says ``checks.NAME``."""
@@ -312,6 +327,7 @@ def _check(
         shown = preset.shown_unit
         no_data_default = no_data_default or preset.no_data
     assert query is not None
+    window, query = check_window(doc, m, key, preset_name, query, window)
     try:
         unit_name = opt_str(doc, m, "unit", key) or (shown if preset_name else "count")
         unit = get_unit(unit_name)
@@ -371,4 +387,5 @@ def _check(
         line=node.start_mark.line + 1,
         abort=abort,
         confidence=confidence,
+        window=window,
     )
