@@ -4,6 +4,7 @@ intact."""
 
 from __future__ import annotations
 
+from ..core.format import check_title
 from ..core.result import GateResult, Verdict
 from ..textsafe import show
 
@@ -42,7 +43,9 @@ def github_annotations(result: GateResult) -> list[str]:
             level = "warning"
         else:
             continue
-        out.append(annotation(level, f"promgate {c.name}", f"{c.name}: {c.reason}"))
+        out.append(
+            annotation(level, f"promgate {c.name}", f"{check_title(c.name, c.span)}: {c.reason}")
+        )
     if result.aborted is not None:
         out.append(annotation("error", "promgate run", f"load test {result.aborted.summary()}"))
     base = result.baseline

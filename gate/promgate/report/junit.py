@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..core.format import format_labels, format_value
+from ..core.format import check_title, format_labels, format_value
 from ..core.result import CheckResult, GateResult, SeriesResult, Verdict
 from ..textsafe import xml_safe
 from .regression import HEADER, cells, row_for
@@ -17,11 +17,13 @@ def render_junit(result: GateResult) -> str:
     counts = {"tests": 0, "failures": 0, "skipped": 0}
     for check in result.checks:
         unit = check.unit
-        cases = [(check.name, check.value, check.verdict, check.reason, "")]
+        cases = [
+            (check_title(check.name, check.span), check.value, check.verdict, check.reason, "")
+        ]
         if check.reduce == "each" and len(check.series) > 1:
             cases = [
                 (
-                    f"{check.name}{format_labels(s.labels)}",
+                    f"{check_title(check.name, check.span)}{format_labels(s.labels)}",
                     s.value,
                     s.verdict,
                     s.reason,

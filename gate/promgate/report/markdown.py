@@ -13,6 +13,7 @@ from ..core.format import (
     KEY_LINES_LABEL,
     VERDICT_ICONS,
     VERDICT_WORDS,
+    check_title,
     conditions_text,
     display_state,
     format_value,
@@ -62,7 +63,8 @@ def render_markdown(result: GateResult) -> str:
         warning = conditions_text(c.warning, c.unit, c.baseline) or "–"
         critical = conditions_text(c.critical, c.unit, c.baseline) or "–"
         lines.append(
-            f"| {_cell(c.name)} | {format_value(c.value, c.unit)} | {_cell(warning)}"
+            f"| {_cell(check_title(c.name, c.span))} | {format_value(c.value, c.unit)}"
+            f" | {_cell(warning)}"
             f" | {_cell(critical)} | {base} | {icon} {verdict_word(c.verdict, c.value)} |"
         )
     regression = regression_rows(result)
@@ -76,7 +78,7 @@ def render_markdown(result: GateResult) -> str:
     problems = [c for c in result.checks if c.verdict in (Verdict.FAIL, Verdict.WARN)]
     if problems:
         lines += ["", "**Findings:**"]
-        lines += [f"- {_cell(c.name)}: {_cell(c.reason)}" for c in problems]
+        lines += [f"- {_cell(check_title(c.name, c.span))}: {_cell(c.reason)}" for c in problems]
         lines += [
             f"- {_cell(r.check)} {_cell(r.endpoint)}: {_cell(r.reason)}"
             for r in regression

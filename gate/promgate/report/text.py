@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..core.format import conditions_text, format_labels, format_value, verdict_word
+from ..core.format import check_title, conditions_text, format_labels, format_value, verdict_word
 from ..core.result import CheckResult, GateResult, Verdict
 from ..textsafe import line_safe
 from .regression import baseline_text, regression_rows, text_lines
@@ -18,7 +18,7 @@ _HEADER = ("check", "value", "warning", "critical", "baseline", "verdict")
 def _rows(check: CheckResult) -> list[tuple[Verdict, tuple[str, ...]]]:
     unit = check.unit
     row = (
-        check.name,
+        check_title(check.name, check.span),
         format_value(check.value, unit),
         conditions_text(check.warning, unit, check.baseline) or "-",
         conditions_text(check.critical, unit, check.baseline) or "-",
@@ -61,7 +61,7 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     lines += [*map(line_safe, regression), ""] if regression else []
     for check in result.checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
-            lines.append(line_safe(f"{check.name}: {check.reason}"))
+            lines.append(line_safe(f"{check_title(check.name, check.span)}: {check.reason}"))
     if result.aborted is not None:
         lines.append(line_safe(f"promgate run {result.aborted.summary()}"))
     overall = result.verdict.value.upper()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from ... import queries
 from ...config.conditions import Condition, parse_condition
 from ...config.units import get_unit
-from ...core.format import conditions_text, display_state
+from ...core.format import check_title, conditions_text, display_state
 from ...core.result import CheckResult, GateResult
 from ...core.summary import SUMMARY_QUERIES, summary_value
 from ...errors import ConfigError, PrometheusError
@@ -158,7 +158,7 @@ def _checks(result: GateResult) -> list[CheckRow]:
         }
         rows.append(
             CheckRow(
-                name=c.name,
+                name=check_title(c.name, c.span),
                 verdict=display_state(c.verdict, value),
                 value=value,
                 unit=unit,
