@@ -128,8 +128,8 @@ def _windowed(preset: str, t_ms: int) -> str | None:
         "endpoint_p95": partial(queries.window_quantile, 0.95, by=by),
         "endpoint_p99": partial(queries.window_quantile, 0.99, by=by),
         "endpoint_error_rate": partial(queries.window_error_ratio, by=by),
-        "apdex": partial(queries.apdex, t_ms),
-        "endpoint_apdex": partial(queries.apdex, t_ms, by=by),
+        "apdex": partial(queries.apdex, t_ms, windowed=True),
+        "endpoint_apdex": partial(queries.apdex, t_ms, by=by, windowed=True),
     }
     for label, q in (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)):
         table[label] = table[f"{label}_hist"] = partial(queries.window_quantile, q)
@@ -166,7 +166,11 @@ def check_window(
     if preset in APDEX_PRESETS:
         if t_node is None:
             raise doc.fail(m["preset"][1], f"{key}.t", f"{preset} needs t: (e.g. t: 500ms)")
-        built = _windowed(preset, _apdex_t(doc, t_node, f"{key}.t"))
+        t_ms = _apdex_t(doc, t_node, f"{key}.t")
+        if window.kind is WindowKind.WHOLE:
+            whole = "method, name" if preset == "endpoint_apdex" else ""
+            return window, queries.apdex(t_ms, by=whole)
+        built = _windowed(preset, t_ms)
         assert built is not None
         return window, built
     if t_node is not None:

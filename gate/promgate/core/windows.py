@@ -81,7 +81,8 @@ class WindowResolver:
             "win_start": _num(start),
             "win_end": _num(run.eval_time),
             "win_seconds": _num(seconds),
-            "win_range": f"{max(1, math.ceil(run.eval_time - start))}s",
+            # to the millisecond: the range selector's start is the window's start
+            "win_range": f"{max(1, round((run.eval_time - start) * 1000))}ms",
         }
 
     def label(self, check: CheckSpec, run: RunWindow) -> str:
@@ -102,7 +103,7 @@ class WindowResolver:
         if found is not None:
             return found
         end = _num(run.eval_time)
-        return {"win_start": end, "win_end": end, "win_seconds": "0.001", "win_range": "1s"}
+        return {"win_start": end, "win_end": end, "win_seconds": "0.001", "win_range": "1ms"}
 
     def problem(self, check: CheckSpec, run: RunWindow) -> str | None:
         return self.problems.get((run.run_id, check.window.describe()))

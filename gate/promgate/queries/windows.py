@@ -1,10 +1,12 @@
 """Figures over a part of a run (``window:`` steady, skip, last) and Apdex.
 
 A window is ``($win_start, $win_end]`` (Unix seconds, for ``@``), ``$win_seconds`` long
-(``$win_range`` as a PromQL duration). Counters are read **at the window's edges**: the value the
-last scrape at or before each edge saw (``last_over_time(...[$window] @ edge)``), and the
-window's figure is their difference. That is the exact increase between those two scrapes, with
-none of ``increase()``'s extrapolation; a series the start edge has not seen yet counts from 0
+(``$win_range``: the same span as a PromQL duration, to the millisecond). Counters are read **at
+the window's edges**: at the end the last scrape (``last_over_time(...[$window] @ $win_end)``),
+at the start the first scrape inside the window (the counter's smallest value in it,
+``min_over_time(...[$win_range] @ $win_end)``: a run's counters only grow), and the window's
+figure is their difference. That is the exact increase between those two scrapes, with none of
+``increase()``'s extrapolation; a series first seen inside the window counts from 0
 (``A - (B or A * 0)``). Percentiles come from the difference of the cumulative bucket counts, so
 they are the window's own distribution, on Locust's rounding grid.
 """
@@ -52,7 +54,8 @@ def le_label(ms: int) -> str:
 def _delta(metric: str, by: str, sel: str = RUN, extra: str = "", window: str = WINDOW) -> str:
     series = _sel(metric, sel, extra)
     end = f"sum{_by(by)}(last_over_time({series}[{window}] @ {END}))"
-    start = f"sum{_by(by)}(last_over_time({series}[{window}] @ {START}))"
+    # A run's counters only grow: the smallest value in the window is its first scrape's.
+    start = f"sum{_by(by)}(min_over_time({series}[{RANGE}] @ {END}))"
     return f"({end} - ({start} or {end} * 0))"
 
 
@@ -107,14 +110,22 @@ def window_node_memory(node_sel: str = "") -> str:
     return f"100 * (1 - avg({avail}) / avg({total}))"
 
 
-def apdex(t_ms: int, sel: str = RUN, window: str = WINDOW, by: str = "") -> str:
+def apdex(
+    t_ms: int, sel: str = RUN, window: str = WINDOW, by: str = "", *, windowed: bool = False
+) -> str:
     """Apdex for threshold T: (satisfied + tolerating / 2) / all = (N(<=T) + N(<=4T)) / 2 / N,
-    from the window's bucket counts. Exact when T and 4T are both bucket bounds."""
-    metric = "locust_request_duration_seconds_bucket"
-    satisfied = _delta(metric, by, sel, f'le="{le_label(t_ms)}"', window)
-    within_4t = _delta(metric, by, sel, f'le="{le_label(4 * t_ms)}"', window)
-    count = _delta("locust_request_duration_seconds_count", by, sel, window=window)
-    return f"({satisfied} + {within_4t}) / 2 / {count}"
+    from the run's (or with ``windowed``, the window's) bucket counts. Exact when T and 4T are
+    both bucket bounds."""
+
+    def count(metric: str, extra: str = "") -> str:
+        if windowed:
+            return _delta(metric, by, sel, extra, window)
+        return f"sum{_by(by)}(max_over_time({_sel(metric, sel, extra)}[{window}]))"
+
+    bucket = "locust_request_duration_seconds_bucket"
+    satisfied = count(bucket, f'le="{le_label(t_ms)}"')
+    within_4t = count(bucket, f'le="{le_label(4 * t_ms)}"')
+    return f"({satisfied} + {within_4t}) / 2 / {count('locust_request_duration_seconds_count')}"
 
 
 def run_steady(sel: str = RUN, window: str = WINDOW) -> str:
