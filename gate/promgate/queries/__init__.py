@@ -26,6 +26,7 @@ from .grafana import (
     run_ids_before,
     run_start_ms,
     runs_table,
+    steady_region,
     sut_job_label_values,
 )
 from .history import (
@@ -200,6 +201,7 @@ __all__ = [
     "run_timestamp_samples",
     "run_verdict",
     "runs_table",
+    "steady_region",
     "sut_job_label_values",
     "users",
     "users_by_class",
