@@ -43,7 +43,7 @@ class WindowResolver:
 
     def steady(self, run: RunWindow) -> float | None:
         key = (run.job, run.run_id)
-        if key not in self._steady:
+        if self._steady.get(key) is None:  # not yet known: a live run may reach it later
             expr = render(queries.run_steady(), run.variables())
             found = [s.value for s in self.client.query(expr, run.eval_time)]
             value = found[0] if found and math.isfinite(found[0]) and found[0] > 0 else None

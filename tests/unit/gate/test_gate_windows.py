@@ -186,3 +186,30 @@ def test_the_window_is_shown_in_every_format_and_kept_in_json(fake_prom: FakePro
     failing = CheckResult.from_dict({**result.to_dict()["checks"][0], "verdict": "fail"})
     result.checks = [failing]
     assert any(shown in line for line in github_annotations(result))
+
+
+def test_live_abort_judges_the_window_only_once_the_run_reaches_it(
+    fake_prom: FakePrometheus, tmp_path: Path
+) -> None:
+    from promgate.core.live import LiveGate
+
+    cfg = tmp_path / "gate.yaml"
+    cfg.write_text(
+        "checks:\n  - {name: errors, preset: error_rate, critical: '> 5%', abort: true,"
+        " window: steady}\n"
+    )
+    now = [START + 20.0]
+    gate = Gate(parse_config(cfg.read_text()), PrometheusClient(fake_prom.url, retries=1))
+    live = LiveGate(gate, "run-1", clock=lambda: now[0])
+    fake_prom.on("locust_request_failures_total", value(0.5))  # 50 % once asked
+    fake_prom.on("locust_run_steady_timestamp_seconds", vector())  # still spawning
+    tick = live.evaluate()
+    assert tick.values[0].state == "no data" and live.abort(tick) is None
+    assert not any("@ " in q and "failures" in q for q in fake_prom.queries)
+    fake_prom.rules.pop(0)
+    fake_prom.on("locust_run_steady_timestamp_seconds", value(START + 15))  # spawning done
+    now[0] = START + 30.0
+    tick = live.evaluate()
+    assert live.abort(tick) is not None
+    # The window from the steady moment to now: 15 s.
+    assert any("[15000ms] @ 1700000030" in q for q in fake_prom.queries), fake_prom.queries
