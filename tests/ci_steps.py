@@ -1,9 +1,11 @@
-"""A small step runner for the CI templates (deploy/ci/): runs a job's shell steps in order, as the
-CI system would, with its expressions filled from a context.
+"""A small step runner for the Azure Pipelines and Jenkins templates (deploy/ci/), for which no
+runner exists here (GitHub's and GitLab's run under act and gitlab-ci-local): runs a job's shell
+steps in order, as the CI system would, with its expressions filled from a context.
 
-Each CI system is read from its own file format (GitHub Actions, GitLab CI, Azure Pipelines,
-Jenkins declarative). Actions and tasks that only move files are emulated (checkout, set up
-Python, upload an artifact: copied to ``workspace/../artifacts/<name>``); steps named in
+Each CI system is read from its own file format (Azure Pipelines, Jenkins declarative). Tasks and
+steps that only move files are emulated (checkout, set up Python, publish an artifact: copied to
+``workspace/../artifacts/<name>``; download the latest succeeded run's artifact, copy the last
+successful build's artifacts: from the earlier runs the test recorded); steps named in
 ``replace`` are skipped, so the test can stand in for them (the Prometheus and Pushgateway start).
 Everything else runs for real in a subprocess with the job's environment.
 """
@@ -22,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ci_expr import azure_condition, github_eval, github_fill, text
+from ci_expr import azure_condition
 
-__all__ = ["Job", "StepResult", "run_azure", "run_github", "run_gitlab", "run_jenkins"]
+__all__ = ["AzureRun", "Job", "StepResult", "run_azure", "run_jenkins"]
 
 STEP_TIMEOUT = 240
 
@@ -35,6 +37,7 @@ class StepResult:
     code: int | None  # None: skipped
     output: str = ""
     seconds: float = 0.0
+    soft: bool = False  # continueOnError: a failure here only gives the run "issues"
 
 
 @dataclass
@@ -54,7 +57,16 @@ class Job:
 
     @property
     def failed(self) -> bool:
-        return any(s.code not in (None, 0) for s in self.steps)
+        return any(s.code not in (None, 0) and not s.soft for s in self.steps)
+
+    @property
+    def result(self) -> str:
+        """Azure's word for the run's result."""
+        if self.failed:
+            return "failed"
+        if any(s.code not in (None, 0) for s in self.steps):
+            return "partiallySucceeded"
+        return "succeeded"
 
     @property
     def code(self) -> int:
@@ -126,173 +138,16 @@ class Job:
         self.steps.append(StepResult(f"upload {name}", 0))
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep:
-                out[key] = value
-    return out
-
-
-# --- GitHub Actions ------------------------------------------------------------------------------
-
-
-def _fill(value: Any, ctx: dict[str, Any], job: Job) -> str:
-    return github_fill(value, ctx, job) if isinstance(value, str) else text(value)
-
-
-_GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
-
-
-def run_github(
-    workflow: Path,
-    job: Job,
-    context: dict[str, Any],
-    actions: Mapping[str, Path],
-    python_bin: Path,
-) -> Job:
-    """Run the workflow's only job. ``actions`` maps ``owner/name`` to a local action.yml."""
-    doc = yaml.safe_load(workflow.read_text())
-    ((_, spec),) = doc["jobs"].items()
-    ctx = {**context, "env": {}, "steps": {}, "job": {"status": "success"}}
-    ctx["env"] = {k: _fill(v, ctx, job) for k, v in spec.get("env", {}).items()}
-    env = {**job.base_env, **ctx["env"]}
-    runner_temp = job.workspace.parent / "runner-temp"
-    runner_temp.mkdir(exist_ok=True)
-    env["RUNNER_TEMP"] = str(runner_temp)
-    env["GITHUB_WORKSPACE"] = str(job.workspace)
-    env["GITHUB_STEP_SUMMARY"] = str(job.workspace.parent / "step-summary.md")
-    _github_steps(spec["steps"], job, ctx, env, actions, python_bin)
-    summary = Path(env["GITHUB_STEP_SUMMARY"])
-    if summary.exists():
-        job.summaries.append(summary.read_text())
-    return job
-
-
-def _github_steps(
-    steps: list[dict[str, Any]],
-    job: Job,
-    ctx: dict[str, Any],
-    env: dict[str, str],
-    actions: Mapping[str, Path],
-    python_bin: Path,
-) -> None:
-    for i, step in enumerate(steps):
-        name = step.get("name") or step.get("uses") or f"step {i}"
-        ctx["job"]["status"] = "failure" if job.failed else "success"
-        if job.skip(name):
-            continue
-        if not github_eval(str(step.get("if", "success()")), ctx, job, condition=True):
-            job.not_run(name, "condition false")
-            continue
-        step_env = {**env, **{k: _fill(v, ctx, job) for k, v in step.get("env", {}).items()}}
-        ctx["env"] = {**ctx["env"], **{k: step_env[k] for k in step.get("env", {})}}
-        outputs: dict[str, str] = {}
-        if "run" in step:
-            files = {
-                n: job.workspace.parent / f"{n.lower()}-{i}"
-                for n in ("GITHUB_OUTPUT", "GITHUB_ENV")
-            }
-            for path in files.values():
-                path.write_text("")
-            script = github_fill(step["run"], ctx, job)
-            job.shell(
-                name, _GITHUB_BASH, script, {**step_env, **{k: str(p) for k, p in files.items()}}
-            )
-            outputs = _read_env_file(files["GITHUB_OUTPUT"])
-            new_env = _read_env_file(files["GITHUB_ENV"])
-            env.update(new_env)
-            ctx["env"] = {**ctx["env"], **new_env}
-        else:
-            uses = step["uses"]
-            with_ = {k: _fill(v, ctx, job) for k, v in step.get("with", {}).items()}
-            outputs = _github_uses(name, uses, with_, job, ctx, step_env, actions, python_bin, env)
-        if "id" in step:
-            ctx["steps"][step["id"]] = {"outputs": outputs}
-
-
-def _github_uses(
-    name: str,
-    uses: str,
-    with_: dict[str, str],
-    job: Job,
-    ctx: dict[str, Any],
-    env: dict[str, str],
-    actions: Mapping[str, Path],
-    python_bin: Path,
-    job_env: dict[str, str],
-) -> dict[str, str]:
-    repo = uses.split("@", 1)[0]
-    if repo == "actions/checkout":
-        assert with_.get("persist-credentials") == "false", "checkout keeps the token on disk"
-        job.emulated(name, "workspace already checked out")
-    elif repo == "actions/setup-python":
-        job.use_python(name, job_env, python_bin)
-        env["PATH"] = job_env["PATH"]
-    elif repo == "actions/upload-artifact":
-        job.upload(with_["name"], with_["path"].split(), flat=True)
-    elif repo in actions:
-        return _github_composite(name, actions[repo], with_, job, ctx, env, actions, python_bin)
-    else:
-        raise NotImplementedError(f"no emulation for {uses}")
-    return {}
-
-
-def _github_composite(
-    name: str,
-    action: Path,
-    with_: dict[str, str],
-    job: Job,
-    ctx: dict[str, Any],
-    env: dict[str, str],
-    actions: Mapping[str, Path],
-    python_bin: Path,
-) -> dict[str, str]:
-    doc = yaml.safe_load(action.read_text())
-    assert doc["runs"]["using"] == "composite"
-    inputs: dict[str, str] = {}
-    for key, spec in doc.get("inputs", {}).items():
-        default = _fill(spec.get("default", ""), ctx, job)
-        inputs[key] = with_.get(key, default)
-        assert not (spec.get("required") and not inputs[key]), f"{name}: input {key} is required"
-    unknown = set(with_) - set(inputs)
-    assert not unknown, f"{name}: unknown inputs {unknown}"
-    inner = {**ctx, "inputs": inputs, "steps": {}}
-    inner_steps = [{**s, "run": s["run"]} if "run" in s else s for s in doc["runs"]["steps"]]
-    _github_steps(inner_steps, job, inner, dict(env), actions, python_bin)
-    return {
-        k: text(github_fill(str(v["value"]), inner, job)) for k, v in doc.get("outputs", {}).items()
-    }
-
-
-# --- GitLab CI -----------------------------------------------------------------------------------
-
-
-def run_gitlab(pipeline: Path, job: Job, variables: Mapping[str, str], python_bin: Path) -> Job:
-    """Run the pipeline's only job; ``variables`` are the project's CI/CD variables, which win
-    over the file's. The job's services are what the test replaces."""
-    doc = yaml.safe_load(pipeline.read_text())
-    ((name, spec),) = [(k, v) for k, v in doc.items() if isinstance(v, dict) and "script" in v]
-    services = {s["alias"] for s in spec.get("services", [])}
-    if services and job.skip("services"):
-        job.steps[-1] = StepResult(f"services {sorted(services)}", None, "replaced by the test")
-    env = {**job.base_env, **variables}
-    for key, value in spec.get("variables", {}).items():
-        if key not in variables:
-            env[key] = re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), ""), str(value))
-    job.use_python(None, env, python_bin)  # the job's python image
-    env["CI_PROJECT_DIR"] = str(job.workspace)
-    script = "set -eo pipefail\n" + "\n".join(spec["script"])
-    job.shell(name, ["bash", "--noprofile", "--norc"], script, env)
-    artifacts = spec.get("artifacts", {})
-    if artifacts.get("when") == "always" or not job.failed:
-        job.upload(name, artifacts.get("paths", []))
-    return job
-
-
 # --- Azure Pipelines -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AzureRun:
+    """An earlier run of the pipeline, as Azure keeps it: its branch, result and artifacts."""
+
+    branch: str  # refs/heads/main, refs/pull/7/merge
+    result: str  # succeeded, partiallySucceeded, failed
+    artifacts: Path
 
 
 def run_azure(
@@ -301,8 +156,10 @@ def run_azure(
     parameters: Mapping[str, Any],
     predefined: Mapping[str, str],
     python_bin: Path,
+    earlier: list[AzureRun] | None = None,
 ) -> Job:
-    """Run the pipeline's only job. ``predefined`` holds Azure's variables (Build.BuildId, ...)."""
+    """Run the pipeline's only job. ``predefined`` holds Azure's variables (Build.BuildId, ...);
+    ``earlier`` the pipeline's earlier runs, oldest first (DownloadPipelineArtifact reads them)."""
     doc = yaml.safe_load(pipeline.read_text())
     params = {p["name"]: parameters.get(p["name"], p.get("default")) for p in doc["parameters"]}
     (spec,) = doc["jobs"]
@@ -325,6 +182,7 @@ def run_azure(
             job.not_run(name, "condition false")
             continue
         step_env = {**env, **{k.replace(".", "_").upper(): v for k, v in variables.items()}}
+        step_env |= {k: macro(str(v)) for k, v in step.get("env", {}).items()}
         if "script" in step:
             # Azure runs a script with plain bash: only its last command's status counts.
             job.shell(name, ["bash", "--noprofile", "--norc"], macro(step["script"]), step_env)
@@ -342,9 +200,34 @@ def run_azure(
         elif step["task"].startswith("PublishPipelineArtifact@"):
             inputs = {k: macro(str(v)) for k, v in step["inputs"].items()}
             job.upload(inputs["artifact"], [inputs["targetPath"]], flat=True)
+        elif step["task"].startswith("DownloadPipelineArtifact@"):
+            inputs = {k: macro(str(v)) for k, v in step["inputs"].items()}
+            _azure_download(name, inputs, earlier or [], job)
         else:
             raise NotImplementedError(f"no emulation for {step['task']}")
+        job.steps[-1].soft = bool(step.get("continueOnError"))
     return job
+
+
+def _azure_download(
+    name: str, inputs: Mapping[str, str], earlier: list[AzureRun], job: Job
+) -> None:
+    """DownloadPipelineArtifact@2 from this pipeline's latest run on a branch (runVersion
+    latestFromBranch): a succeeded run, or a partially succeeded one if allowed; the task fails
+    when there is none or it lacks the artifact."""
+    assert inputs["source"] == "specific" and inputs["runVersion"] == "latestFromBranch", inputs
+    results = {"succeeded"}
+    if inputs.get("allowPartiallySucceededBuilds", "false").lower() == "true":
+        results.add("partiallySucceeded")
+    runs = [r for r in earlier if r.branch == inputs["runBranch"] and r.result in results]
+    source = runs[-1].artifacts / inputs["artifact"] if runs else None
+    if source is None or not source.is_dir():
+        why = f"no run of {inputs['runBranch']} with artifact {inputs['artifact']}"
+        job.steps.append(StepResult(name, 1, f"##[error]{why}"))
+        return
+    dest = job.workspace / inputs["path"]
+    shutil.copytree(source, dest, dirs_exist_ok=True)
+    job.steps.append(StepResult(name, 0, f"downloaded {source} to {dest}"))
 
 
 def _azure_template(expr: str, params: Mapping[str, Any]) -> str:
@@ -366,10 +249,30 @@ def _groovy_single(text_: str) -> str:
     return re.sub(r"\\(\n|\\|'|\$)", lambda m: "" if m.group(1) == "\n" else m.group(1), text_)
 
 
+#: The one Groovy expression of the template: which job's builds hold the baseline.
+_BASELINE_JOB = (
+    "def baselineJob = env.BRANCH_NAME ? "
+    "env.JOB_NAME.replaceFirst('[^/]+$', params.DEFAULT_BRANCH) : env.JOB_NAME"
+)
+_COPY = re.compile(
+    r"copyArtifacts\(projectName: baselineJob, selector: lastSuccessful\(\), "
+    r"filter: '([^']*)', optional: true, fingerprintArtifacts: false\)"
+)
+_STEP = re.compile(f"{_SH.pattern}|{_COPY.pattern}", re.S)
+#: ``if (fileExists('F')) { unstable(...) }``: the build is UNSTABLE when a step left F
+_UNSTABLE = re.compile(r"if \(fileExists\('([^']+)'\)\) \{\s*unstable\(")
+
+
 def run_jenkins(
-    jenkinsfile: Path, job: Job, params: Mapping[str, str], jenkins_env: Mapping[str, str]
+    jenkinsfile: Path,
+    job: Job,
+    params: Mapping[str, str],
+    jenkins_env: Mapping[str, str],
+    jobs: Path,
 ) -> Job:
-    """Run the pipeline's ``sh`` steps stage by stage, then ``post { always }``."""
+    """Run the pipeline's ``sh`` and ``copyArtifacts`` steps stage by stage, then ``post {
+    always }``; the build is recorded under ``jobs/<job name>/<build number>`` (its result and
+    archived artifacts), where copyArtifacts finds the last successful build of a job."""
     source = jenkinsfile.read_text()
     defaults = {m.group(2): m.group(3).strip("'") for m in _PARAM.finditer(source)}
     env = {**job.base_env, **jenkins_env, "WORKSPACE": str(job.workspace)}
@@ -382,14 +285,55 @@ def run_jenkins(
             value = re.sub(r"\$\{env\.(\w+)\}", lambda r: env[r.group(1)], value)
         env[m.group(1)] = value
     stages, post = source.split("\n    post {", 1)
-    for m in _SH.finditer(stages):
+    assert stages.count("copyArtifacts(") == len(_COPY.findall(stages)) == 1, "copyArtifacts"
+    assert _BASELINE_JOB in stages, "the baseline job's expression changed: teach the runner"
+    for m in _STEP.finditer(stages):
+        name = m.group(1) or "copyArtifacts"
         if job.failed:
-            job.not_run(m.group(1), "stage skipped after a failure")
-        elif not job.skip(m.group(1)):
-            job.shell(m.group(1), ["sh", "-xe"], _groovy_single(m.group(2)), env)
+            job.not_run(name, "stage skipped after a failure")
+        elif m.group(3) is not None:
+            _copy_artifacts(jobs, env, m.group(3), job)
+        elif not job.skip(name):
+            job.shell(name, ["sh", "-xe"], _groovy_single(m.group(2)), env)
     always = post.split("always {", 1)[1]
+    build = jobs / env["JOB_NAME"] / env["BUILD_NUMBER"]
     if archive := re.search(r"archiveArtifacts artifacts: '([^']*)'", always):
-        job.upload("archive", [archive.group(1).replace("/**", "")])
+        patterns = [p.strip().replace("/**", "") for p in archive.group(1).split(",")]
+        job.upload("archive", patterns)
+        shutil.copytree(job.artifacts / "archive", build / "archive", dirs_exist_ok=True)
     for m in _SH.finditer(always):
         job.shell(m.group(1), ["sh", "-xe"], _groovy_single(m.group(2)), env)
+    build.mkdir(parents=True, exist_ok=True)
+    unstable = any((job.workspace / f).exists() for f in _UNSTABLE.findall(stages))
+    result = "FAILURE" if job.failed else "UNSTABLE" if unstable else "SUCCESS"
+    (build / "result").write_text(result)
     return job
+
+
+def _copy_artifacts(jobs: Path, env: Mapping[str, str], pattern: str, job: Job) -> None:
+    """copyArtifacts from the last successful build of the baseline job (optional: none is no
+    error), as the Copy Artifact plugin does."""
+    name = env["JOB_NAME"]
+    if env.get("BRANCH_NAME"):
+        name = re.sub(r"[^/]+$", env["DEFAULT_BRANCH"], name)
+    builds = sorted(
+        # Jenkins' "last successful build": SUCCESS or UNSTABLE (anything better than FAILURE)
+        (
+            b
+            for b in (jobs / name).glob("*")
+            if (b / "result").read_text() in ("SUCCESS", "UNSTABLE")
+        ),
+        key=lambda b: int(b.name),
+    )
+    if not builds:
+        job.steps.append(StepResult("copyArtifacts", 0, f"no successful build of {name}"))
+        return
+    archive = builds[-1] / "archive"
+    copied = [
+        f for f in archive.rglob("*") if f.is_file() and f.relative_to(archive).match(pattern)
+    ]
+    for f in copied:
+        dest = job.workspace / f.relative_to(archive)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, dest)
+    job.steps.append(StepResult("copyArtifacts", 0, f"{len(copied)} files from {builds[-1]}"))

@@ -27,7 +27,14 @@ from support import DemoApi, LocustRun, new_run_id, start_locust, wait_until
 SHARED_UNITS = {
     # The readers of `completed_run`: one 12 s Locust run instead of one per worker.
     **dict.fromkeys(
-        ["test_gate", "test_dashboards", "test_report", "test_rules_live", "test_runs"],
+        [
+            "test_gate",
+            "test_gate_outcomes",
+            "test_dashboards",
+            "test_report",
+            "test_rules_live",
+            "test_runs",
+        ],
         "completed_run",
     ),
     # Bounds on time, live figures (the demo's too), latency compared across runs, and 9 Locust
@@ -41,7 +48,10 @@ SHARED_UNITS = {
 # units in this order, longest first: a 5-minute file taken last would keep the whole run waiting.
 UNIT_SECONDS = {
     "timing": 325,
-    "test_ci_templates": 160,
+    "test_ci_templates": 100,
+    "test_ci_templates_act": 65,
+    "test_ci_templates_gitlab": 60,
+    "test_ci_templates_unstable": 55,
     "test_live_gate": 115,
     "test_exporter": 95,
     "test_history_files": 65,

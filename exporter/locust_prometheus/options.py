@@ -94,6 +94,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("listen", "", "Also serve the metrics on http://HOST:PORT/metrics (pull mode, "
            "master/local only; :PORT is 127.0.0.1 only, 0.0.0.0:PORT every interface).",
            "HOST:PORT"),
+    Option("listen_auth_file", "", "File holding USER:PASSWORD: /metrics asks for basic auth.",
+           "PATH"),
+    Option("listen_cert_file", "", "Certificate (PEM): serve /metrics over HTTPS (with the key "
+           "file).", "PATH"),
+    Option("listen_key_file", "", "Key (PEM) of the /metrics certificate.", "PATH"),
     Option("grafana_url", "", "Grafana base URL, e.g. http://127.0.0.1:3000: log a link to "
            "the run's dashboard at test start.", "URL"),
 )  # fmt: skip
@@ -127,6 +132,9 @@ class ExporterConfig:
     gzip: bool = DEFAULTS["gzip"]
     #: parsed from ``--prometheus-listen``; None: no /metrics server
     listen: tuple[str, int] | None = None
+    listen_auth_file: str = DEFAULTS["listen_auth_file"]
+    listen_cert_file: str = DEFAULTS["listen_cert_file"]
+    listen_key_file: str = DEFAULTS["listen_key_file"]
     grafana_url: str = DEFAULTS["grafana_url"]
 
     @property
@@ -253,6 +261,12 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
             "invalid TLS client options: --prometheus-cert-file and --prometheus-key-file "
             "go together (give both or neither)"
         )
+    listen_cert, listen_key = str(get("listen_cert_file")), str(get("listen_key_file"))
+    if bool(listen_cert) != bool(listen_key):
+        raise ConfigError(
+            "invalid /metrics TLS options: --prometheus-listen-cert-file and "
+            "--prometheus-listen-key-file go together (give both or neither)"
+        )
     user, token_file = str(get("basic_auth_user")), str(get("bearer_token_file"))
     if user and token_file:
         raise ConfigError(
@@ -280,5 +294,8 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         insecure_skip_verify=bool(get("insecure_skip_verify")),
         gzip=bool(get("gzip")),
         listen=_parse_listen(str(get("listen"))),
+        listen_auth_file=str(get("listen_auth_file")),
+        listen_cert_file=listen_cert,
+        listen_key_file=listen_key,
         grafana_url=_url("--prometheus-grafana-url", str(get("grafana_url"))),
     )

@@ -144,7 +144,12 @@ class PrometheusExporter:
         self._collect_reports_before_quit(getattr(environment, "runner", None))
         write_run_id_file(self.config)
         if self.config.listen is not None:
-            self.server.start(*self.config.listen)
+            self.server.start(
+                *self.config.listen,
+                auth_file=self.config.listen_auth_file,
+                cert_file=self.config.listen_cert_file,
+                key_file=self.config.listen_key_file,
+            )
         where = (
             f"pushing to {redact_urls(self.config.pushgateway)}" if self.pusher else "not pushing"
         )

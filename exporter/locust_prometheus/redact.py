@@ -7,7 +7,7 @@ import re
 
 __all__ = ["redact_urls"]
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:/{1,2})[^/\s@]*@")
 
 
 def redact_urls(text: str) -> str:

@@ -37,7 +37,8 @@ _COMMAND_START = re.compile(r"^(\s*)::")
 _V1_COMMAND = "##["
 # Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+# ``scheme://user:pw@``, and ``scheme:/user:pw@`` as a file path made of a URL reads.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:/{1,2})[^/\s@]*@")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -16,6 +16,7 @@ import pytest
 from conftest import CompletedRun
 from promgate.cli import run
 from promgate.core.format import format_value
+from support import free_port
 from unit.report.report_support import CHROMIUM, png_stats, screenshot
 
 pytestmark = pytest.mark.integration
@@ -170,11 +171,21 @@ def test_check_html_and_report_from_result(completed_run: CompletedRun, tmp_path
     assert "warning error_rate 2.00%" in check_html
     assert "warning requests_per_second 50.00 rps" in check_html
 
-    again = tmp_path / "again.html"
-    assert run(["report", "--prometheus", url, "--result", str(result), "--html", str(again)]) == 0
+    # The result file holds what the report shows: rendered again with Prometheus out of
+    # reach (a port nothing listens on), it is the same report, byte for byte.
+    shown = {(r["Method"], r["Name"]) for r in tables(check_html)["Endpoints"]}
+    assert shown == {(e["method"], e["name"]) for e in doc["report"]["endpoints"]} | {
+        ("", "Aggregated")
+    }
+    assert {line["panel"] for line in doc["report"]["lines"]} >= {"users", "response_time"}
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    again = tmp_path / "again" / "check.html"
+    report = ["report", "--prometheus", nowhere, "--result", str(result), "--html", str(again)]
+    assert run(report) == 0
+    assert again.read_bytes() == html.read_bytes()
+    assert (tmp_path / "again" / "check.css").read_bytes() == (tmp_path / "check.css").read_bytes()
     text = again.read_text(encoding="utf-8")
-    assert f'<p class="vtext">{verdict}</p>' in text
-    assert tables(text)["Endpoints"] == tables(check_html)["Endpoints"]
+    assert f'<p class="vtext">{verdict}</p>' in text and "<polyline" in text
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

@@ -6,7 +6,8 @@ import argparse
 import math
 import os
 
-from ..errors import UsageError
+from ..config.outcomes import check_warning_exit_code
+from ..errors import ConfigError, UsageError
 
 __all__ = [
     "EXIT_CODES",
@@ -18,6 +19,7 @@ __all__ = [
     "parse_vars",
     "prometheus_url",
     "wait_seconds",
+    "warning_code",
 ]
 
 #: ``--wait-timeout``'s metavar everywhere (the other durations say SECONDS too)
@@ -33,11 +35,14 @@ def _table(*rows: tuple[str, str]) -> str:
     return "exit codes:\n" + "\n".join(f"  {c:<3}  {t}" for c, t in (*rows, *shared))
 
 
+#: ``--warning-exit-code``: the row of check's and run's tables
+_WARNING = ("N", "warning, with --warning-exit-code N or config warning_exit_code (0 or 5-125)")
 _USAGE = ("2", "usage or config error (bad option, config, PromQL syntax, a bad result file)")
 _PROMETHEUS = ("3", "Prometheus unreachable or failing (never mistaken for a failed threshold)")
 #: ``promgate check``
 EXIT_CODES = _table(
     ("0", "pass (warnings allowed unless --strict)"),
+    _WARNING,
     ("1", "fail: a critical condition, no data, or an unknown or unfinished run"),
     _USAGE,
     _PROMETHEUS,
@@ -45,6 +50,7 @@ EXIT_CODES = _table(
 #: ``promgate run``: check's codes, plus the load test's own outcomes
 RUN_EXIT_CODES = _table(
     ("0", "pass (warnings allowed unless --strict)"),
+    _WARNING,
     ("1", "fail: a critical condition, no data, an unknown run, or the run was aborted"),
     ("2", "usage or config error, or Locust did not start a run"),
     _PROMETHEUS,
@@ -64,6 +70,7 @@ REPORT_EXIT_CODES = _table(
 #: ``promgate --help``: what each command's code means
 TOP_EXIT_CODES = _table(
     ("0", "pass (check, run), valid (lint), written (report, runs)"),
+    ("N", "warning (check, run) with --warning-exit-code N (0 or 5-125)"),
     ("1", "fail: a critical condition, no data, an unknown or unfinished run, an aborted run"),
     _USAGE,
     _PROMETHEUS,
@@ -79,6 +86,15 @@ def wait_seconds(text: str) -> float:
     if not (value >= 0 and math.isfinite(value)):  # inf would never time out either
         raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
     return value
+
+
+def warning_code(text: str) -> int:
+    """``--warning-exit-code``: 0 or a code promgate and the shell give no meaning."""
+    try:
+        return check_warning_exit_code(int(text))
+    except (ValueError, ConfigError) as exc:
+        detail = exc.message if isinstance(exc, ConfigError) else f"expected a number, got {text!r}"
+        raise argparse.ArgumentTypeError(detail) from None
 
 
 def parse_vars(items: list[str]) -> dict[str, str]:

@@ -11,21 +11,21 @@ from typing import Any
 
 from ..config.loader import GateConfig, load_config
 from ..config.thresholds import load_thresholds
+from ..core.collect import fetch_report
 from ..core.gate import Gate
 from ..core.links import check_grafana_url, dashboard_url
 from ..core.result import GateResult
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
 from ..report.analysis import analysis_document
-from ..report.files import write_report
 from ..report.github import github_annotations
-from ..report.html.write import write_html_report
 from ..report.junit import render_junit
 from ..report.markdown import render_markdown
-from ..report.push import check_push_url, push_results
 from ..report.text import write_table
 from ..textsafe import line_safe
-from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds
+from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds, warning_code
+from .files import write_html, write_report
+from .pushgateway import check_push_url, push_results
 
 __all__ = [
     "add_check_options",
@@ -114,6 +114,14 @@ def add_check_options(
     )
     p.add_argument("--strict", action="store_true", help="treat warnings as failures")
     p.add_argument(
+        "--warning-exit-code",
+        type=warning_code,
+        metavar="N",
+        help="exit N when the verdict is warning, for CI's unstable state (0, or 5-125; "
+        "env PROMGATE_WARNING_EXIT_CODE, else config warning_exit_code, else 0; --strict makes "
+        "warnings fail instead)",
+    )
+    p.add_argument(
         "--job", metavar="JOB", help="Pushgateway job of the run (default: config job, or locust)"
     )
     p.add_argument(
@@ -156,6 +164,7 @@ def build_gate(args: argparse.Namespace) -> Gate:
     grafana = args.grafana_url or os.environ.get("PROMGATE_GRAFANA_URL")
     if grafana:
         check_grafana_url(grafana)  # before the run, not after it
+    args.warning_exit_code = _warning_exit_code(args)
     if args.push_results:
         check_push_url(args.push_results)
     config: GateConfig = (
@@ -180,7 +189,22 @@ def judge_run(args: argparse.Namespace, gate: Gate, run_id: str) -> GateResult:
         baseline_file=args.baseline_file,
         baseline_history=args.baseline_history,
         strict=args.strict,
+        warning_exit_code=args.warning_exit_code,
     )
+
+
+def _warning_exit_code(args: argparse.Namespace) -> int | None:
+    """``--warning-exit-code``, else ``PROMGATE_WARNING_EXIT_CODE`` (what a CI template sets
+    beside its mapping of the code), else None: the config's."""
+    if args.warning_exit_code is not None:
+        return int(args.warning_exit_code)
+    text = os.environ.get("PROMGATE_WARNING_EXIT_CODE", "").strip()
+    if not text:
+        return None
+    try:
+        return warning_code(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"bad PROMGATE_WARNING_EXIT_CODE: {exc}") from None
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -211,7 +235,11 @@ def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClie
     grafana = args.grafana_url or env.get("PROMGATE_GRAFANA_URL")
     if grafana:
         result.dashboard_url = dashboard_url(grafana, result.run)
-    stdout_taken = _write_reports(args, result, client)
+    if args.json or args.html:
+        # The result file carries what the HTML report shows: ``promgate report --result``
+        # renders it again, byte for byte, without Prometheus.
+        result.report = fetch_report(client, result.run)
+    stdout_taken = _write_reports(args, result)
     github = args.format == "github" or (
         args.format == "auto" and env.get("GITHUB_ACTIONS") == "true"
     )
@@ -235,7 +263,7 @@ def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClie
     return result.exit_code
 
 
-def _write_reports(args: argparse.Namespace, result: GateResult, client: PrometheusClient) -> bool:
+def _write_reports(args: argparse.Namespace, result: GateResult) -> bool:
     """Write the reports asked for; True when one went to stdout."""
     texts: dict[str, Callable[[], str]] = {
         "json": lambda: json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
@@ -252,5 +280,7 @@ def _write_reports(args: argparse.Namespace, result: GateResult, client: Prometh
         elif target:
             write_report(target, text())
     if args.html:
-        write_html_report(args.html, client, result)
+        # From the result as its file reads back, so ``promgate report --result`` writes the
+        # same bytes (a value the file cannot hold, such as NaN, reads back as no data).
+        write_html(args.html, GateResult.from_dict(json.loads(json.dumps(result.to_dict()))))
     return stdout_taken

@@ -16,7 +16,7 @@ from ..config.loader import load_config
 from ..config.thresholds import load_thresholds
 from ..errors import ConfigError
 from ..report.github import annotation
-from ..textsafe import line_safe
+from ..textsafe import line_safe, redact_urls
 from .args import LINT_EXIT_CODES, parse_vars
 
 __all__ = ["add_lint_parser", "run_lint"]
@@ -78,11 +78,13 @@ def run_lint(args: argparse.Namespace) -> int:
         if errors:
             failed = True
         else:
-            print(line_safe(f"{path}: {good} checks OK"), file=sys.stderr)
+            print(line_safe(redact_urls(f"{path}: {good} checks OK")), file=sys.stderr)
     return 2 if failed else 0
 
 
 def _report(level: str, path: str, line: int | None, message: str, fmt: str) -> None:
+    # A path is what was typed: a URL typed as one keeps its password out of the output too.
+    path, message = redact_urls(path), redact_urls(message)
     if fmt == "github":
         print(annotation(level, "promgate lint", message, file=path, line=line))
         return

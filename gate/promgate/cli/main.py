@@ -52,6 +52,7 @@ FLAG_HINTS = {
     "var": "add --var NAME=VALUE",
     "push_results": "check --push-results",
     "grafana_url": "check --grafana-url or PROMGATE_GRAFANA_URL",
+    "warning_exit_code": "check --warning-exit-code",
 }
 
 

@@ -2,24 +2,27 @@
 
 ``report`` works from Prometheus alone (a run id) or from a gate result (``--result``, the file
 ``promgate check --json`` wrote), which adds the verdict, the checks and their thresholds and
-pins the window to the one the gate judged.
+pins the window to the one the gate judged. A result file holds the report's tables and chart
+lines: it renders with no Prometheus at all (an older result without them reads them from
+Prometheus).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
 
+from ..core.collect import fetch_profile, fetch_report, observe_run
 from ..core.result import GateResult
-from ..errors import UsageError
+from ..errors import PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.window import find_latest_run, resolve_run
-from ..report.html.data import collect_report
-from ..report.html.write import write_html
 from .args import REPORT_EXIT_CODES, SECONDS, prometheus_url, wait_seconds
 from .check import HTML_HELP
+from .files import write_html
 
 __all__ = [
     "add_report_parser",
@@ -36,13 +39,15 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Write the HTML report of a run (one file, and <name>.css beside it for viewers "
             "with a strict CSP): verdict, checks, charts over the run, the per-endpoint and "
             "errors tables. Give --run-id, or --result (from promgate check --json) for the "
-            "gate's verdict and thresholds."
+            "gate's verdict and thresholds: a result renders with no Prometheus at all."
         ),
         epilog=REPORT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL); not needed with --result",
     )
     p.add_argument(
         "--run-id",
@@ -72,16 +77,26 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_report(args: argparse.Namespace, client: PrometheusClient | None = None) -> int:
     """Run ``promgate report``; errors are raised as ``PromgateError`` (the CLI maps them)."""
-    client = client or PrometheusClient(prometheus_url(args.prometheus))
+
+    def prometheus() -> PrometheusClient:
+        return client or PrometheusClient(prometheus_url(args.prometheus))
+
     result = _load_result(args.result) if args.result else None
     if result is not None:
-        window = result.run
-        if args.run_id and args.run_id != window.run_id:
+        if args.run_id and args.run_id != result.run_id:
             raise UsageError(
                 f"report: --run-id {args.run_id!r} differs from the run in {args.result} "
-                f"({window.run_id!r}) (drop one of them)"
+                f"({result.run_id!r}) (drop one of them)"
             )
+        if result.report is None:  # written before results held the report's data
+            client = prometheus()
+            result.report = fetch_report(client, result.run)  # a failed query is a note
+            if result.profile is None:
+                with contextlib.suppress(PrometheusError):  # then its peak users read no data
+                    result.profile = fetch_profile(client, result.run)
+        write_html(args.html, result)  # and its .css beside it
     elif args.run_id:
+        client = prometheus()
         run_id = args.run_id
         if run_id == "latest":
             run_id = find_latest_run(client, args.job, args.lookback)
@@ -93,9 +108,9 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
             wait_timeout=args.wait_timeout,
             progress=lambda msg: print(msg, file=sys.stderr),
         )
+        write_html(args.html, observe_run(client, window), judged=False)
     else:
         raise UsageError("report: no run given (pass --run-id, or --result from check --json)")
-    write_html(args.html, collect_report(client, window, result))  # and its .css beside it
     print(f"promgate: HTML report written to {args.html}", file=sys.stderr)
     return 0
 

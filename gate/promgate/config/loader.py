@@ -29,6 +29,7 @@ from .baseline import (
     parse_confidence,
 )
 from .conditions import Condition, parse_condition
+from .outcomes import CheckMode, check_warning_exit_code, parse_mode
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
@@ -71,6 +72,8 @@ class CheckSpec:
     confidence: float = DEFAULT_CONFIDENCE
     #: which seconds of the run are judged (``window:``; config/windows.py)
     window: WindowSpec = WHOLE
+    #: ``mode: report``: judged and shown, never counted
+    mode: CheckMode = CheckMode.GATE
 
     @property
     def relative(self) -> bool:
@@ -103,6 +106,8 @@ class GateConfig:
     comparable: Comparable = Comparable.WARN
     #: queries of the checks left out of ``checks`` for another error (lint only)
     rejected: tuple[RejectedQuery, ...] = ()
+    #: the exit code of a warning verdict (``warning_exit_code``; 0: warnings pass)
+    warning_exit_code: int = 0
 
 
 def load_config(
@@ -155,6 +160,7 @@ def parse_config(
         "no_data",
         "version",
         "window",
+        "warning_exit_code",
     }
     for name, (knode, _) in top.items():
         if name not in allowed:
@@ -186,6 +192,13 @@ def parse_config(
         keep(doc.fail(top["lookback"][1], "lookback", exc.message))
         lookback = "7d"
     settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
+    warning_exit_code = 0
+    if "warning_exit_code" in top:
+        node = top["warning_exit_code"][1]
+        try:
+            warning_exit_code = check_warning_exit_code(doc.value(node, "warning_exit_code"))
+        except ConfigError as exc:
+            keep(doc.fail(node, "warning_exit_code", exc.message))
     defaults = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
@@ -236,6 +249,7 @@ def parse_config(
         baseline_history=settings.history,
         comparable=settings.comparable,
         rejected=tuple(rejected),
+        warning_exit_code=warning_exit_code,
     )
 
 
@@ -272,6 +286,7 @@ _CHECK_KEYS = (
     "confidence",
     "window",
     "t",
+    "mode",
 )
 
 
@@ -357,7 +372,15 @@ def _check(
         levels[level] = tuple(conds)
     if not levels["warning"] and not levels["critical"]:
         raise doc.fail(node, key, "set warning or critical (or both)")
+    mode = CheckMode.GATE
+    if "mode" in m:
+        try:
+            mode = parse_mode(doc.value(m["mode"][1], f"{key}.mode"))
+        except ConfigError as exc:
+            raise doc.fail(m["mode"][1], f"{key}.mode", exc.message) from None
     abort = parse_abort(doc, m["abort"][1], f"{key}.abort") if "abort" in m else None
+    if abort is not None and mode is CheckMode.REPORT:
+        raise doc.fail(m["abort"][1], f"{key}.abort", "a report-only check never stops a run")
     if abort is not None and not levels["critical"]:
         raise doc.fail(m["abort"][1], f"{key}.abort", "needs a critical condition to abort on")
     confidence = DEFAULT_CONFIDENCE
@@ -388,4 +411,5 @@ def _check(
         abort=abort,
         confidence=confidence,
         window=window,
+        mode=mode,
     )

@@ -1,4 +1,4 @@
-"""Named checks over the canonical PromQL in ``queries.py``; never a copy of a query."""
+"""Named checks over the canonical PromQL in ``promgate.queries``; never a copy of a query."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from .result import Verdict
 __all__ = [
     "KEY_LINES_LABEL",
     "NO_DATA",
+    "REPORT_ONLY",
     "SEVERITY_ORDER",
     "VERDICT_GLYPHS",
     "VERDICT_ICONS",
@@ -32,6 +33,8 @@ __all__ = [
 
 #: how a missing value (no series, NaN) reads in every output
 NO_DATA = "no data"
+#: the heading every output lists the ``mode: report`` checks under, apart from the others
+REPORT_ONLY = "Report-only checks (mode: report, not counted)"
 
 #: verdict or report state -> the word shown. ``no_data`` is a skipped check without a value and
 #: ``unknown`` a report without a gate result; both are shown apart from a plain skip.

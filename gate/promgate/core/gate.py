@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from .._version import __version__
 from ..config.baseline import REGRESSION_PRESET
 from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
+from ..config.outcomes import CheckMode, check_warning_exit_code
 from ..config.units import convert, get_unit
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
@@ -29,6 +31,8 @@ from .baseline_plan import Source, plan_baseline
 from .collect import fetch_profile, fetch_run
 from .history import history_samples
 from .judge import judge_check
+from .nodata import Diagnosis, explain
+from .nodata import plan as diagnosis_queries
 from .regression import judge_regression
 from .result import CheckResult, GateResult
 from .result_files import gather_results
@@ -37,6 +41,8 @@ from .summary import SUMMARY_QUERIES, summary_value
 from .windows import WindowResolver
 
 __all__ = ["Gate"]
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Gate:
@@ -89,6 +95,7 @@ class Gate:
         baseline_file: str | Path | Sequence[str | Path] | None = None,
         baseline_history: int | None = None,
         strict: bool = False,
+        warning_exit_code: int | None = None,
     ) -> GateResult:
         """Judge ``run_id``; the baseline is a run, result files (one, several, or directories
         of them), or the last ``baseline_history`` passing runs, from Prometheus or from the
@@ -143,6 +150,7 @@ class Gate:
             else []
         )
 
+        whys = self._explain_no_data(rendered, answers, window)
         checks: list[CheckResult] = []
         for check in self.config.checks:
             if check.preset == REGRESSION_PRESET:
@@ -172,12 +180,15 @@ class Gate:
                 base,
                 base_rendered.get(check.name),
                 missing=plan.missing,
+                why=whys.get(check.name, ""),
             )
             checks.append(spans.mark(judged, check, window))
         summary: dict[str, float | None] = {}
         for name, (_build, scale) in SUMMARY_QUERIES.items():
             summary[name] = summary_value(answers[("summary", name)], scale)
         notes = [*self.client.warnings, *plan.notes]
+        if all(c.mode is CheckMode.REPORT for c in self.config.checks):
+            notes.append("every check is report-only (mode: report): nothing gates this run")
         if not any(c.relative for c in self.config.checks) and plan.baseline is not None:
             notes.append("a baseline was given but no check has a relative condition")
         return GateResult(
@@ -185,13 +196,17 @@ class Gate:
             generated_at=time.time(),
             prometheus=self.client.shown_url,
             run=window,
-            checks=checks,
+            checks=[c for c in checks if c.mode is CheckMode.GATE],
             summary=summary,
             baseline=plan.baseline,
             strict=strict,
             notes=notes,
             profile=profile,
             endpoints=run_data,
+            report_checks=[c for c in checks if c.mode is CheckMode.REPORT],
+            warning_exit_code=self.config.warning_exit_code
+            if warning_exit_code is None
+            else check_warning_exit_code(warning_exit_code, "warning_exit_code"),
         )
 
     def _render(self, check: CheckSpec, window: RunWindow, spans: WindowResolver) -> str:
@@ -209,15 +224,46 @@ class Gate:
             ) from None
         return expr
 
+    def _explain_no_data(
+        self,
+        rendered: Mapping[str, str],
+        answers: Mapping[tuple[str, str], list[Sample]],
+        window: RunWindow,
+    ) -> dict[str, str]:
+        """Why each check whose query returned nothing did (``core.nodata``): its queries in
+        one concurrent round; one that fails is left out, never failing the gate."""
+        diag = Diagnosis(window, self.config.lookback, self.wait_timeout)
+        # A check whose window the run lacks sent no query: its reason says why (core/windows).
+        empty = [n for n in rendered if ("check", n) in answers and not answers[("check", n)]]
+        jobs = {
+            (n, *key): (q, window.eval_time)
+            for n in empty
+            for key, q in diagnosis_queries(rendered[n], diag).items()
+        }
+        found = self._run_all(jobs, tolerant=True) if jobs else {}
+        whys = {}
+        for n in empty:
+            mine = {key[1:]: samples for key, samples in found.items() if key[0] == n}
+            whys[n] = explain(rendered[n], mine, diag)
+        return whys
+
     def _run_all(
-        self, jobs: Mapping[tuple[str, str], tuple[str, float]]
-    ) -> dict[tuple[str, str], list[Sample]]:
+        self, jobs: Mapping[K, tuple[str, float]], *, tolerant: bool = False
+    ) -> dict[K, list[Sample]]:
+        """Every query at once; ``tolerant``: a failed one is left out of the answers."""
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
             futures = {
                 key: pool.submit(self.client.query, expr, at) for key, (expr, at) in jobs.items()
             }
-            # .result() re-raises the first failure (Prometheus down, bad query) unchanged.
-            return {key: future.result() for key, future in futures.items()}
+            answers: dict[K, list[Sample]] = {}
+            for key, future in futures.items():
+                failed = future.exception()
+                if failed is None:
+                    answers[key] = future.result()
+                elif not (tolerant and isinstance(failed, PrometheusError)):
+                    # The first failure (Prometheus down, bad query) unchanged.
+                    raise failed
+            return answers
 
 
 def _paths(given: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:
@@ -232,7 +278,7 @@ def result_samples(result: GateResult, check: CheckSpec) -> list[Sample]:
     """An earlier result's values of this check as the samples its query would give, in the
     query's unit: every series (a reduced check keeps its series' values too), else the value.
     Empty when the result has no check of that name, or one in a unit that does not convert."""
-    item = next((c for c in result.checks if c.name == check.name), None)
+    item = next((c for c in [*result.checks, *result.report_checks] if c.name == check.name), None)
     if item is None:
         return []
     try:

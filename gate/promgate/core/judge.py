@@ -55,9 +55,11 @@ def judge_check(
     baseline: Sequence[Sample] | None,
     baseline_query: str | None = None,
     missing: NoBaseline | None = None,
+    why: str = "",
 ) -> CheckResult:
     """Judge one check; ``baseline`` is None when there is no baseline at all (``missing``
-    then says why, and whether the relative conditions are skipped)."""
+    then says why, and whether the relative conditions are skipped); ``why`` explains an
+    empty answer (``core.nodata``)."""
     current = _converted(spec, samples)
     base = _converted(spec, baseline) if baseline is not None else None
     series: list[SeriesResult] = []
@@ -76,7 +78,7 @@ def judge_check(
             elif len(series) > 1:
                 reason = f"{format_labels(decisive.labels)}: {reason}"
         else:
-            one = _judge_one(spec, {}, None, _match({}, base, 1), missing)
+            one = _judge_one(spec, {}, None, _match({}, base, 1), missing, why)
             verdict, value, bvalue, reason = one.verdict, None, one.baseline, one.reason
     else:
         value = reduce_values([v for _, v in current if v is not None], spec.reduce)
@@ -85,7 +87,7 @@ def judge_check(
             if base is not None
             else None
         )
-        one = _judge_one(spec, {}, value, bvalue, missing)
+        one = _judge_one(spec, {}, value, bvalue, missing, why if not current else "")
         verdict, reason = one.verdict, one.reason
         dropped = sum(1 for _, v in current if v is None)
         if dropped and value is not None:
@@ -170,6 +172,7 @@ def _judge_one(
     value: float | None,
     baseline: float | None,
     missing: NoBaseline | None = None,
+    why: str = "",
 ) -> SeriesResult:
     thresholds = {
         "warning": [c.threshold(baseline) for c in spec.warning],
@@ -177,9 +180,12 @@ def _judge_one(
     }
     if value is None:
         verdict = _POLICY[spec.no_data]
-        return SeriesResult(
-            labels, None, baseline, verdict, f"no data (no_data: {spec.no_data})", thresholds
+        reason = (
+            f"no data: {why} (no_data: {spec.no_data})"
+            if why
+            else f"no data (no_data: {spec.no_data})"
         )
+        return SeriesResult(labels, None, baseline, verdict, reason, thresholds)
     outcomes: list[tuple[Verdict, str]] = []
     for level, cond_verdict, conds in (
         ("critical", Verdict.FAIL, spec.critical),

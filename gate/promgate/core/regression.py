@@ -24,7 +24,6 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config.baseline import REGRESSION_PRESET
 from ..config.conditions import Condition
 from ..config.loader import CheckSpec
 from ..config.units import convert, get_unit
@@ -42,9 +41,8 @@ from .judge import missing_outcome
 from .result import CheckResult, SeriesResult, Verdict, worst
 from .rundata import AGGREGATED, STATS, Key, RunData
 
-__all__ = ["AGGREGATED", "PRESET", "RunData", "judge_regression"]
+__all__ = ["AGGREGATED", "RunData", "judge_regression"]
 
-PRESET = REGRESSION_PRESET
 _POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
 _STATS = STATS
 _SECONDS = get_unit("seconds")

@@ -7,20 +7,23 @@ with ``schema`` 1 or none still read); times are Unix seconds, values are in the
 ``unit``, ``null`` means no data; docs/gate.md "Result schema" is the full text::
 
     {"schema": "promgate.result/2", "promgate_version": str, "generated_at": float,
-     "verdict": "pass"|"warning"|"fail", "exit_code": int, "strict": bool,
+     "verdict": "pass"|"warning"|"fail", "exit_code": int, "warning_exit_code": int,
+     "strict": bool,
      "prometheus": str, "run": RunWindow, "baseline": null | Baseline (core.baseline_ref),
      "summary": {"requests": float|null, "failures": ..., "error_rate_percent": ...,
                  "rps": ..., "p50": s, "p95": s, "p99": s, "avg_response_time": s,
                  "cpu_usage_avg": %, "memory_usage_avg": %},
      "checks": [CheckResult], "notes": [str], "aborted": null | Abort,
      "dashboard_url": null | str, "profile": null | RunProfile (core.profile),
-     "endpoints": null | [EndpointRecord] (core.rundata)}
+     "endpoints": null | [EndpointRecord] (core.rundata),
+     "report": null | RunReport (core.runreport: the HTML report's tables and chart lines),
+     "report_checks": [CheckResult] (``mode: report``: never counted)}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
     CheckResult = {"name", "description", "preset", "query", "baseline_query", "unit",
                    "reduce", "no_data", "baseline_missing", "warning": [str], "critical": [str],
                    "value", "baseline", "verdict": "pass"|"warning"|"fail"|"skip",
-                   "reason": str, "series": [SeriesResult]}
+                   "reason": str, "series": [SeriesResult], "mode": "gate"|"report"}
     SeriesResult = {"labels": {str: str}, "value", "baseline", "verdict", "reason",
                     "thresholds": {"warning": [float|null], "critical": [float|null]}}
     Abort = see ``promgate.core.aborted`` (``promgate run`` stopped the load test early)
@@ -35,11 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.loader import CheckSpec
+from ..config.outcomes import CheckMode
 from ..prometheus.types import RunWindow
 from .aborted import Abort
 from .baseline_ref import Baseline
 from .profile import RunProfile
 from .rundata import RunData
+from .runreport import RunReport
 
 __all__ = [
     "SCHEMA",
@@ -139,6 +144,8 @@ class CheckResult:
     baseline_query: str | None = None
     #: the seconds judged (``window:``), e.g. ``steady 0:10-0:22 (12s)``; None: the whole run
     span: str | None = None
+    #: ``report``: shown apart, never counted (``GateResult.report_checks``)
+    mode: CheckMode = CheckMode.GATE
 
     @classmethod
     def for_spec(
@@ -173,6 +180,7 @@ class CheckResult:
             reason=reason,
             series=series,
             baseline_query=baseline_query,
+            mode=spec.mode,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,6 +202,7 @@ class CheckResult:
             "reason": self.reason,
             "series": [s.to_dict() for s in self.series],
             "window": self.span,
+            "mode": self.mode.value,
         }
 
     @classmethod
@@ -216,6 +225,7 @@ class CheckResult:
             series=[SeriesResult.from_dict(s) for s in doc.get("series") or []],
             baseline_query=_opt_text(doc.get("baseline_query")),
             span=_opt_text(doc.get("window")),
+            mode=CheckMode(doc.get("mode") or CheckMode.GATE.value),
         )
 
 
@@ -238,6 +248,12 @@ class GateResult:
     profile: RunProfile | None = None
     #: per endpoint: buckets, Locust's percentiles, counts (schema 2; None in older results)
     endpoints: RunData | None = None
+    #: the HTML report's tables and chart lines (schema 2, added later; None when not read)
+    report: RunReport | None = None
+    #: ``mode: report`` checks: judged and shown apart, never counted (not even with strict)
+    report_checks: list[CheckResult] = field(default_factory=list)
+    #: the exit code of a warning verdict (0: warnings pass)
+    warning_exit_code: int = 0
 
     @property
     def verdict(self) -> Verdict:
@@ -246,6 +262,11 @@ class GateResult:
         if self.aborted is not None:
             return Verdict.FAIL
         judged = [c.verdict for c in self.checks if c.verdict is not Verdict.SKIP]
+        if not judged and not self.checks and self.report_checks:
+            # Only report-only checks: nothing gates; the run is known, and passes when any
+            # of them saw data (never on nothing).
+            seen = any(c.value is not None for c in self.report_checks)
+            return Verdict.PASS if seen else Verdict.FAIL
         if not judged:
             if self.baseline is not None and self.baseline.pending and self.checks:
                 # A first run: the run had data, only the baseline is still to come (each
@@ -259,7 +280,10 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.verdict is Verdict.FAIL else 0
+        verdict = self.verdict
+        if verdict is Verdict.WARN:
+            return self.warning_exit_code
+        return 1 if verdict is Verdict.FAIL else 0
 
     @property
     def run_id(self) -> str:
@@ -272,6 +296,7 @@ class GateResult:
             "generated_at": self.generated_at,
             "verdict": self.verdict.value,
             "exit_code": self.exit_code,
+            "warning_exit_code": self.warning_exit_code,
             "strict": self.strict,
             "prometheus": self.prometheus,
             "run": self.run.to_dict(),
@@ -283,6 +308,8 @@ class GateResult:
             "dashboard_url": self.dashboard_url,
             "profile": self.profile.to_dict() if self.profile is not None else None,
             "endpoints": self.endpoints.to_list() if self.endpoints is not None else None,
+            "report": self.report.to_dict() if self.report is not None else None,
+            "report_checks": [c.to_dict() for c in self.report_checks],
         }
 
     @classmethod
@@ -297,6 +324,7 @@ class GateResult:
             baseline = doc.get("baseline")
             aborted = doc.get("aborted")
             profile, endpoints = doc.get("profile"), doc.get("endpoints")
+            report = doc.get("report")
             run_id = str(doc["run"].get("run_id") or "")
             return cls(
                 version=str(doc.get("promgate_version") or ""),
@@ -314,6 +342,9 @@ class GateResult:
                 endpoints=RunData.from_list(run_id, endpoints)
                 if isinstance(endpoints, list)
                 else None,
+                report=RunReport.from_dict(report) if isinstance(report, Mapping) else None,
+                report_checks=[CheckResult.from_dict(c) for c in doc.get("report_checks") or []],
+                warning_exit_code=_exit_code(doc.get("warning_exit_code")),
             )
         except KeyError as exc:
             raise ValueError(f"a check has no {exc.args[0]!r}") from None
@@ -328,6 +359,13 @@ def _opt(value: object) -> float | None:
         return float(value)
     except OverflowError:  # an integer of 400 digits in a file from elsewhere
         raise ValueError(f"a number too large: {str(value)[:20]}...") from None
+
+
+def _exit_code(value: object) -> int:
+    """A result file's ``warning_exit_code``: a free code, else 0 (older results have none)."""
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 126 else 0
+    )
 
 
 def _opt_text(value: object) -> str | None:

@@ -1,5 +1,5 @@
 """The whole-run figures every result carries (key lines, the analysis JSON, the HTML report's
-cards): one query per figure from ``queries.py`` and one way to reduce its answer."""
+cards): one query per figure from ``promgate.queries`` and one way to reduce its answer."""
 
 from __future__ import annotations
 

@@ -17,6 +17,14 @@ and tables), ``rules`` (recording and alert rules), ``history`` (regression agai
 from __future__ import annotations
 
 from ._expr import ANY_RUN, RUN, RUN_LABELS, SUT, WINDOW
+from .diagnose import (
+    diagnose_label_values,
+    diagnose_last_seen,
+    diagnose_metric_names,
+    diagnose_push_failures,
+    diagnose_run_jobs,
+    diagnose_series_count,
+)
 from .grafana import (
     compare_endpoints,
     endpoint_label_values,
@@ -141,6 +149,12 @@ __all__ = [
     "apdex",
     "avg_response_time",
     "compare_endpoints",
+    "diagnose_label_values",
+    "diagnose_last_seen",
+    "diagnose_metric_names",
+    "diagnose_push_failures",
+    "diagnose_run_jobs",
+    "diagnose_series_count",
     "duration_heatmap",
     "endpoint_buckets",
     "endpoint_label_values",

@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 from ..core.format import (
     KEY_LINES_LABEL,
+    NO_DATA,
+    REPORT_ONLY,
     VERDICT_ICONS,
     VERDICT_WORDS,
     check_title,
@@ -20,7 +22,7 @@ from ..core.format import (
     key_lines,
     verdict_word,
 )
-from ..core.result import GateResult, Verdict
+from ..core.result import CheckResult, GateResult, Verdict
 from .regression import HEADER, baseline_text, cells, regression_rows
 
 __all__ = ["render_markdown"]
@@ -54,10 +56,49 @@ def render_markdown(result: GateResult) -> str:
         f"- {err_line}",
         f"- Requests per second: {format_value(rps, 'rps').removesuffix(' rps')}",
         "",
+        *_table(result.checks),
+    ]
+    if result.report_checks:
+        lines += ["", f"**{REPORT_ONLY}:**", "", *_table(result.report_checks)]
+    regression = regression_rows(result)
+    if regression:
+        lines += ["", f"**Latency per endpoint** (baseline: {_cell(baseline_text(result))}):", ""]
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        for r in regression:
+            *texts, v = cells(r)
+            icon = VERDICT_ICONS.get(v, "")
+            lines.append("| " + " | ".join(_cell(t) for t in texts) + f" | {icon} {v} |")
+    # A check without data says why (core.nodata) even when it is only skipped.
+    problems = [
+        c
+        for c in result.checks
+        if c.verdict in (Verdict.FAIL, Verdict.WARN) or c.reason.startswith(NO_DATA)
+    ]
+    if problems:
+        lines += ["", "**Findings:**"]
+        lines += [f"- {_cell(check_title(c.name, c.span))}: {_cell(c.reason)}" for c in problems]
+        lines += [
+            f"- {_cell(r.check)} {_cell(r.endpoint)}: {_cell(r.reason)}"
+            for r in regression
+            if r.verdict in ("fail", "warning")
+        ]
+    shown = [c for c in result.report_checks if c.verdict is not Verdict.PASS]
+    if shown:
+        lines += ["", f"**{REPORT_ONLY}, findings:**"]
+        lines += [f"- {_cell(check_title(c.name, c.span))}: {_cell(c.reason)}" for c in shown]
+    if result.notes:
+        lines += ["", "**Notes:**"]
+        lines += [f"- {_cell(note)}" for note in result.notes]
+    lines += ["", f"<sub>promgate {result.version}</sub>", ""]
+    return "\n".join(lines)
+
+
+def _table(checks: list[CheckResult]) -> list[str]:
+    lines = [
         "| check | value | warning | critical | baseline | verdict |",
         "|---|---|---|---|---|---|",
     ]
-    for c in result.checks:
+    for c in checks:
         base = format_value(c.baseline, c.unit) if c.baseline is not None else "–"
         icon = VERDICT_ICONS[display_state(c.verdict, c.value)]
         warning = conditions_text(c.warning, c.unit, c.baseline) or "–"
@@ -67,28 +108,7 @@ def render_markdown(result: GateResult) -> str:
             f" | {_cell(warning)}"
             f" | {_cell(critical)} | {base} | {icon} {verdict_word(c.verdict, c.value)} |"
         )
-    regression = regression_rows(result)
-    if regression:
-        lines += ["", f"**Latency per endpoint** (baseline: {_cell(baseline_text(result))}):", ""]
-        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-        for r in regression:
-            *texts, v = cells(r)
-            icon = VERDICT_ICONS.get(v, "")
-            lines.append("| " + " | ".join(_cell(t) for t in texts) + f" | {icon} {v} |")
-    problems = [c for c in result.checks if c.verdict in (Verdict.FAIL, Verdict.WARN)]
-    if problems:
-        lines += ["", "**Findings:**"]
-        lines += [f"- {_cell(check_title(c.name, c.span))}: {_cell(c.reason)}" for c in problems]
-        lines += [
-            f"- {_cell(r.check)} {_cell(r.endpoint)}: {_cell(r.reason)}"
-            for r in regression
-            if r.verdict in ("fail", "warning")
-        ]
-    if result.notes:
-        lines += ["", "**Notes:**"]
-        lines += [f"- {_cell(note)}" for note in result.notes]
-    lines += ["", f"<sub>promgate {result.version}</sub>", ""]
-    return "\n".join(lines)
+    return lines
 
 
 #: characters that Markdown or the HTML GitHub allows in comments would interpret

@@ -1,26 +1,15 @@
-"""Pushing the gate's results to a Pushgateway (docs/metrics.md, "Gate results")."""
+"""The gate's results as gauges for a Pushgateway (docs/metrics.md, "Gate results"); the push
+itself is ``cli.pushgateway``."""
 
 from __future__ import annotations
 
 import math
 
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client import CollectorRegistry, Gauge
 
 from ..core.result import GateResult
-from ..errors import PrometheusUnavailable, UsageError
-from ..prometheus.http_values import check_base_url
-from ..textsafe import redact_url
 
-__all__ = ["check_push_url", "push_results", "results_registry"]
-
-
-def check_push_url(url: str) -> str:
-    """The Pushgateway URL of ``--push-results``, checked before the run is judged: a bad one
-    found after the verdict would turn a reported pass into an error."""
-    try:
-        return check_base_url(url if "://" in url else f"http://{url}", "Pushgateway URL")
-    except UsageError as exc:
-        raise UsageError(exc.message, option="push_results") from None
+__all__ = ["results_registry"]
 
 
 def results_registry(result: GateResult) -> CollectorRegistry:
@@ -46,22 +35,3 @@ def results_registry(result: GateResult) -> CollectorRegistry:
         check_value.labels(check.name).set(check.value if check.value is not None else math.nan)
     stamp.set(result.generated_at)
     return registry
-
-
-def push_results(result: GateResult, url: str, timeout: float = 10.0) -> None:
-    """PUT the result's gauges to the Pushgateway at ``url`` (job ``promgate``, the run's id)."""
-    check_push_url(url)
-    registry = results_registry(result)
-    try:
-        push_to_gateway(
-            url,
-            job="promgate",
-            registry=registry,
-            grouping_key={"run_id": result.run_id},
-            timeout=timeout,
-        )
-    except (OSError, ValueError) as exc:
-        raise PrometheusUnavailable(
-            f"pushing results to {redact_url(url)} failed: {exc} (is the Pushgateway up?)",
-            option="push_results",
-        ) from None

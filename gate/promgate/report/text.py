@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..core.format import check_title, conditions_text, format_labels, format_value, verdict_word
+from ..core.format import (
+    REPORT_ONLY,
+    check_title,
+    conditions_text,
+    format_labels,
+    format_value,
+    verdict_word,
+)
 from ..core.result import CheckResult, GateResult, Verdict
 from ..textsafe import line_safe
 from .regression import baseline_text, regression_rows, text_lines
@@ -40,10 +47,10 @@ def _rows(check: CheckResult) -> list[tuple[Verdict, tuple[str, ...]]]:
     return rows
 
 
-def render_table(result: GateResult, colour: bool = False) -> str:
+def _table(checks: list[CheckResult], colour: bool) -> list[str]:
     rows: list[tuple[str, ...]] = []
     verdicts: list[Verdict] = []
-    for check in result.checks:
+    for check in checks:
         for verdict, row in _rows(check):
             # Names, labels and reasons come from config and Prometheus: no control character
             # reaches the terminal, no line starts a CI workflow command.
@@ -56,12 +63,27 @@ def render_table(result: GateResult, colour: bool = False) -> str:
         if colour:
             cells[-1] = f"\033[{_COLOURS[verdict]}m{cells[-1]}\033[0m"
         lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def render_table(result: GateResult, colour: bool = False) -> str:
+    lines = _table(result.checks, colour) if result.checks or not result.report_checks else []
+    if result.report_checks:
+        lines += [
+            *([""] if lines else []),
+            f"{REPORT_ONLY}:",
+            *_table(result.report_checks, colour),
+        ]
     lines.append("")
     regression = text_lines(regression_rows(result))
     lines += [*map(line_safe, regression), ""] if regression else []
     for check in result.checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
             lines.append(line_safe(f"{check_title(check.name, check.span)}: {check.reason}"))
+    for check in result.report_checks:
+        if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
+            title = check_title(check.name, check.span)
+            lines.append(line_safe(f"{title} (report-only): {check.reason}"))
     if result.aborted is not None:
         lines.append(line_safe(f"promgate run {result.aborted.summary()}"))
     overall = result.verdict.value.upper()

@@ -25,7 +25,7 @@ TEMPLATES = {
 }
 # The gate's exit codes, as docs/gate.md lists them; each template names every one.
 EXIT_WORDS = {"1": "failed checks", "2": "configuration", "3": "Prometheus", "4": "bug in promgate"}
-_SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+_SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40} # v\d+(\.\d+)*$")
 
 
 def _exit_messages(text: str) -> dict[str, str]:
@@ -129,10 +129,22 @@ def test_action_inputs_and_outputs() -> None:
         action["inputs"]
     )
     assert {"exit-code", "json", "junit", "markdown", "html"} <= set(action["outputs"])
-    comment = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/"))
+    steps = {s.get("name"): s for s in action["runs"]["steps"]}
+    comment = steps["Comment on the pull request"]
     # A fork's pull request: skipped; any other failure: a warning, never a red job.
     assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
     assert "catch (error)" in comment["with"]["script"]
+    # The default branch's last good result: restored always, saved only by a passing run there.
+    assert {"baseline", "baseline-history", "baseline-key", "default-branch"} <= set(
+        action["inputs"]
+    )
+    assert action["inputs"]["baseline"]["default"] == "default-branch"
+    restore = steps["Restore the default branch's last good result"]
+    assert restore["uses"].startswith("actions/cache/restore@")
+    keep = steps["Keep this result as the default branch's baseline"]
+    assert "steps.check.outputs.exit-code == '0'" in keep["if"]
+    assert "github.ref == format('refs/heads/{0}', inputs.default-branch)" in keep["if"]
+    assert steps["Save the baseline for the next runs"]["uses"].startswith("actions/cache/save@")
 
 
 def test_jenkinsfile() -> None:
@@ -141,7 +153,9 @@ def test_jenkinsfile() -> None:
     # Shell steps are ''' strings: Groovy pastes nothing; parameters are quoted shell variables.
     assert re.findall(r"\bsh\b[^\n]*script: (\S{3})", text) == ["'''"] * text.count("script: ")
     assert '"""' not in text
-    assert '"$JOB_NAME"' in text and '"$TARGET_HOST"' in text
+    assert '"$testplan"' in text and '"$TARGET_HOST"' in text
+    # The default branch's last successful build holds the baseline.
+    assert "selector: lastSuccessful()" in text and "copyArtifactPermission" in text
     # One compose project per build: concurrent jobs on one agent never share containers.
     assert re.search(r"project=.*\$BUILD_TAG", text)
     for report in ("gate.html", "results/**"):
@@ -160,12 +174,46 @@ def test_azure_pipeline() -> None:
     assert {"targetHost", "locustfile", "gateConfig", "promgateVersion"} <= names
 
 
+class _GitlabLoader(yaml.SafeLoader):
+    """GitLab's YAML: ``!reference [job, key]`` read as the list it names."""
+
+
+_GitlabLoader.add_constructor(
+    "!reference",
+    lambda loader, node: loader.construct_sequence(node),  # type: ignore[arg-type]
+)
+
+
 def test_gitlab_ci() -> None:
-    doc = yaml.safe_load(TEMPLATES["gitlab"].read_text())
-    job = doc["load-test"]
-    assert {s["alias"] for s in job["services"]} == {"prometheus", "pushgateway"}
-    assert job["variables"]["FF_NETWORK_PER_BUILD"] == "true"
+    doc = yaml.load(TEMPLATES["gitlab"].read_text(), Loader=_GitlabLoader)
+    services = doc["load-test"]
+    assert {s["alias"] for s in services["services"]} == {"prometheus", "pushgateway"}
+    assert services["variables"]["FF_NETWORK_PER_BUILD"] == "true"
+    # Existing servers: the same job without services (they need Docker).
+    assert "services" not in doc["load-test-existing-servers"]
+    job = doc[".promgate-load-test"]
+    baseline = next(c for c in job["cache"] if c["key"] == "promgate-baseline")
+    # Saved whatever the job's status (a warning is an allowed failure): the script adds a
+    # result only when the gate passed or warned, so a failed gate never becomes the baseline.
+    assert baseline["unprotect"] is True and baseline["when"] == "always"
+    assert job["allow_failure"] == {
+        "exit_codes": [int(job["variables"]["PROMGATE_WARNING_EXIT_CODE"])]
+    }
+    assert baseline["policy"] == "$PROMGATE_BASELINE_CACHE"
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["reports"]["junit"] == "results/gate-junit.xml"
     for key in ("LOCUSTFILE", "PROMGATE_CONFIG", "TARGET_HOST", "PROMGATE_VERSION"):
         assert key in job["variables"]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_remote_write_instead_of_a_pushgateway(name: str) -> None:
+    text = TEMPLATES[name].read_text()
+    assert "--prometheus-remote-write" in text and "--prometheus-header" in text
+    # Credentials reach the exporter as its variables, never on a command line (ps shows those).
+    assert "--prometheus-basic-auth" not in text
+    assert "LOCUST_PROMETHEUS_BASIC_AUTH_PASSWORD" in text
+    # Without a Pushgateway the gate pushes no verdicts; with one it does.
+    assert re.search(r"if \[ -n \"\$\{?PUSHGATEWAY_URL(:-)?\}?\" \].*--push-results", text) or (
+        name == "github" and "pushgateway: ${{ env.PUSHGATEWAY_URL }}" in text
+    )

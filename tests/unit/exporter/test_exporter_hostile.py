@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -73,3 +74,15 @@ def test_a_render_error_500_carries_no_exception_text(caplog: pytest.LogCaptureF
     assert statuses == ["500 Internal Server Error"]
     assert SECRET.encode() not in body and b"RuntimeError" not in body
     assert "internal detail" in caplog.text  # the operator still sees it, in the log
+
+
+def test_metrics_tls_needs_both_files_and_auth_a_user(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="go together"):
+        config_from_options(_options(listen_cert_file="c.pem"), env={})
+    server = MetricsServer(lambda _c: b"")
+    with pytest.raises(ConfigError, match="USER:PASSWORD"):
+        (tmp_path / "auth").write_text("no-colon-here\n")
+        server.start("127.0.0.1", 0, auth_file=str(tmp_path / "auth"))
+    with pytest.raises(ConfigError, match="cannot read"):
+        server.start("127.0.0.1", 0, auth_file="/nonexistent/auth")
+    assert not server.running

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from genfiles import generator_main
+from promgate.cli.files import write_report
 from promgate.errors import UsageError
-from promgate.report.files import write_report
 
 
 def test_report_is_written_whole_with_plain_file_mode(tmp_path: Path) -> None:

@@ -14,9 +14,8 @@ from promgate.config.presets import PRESETS
 from promgate.config.windows import EXACT_APDEX_T_MS, WindowKind
 from promgate.core.result import CheckResult, GateResult
 from promgate.prometheus.templating import render
-from promgate.prometheus.types import Sample, Series
 from promgate.report.github import github_annotations
-from promgate.report.html.data import collect_report
+from promgate.report.html.data import report_data
 from promgate.report.html.render import render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
@@ -123,16 +122,6 @@ checks:
     assert "min_over_time(" in steady.query and "@ $win_end" in steady.query
 
 
-class _Offline:
-    """The HTML report's client: nothing beyond the result is known."""
-
-    def query(self, expr: str, at: float | None = None) -> list[Sample]:
-        return []
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        return []
-
-
 WINDOWED = """
 checks:
   - {name: p95 steady, preset: p95, critical: "> 1s", window: steady}
@@ -178,7 +167,7 @@ def test_the_window_is_shown_in_every_format_and_kept_in_json(fake_prom: FakePro
     assert shown in render_table(result)
     assert r"p95 steady \[steady 0:10-1:00 (50s)\]" in render_markdown(result)  # escaped
     assert shown in render_junit(result)
-    html = render_html(collect_report(_Offline(), result.run, result))  # type: ignore[arg-type]
+    html = render_html(report_data(result))
     assert shown in html
     again = GateResult.from_dict(result.to_dict())
     assert [c.span for c in again.checks] == [c.span for c in result.checks]

@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from promgate.cli.files import write_report
 from promgate.report.html.charts import PALETTE
 from promgate.report.html.style import CSS
-from promgate.report.html.write import stylesheet_path, write_html
+from promgate.report.html.write import page_files, stylesheet_path
 from report_support import CHROMIUM, png_rows, sample_report, screenshot
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -83,7 +84,8 @@ class _Shot:
 def site(tmp_path: Path) -> Path:
     """The report's folder as ``promgate check --html report.html`` leaves it."""
     folder = tmp_path / "site"
-    write_html(folder / "report.html", sample_report("fail"))
+    for path, text in page_files(folder / "report.html", sample_report("fail")):
+        write_report(path, text)
     return folder
 
 

@@ -1,23 +1,27 @@
-"""Gathering the report's data from a stand-in Prometheus client and a gate result."""
+"""The report's data: read from a stand-in Prometheus client into the result
+(``core.collect``), then shown from the result alone (``report.html.data``, no client)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from promgate import queries
+from promgate.cli.files import write_html
 from promgate.cli.report import run_report
+from promgate.core.collect import fetch_report, observe_run, per_push_rates
 from promgate.core.result import GateResult
 from promgate.errors import PrometheusUnavailable, UsageError
 from promgate.prometheus.templating import render
 from promgate.prometheus.types import Sample, Series
 from promgate.prometheus.window import RunWindow, run_selector
-from promgate.report.html.data import collect_report, per_push_rates
-from promgate.report.html.render import render_html
+from promgate.report.html.data import report_data
+from promgate.report.html.render import ReportData, render_html
 
 WINDOW = RunWindow("r<1>", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 75)
 VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}
@@ -25,6 +29,8 @@ VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}
 
 class FakeClient:
     """Answers the canonical queries of one run; records the range queries asked."""
+
+    shown_url = "http://prometheus"
 
     def __init__(self, fail_ranges: bool = False) -> None:
         self.instant: dict[str, list[Sample]] = {}
@@ -92,9 +98,20 @@ def result(**check: Any) -> GateResult:
     return GateResult.from_dict(result_doc(**check))
 
 
+def collect_report(
+    client: FakeClient, window: RunWindow, res: GateResult | None = None
+) -> ReportData:
+    """What ``promgate report`` shows: of a run alone (not judged) or of a gate result, its
+    report's data read from ``client`` into the result first."""
+    if res is None:
+        return report_data(observe_run(client, window), judged=False)  # type: ignore[arg-type]
+    res.report = fetch_report(client, window)  # type: ignore[arg-type]
+    return report_data(res)
+
+
 def test_summary_tables_and_window() -> None:
     client = fake()
-    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    data = collect_report(client, WINDOW)
     assert data.summary.requests == 300 and data.summary.p95 == 0.25
     assert data.summary.p50 is None
     assert set(client.at) == {WINDOW.eval_time}  # judged where the gate judges
@@ -107,7 +124,7 @@ def test_summary_tables_and_window() -> None:
 
 def test_charts_use_the_run_window_and_a_rate_window_of_scrapes() -> None:
     client = fake()
-    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    data = collect_report(client, WINDOW)
     assert [c.title for c in data.charts][:4] == [
         "Users", "Requests per second", "Failures per second", "Error rate"
     ]  # fmt: skip
@@ -136,7 +153,7 @@ def test_per_push_rates_are_exact_between_pushes() -> None:
 
 
 def test_gate_result_checks_and_thresholds() -> None:
-    data = collect_report(fake(), WINDOW, result())  # type: ignore[arg-type]
+    data = collect_report(fake(), WINDOW, result())
     (check,) = data.checks
     assert check.value == pytest.approx(0.25) and check.unit == "seconds"
     assert check.warning == "> 200.0ms"
@@ -152,7 +169,7 @@ def test_gate_result_checks_and_thresholds() -> None:
 
 def test_skipped_check_without_value_is_no_data() -> None:
     doc = result(verdict="skip", value=None, baseline=None, series=[])
-    (check,) = collect_report(fake(), WINDOW, doc).checks  # type: ignore[arg-type]
+    (check,) = collect_report(fake(), WINDOW, doc).checks
     assert check.verdict == "no_data" and check.critical == "> +50%"  # no baseline to resolve
 
 
@@ -163,14 +180,14 @@ def test_per_endpoint_checks_draw_no_line() -> None:
             {"labels": {"name": "/b"}, "verdict": "pass"},
         ]
     )
-    data = collect_report(fake(), WINDOW, doc)  # type: ignore[arg-type]
+    data = collect_report(fake(), WINDOW, doc)
     assert not data.charts[-1].thresholds
 
 
 def test_chart_failures_become_notes_not_crashes() -> None:
     client = fake()
     client.fail_ranges = True
-    data = collect_report(client, WINDOW)  # type: ignore[arg-type]
+    data = collect_report(client, WINDOW)
     assert any("chart query failed: Prometheus unreachable" in n for n in data.notes)
     assert "chart query failed" in render_html(data)
 
@@ -223,3 +240,86 @@ def test_report_usage_errors(
 def test_report_needs_a_run(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no run given"):
         run_report(args(tmp_path), fake())  # type: ignore[arg-type]
+
+
+class NoPrometheus:
+    """A client that fails the test when the report asks it anything."""
+
+    shown_url = "http://unused"
+
+    def query(self, expr: str, at: float | None = None) -> list[Sample]:
+        raise AssertionError(f"the report queried Prometheus: {expr}")
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        raise AssertionError(f"the report queried Prometheus: {expr}")
+
+
+def test_the_result_file_renders_the_same_report_without_prometheus(tmp_path: Path) -> None:
+    # What check does: the report's data read into the result, the file, the HTML from it.
+    res = result()
+    res.report = fetch_report(fake(), WINDOW)  # type: ignore[arg-type]
+    assert any(math.isnan(v) for line in res.report.lines for _, v in line.points)  # a gap
+    doc = res.to_dict()
+    assert doc["report"]["lines"][0]["points"][-1] == [1070.0, None]  # JSON has no NaN
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc, allow_nan=False), encoding="utf-8")
+    first = tmp_path / "check" / "r.html"
+    write_html(first, GateResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+    # Later, elsewhere: no --prometheus, and a client that fails on any query.
+    again = args(tmp_path, prometheus=None, result=str(path))
+    assert run_report(again, NoPrometheus()) == 0  # type: ignore[arg-type]
+    second = tmp_path / "out" / "r.html"
+    assert second.read_bytes() == first.read_bytes()
+    assert (tmp_path / "out" / "r.css").read_bytes() == (tmp_path / "check" / "r.css").read_bytes()
+    html = second.read_text(encoding="utf-8")
+    assert html.count('<svg class="chart"') == 5 and "500 &lt;oops&gt;" in html
+    generated = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(res.generated_at))
+    assert f"<dt>Report generated</dt><dd>{generated}</dd>" in html  # the result's time
+
+
+def test_report_data_round_trips_and_older_results_have_none() -> None:
+    res = result()
+    assert res.report is None and res.to_dict()["report"] is None
+    res.report = fetch_report(fake(), WINDOW)  # type: ignore[arg-type]
+    back = GateResult.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert back.report is not None
+    assert [r.to_dict() for r in back.report.endpoints] == [
+        r.to_dict() for r in res.report.endpoints
+    ]
+    assert back.to_dict() == res.to_dict()
+    assert render_html(report_data(back)) == render_html(report_data(res))
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ({"lines": [{"panel": "pie", "label": "x", "points": []}]}, "not a valid Panel"),
+        ({"lines": [{"panel": "users", "points": [[1.0]]}]}, r"not \[time, value\]"),
+        ({"lines": [{"panel": "users", "points": [["x", 1.0]]}]}, "is not a number"),
+        ({"endpoints": [{"name": "/a", "requests": "many"}]}, "is not a number"),
+        ({"errors": [{"name": "/a", "count": 1}]}, "has no 'error'"),
+        ({"errors": "none"}, "is not a list"),
+        ({"lines": [{"panel": "users", "points": [[1.0, 10**400]]}]}, "too large"),
+    ],
+)
+def test_a_malformed_report_in_a_result_file_is_a_usage_error(
+    tmp_path: Path, report: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({**result_doc(), "report": report}), encoding="utf-8")
+    with pytest.raises(UsageError, match=f"bad gate result .*{message}"):
+        run_report(args(tmp_path, result=str(path)), NoPrometheus())  # type: ignore[arg-type]
+
+
+def test_lone_surrogates_in_a_result_file_show_as_escapes(tmp_path: Path) -> None:
+    # A result file from elsewhere may hold "\ud800", which no UTF-8 file can: the report is
+    # written with it as the escape it was (it was exit 4, UnicodeEncodeError).
+    res = result(name="p95 \ud800")
+    res.report = fetch_report(fake(), WINDOW)  # type: ignore[arg-type]
+    doc = res.to_dict()
+    doc["report"]["errors"][0]["error"] = "500 \udfff"
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # ensure_ascii: "\\ud800" in the file
+    assert run_report(args(tmp_path, result=str(path)), NoPrometheus()) == 0  # type: ignore[arg-type]
+    html = (tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+    assert "p95 \\ud800" in html and "500 \\udfff" in html

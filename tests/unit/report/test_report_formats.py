@@ -22,10 +22,10 @@ from promgate.core.format import (
     key_lines,
 )
 from promgate.core.judge import judge_check
-from promgate.prometheus.types import Sample, Series
+from promgate.prometheus.types import Sample
 from promgate.report.analysis import analysis_document
 from promgate.report.github import github_annotations
-from promgate.report.html.data import collect_report
+from promgate.report.html.data import report_data
 from promgate.report.html.render import render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
@@ -84,20 +84,10 @@ def _result() -> GateResult:
     return GateResult("0.1.0", 2000.0, "http://prom", WINDOW, checks, summary, notes=["n <1>"])
 
 
-class _NoPrometheus:
-    """The HTML report's client: nothing beyond the gate's own figures is known."""
-
-    def query(self, expr: str, at: float | None = None) -> list[Sample]:
-        return []
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        return []
-
-
 @pytest.fixture(scope="module")
 def outputs() -> dict[str, str]:
     result = _result()
-    data = collect_report(_NoPrometheus(), result.run, result)  # type: ignore[arg-type]
+    data = report_data(result)
     return {
         "text": render_table(result),
         "junit": render_junit(result),
@@ -203,7 +193,7 @@ def test_an_error_rate_check_without_unit_reads_in_percent_everywhere() -> None:
     assert [c.value for c in checks] == [pytest.approx(3.74), pytest.approx(3.0)]
     assert [c.verdict for c in checks] == [Verdict.FAIL, Verdict.WARN]  # "> 2" is 2 %
     result = GateResult("0.1.0", 2000.0, "http://prom", WINDOW, checks, {})
-    data = collect_report(_NoPrometheus(), result.run, result)  # type: ignore[arg-type]
+    data = report_data(result)
     texts = {
         "text": render_table(result),
         "markdown": render_markdown(result),

@@ -1,37 +1,28 @@
-"""Gathering an HTML report's data: the run's figures, tables and charts from Prometheus, plus
-the gate's checks from its JSON result (``promgate check --json``).
+"""The HTML report's data from a gate result alone: a pure function, no client, no clock.
 
-Every expression comes from ``queries.py``. Whole-run figures are evaluated at the run's
-``eval_time`` (after the final push was scraped) over its window, exactly as the gate judges them;
-charts are range queries over the run with a rate window of a few scrape intervals, so each point
-holds several samples instead of extrapolating from one.
+The result holds what the report shows: the gate's figures and checks, the run's profile (peak
+users) and ``report`` (the endpoint and errors tables and the charts' lines, read from
+Prometheus by ``core.collect.fetch_report``). Rendering the same result twice, today or from
+the result file next month, gives the same bytes.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from ... import queries
 from ...config.conditions import Condition, parse_condition
 from ...config.units import get_unit
 from ...core.format import check_title, conditions_text, display_state
 from ...core.result import CheckResult, GateResult
-from ...core.summary import SUMMARY_QUERIES, summary_value
-from ...errors import ConfigError, PrometheusError
-from ...prometheus.client import PrometheusClient
-from ...prometheus.templating import render
-from ...prometheus.types import RunWindow, Sample, Series
-from ...prometheus.window import run_selector
+from ...core.runreport import Panel, RunReport
+from ...errors import ConfigError
 from ..regression import baseline_text, regression_rows
 from .charts import Chart, Line, Threshold
-from .render import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
+from .render import CheckRow, ReportData, Summary
 
-__all__ = ["collect_report", "per_push_rates"]
+__all__ = ["report_data"]
 
-#: At most this many points per chart line: enough detail, a small file.
-MAX_POINTS = 300
 #: gate unit -> (factor to the report's display unit, display unit)
 _DISPLAY = {
     "seconds": (1.0, "seconds"),
@@ -45,35 +36,10 @@ _DISPLAY = {
 _LATENCY_PRESETS = ("p50", "p90", "p95", "p99", "avg_response_time", "max_response_time")
 
 
-def collect_report(
-    client: PrometheusClient,
-    window: RunWindow,
-    result: GateResult | None = None,
-    *,
-    range_query: Callable[[str, float, float, float], list[Series]] | None = None,
-) -> ReportData:
-    """Everything the HTML report shows, for one run."""
-    notes: list[str] = []
-    fetch_range = range_query or client.query_range
-    variables = {"job": window.job, "run_id": window.run_id, "window": window.duration}
-    sel = run_selector(window.run_id, window.job)
-
-    def instant(template: str) -> list[Sample]:
-        try:
-            return client.query(render(template, variables), window.eval_time)
-        except PrometheusError as exc:
-            notes.append(f"query failed: {exc}")
-            return []
-
-    def one(template: str, scale: float = 1.0) -> float | None:
-        return summary_value(instant(template), scale)
-
-    # The gate's own figures when it judged this run, so every output shows the same numbers.
-    figures = (
-        dict(result.summary)
-        if result is not None
-        else {name: one(build(), scale) for name, (build, scale) in SUMMARY_QUERIES.items()}
-    )
+def report_data(result: GateResult, *, judged: bool = True) -> ReportData:
+    """Everything the HTML report shows of ``result``; ``judged=False`` for a run the gate
+    did not judge (``promgate report --run-id``): NOT JUDGED, no checks."""
+    figures = result.summary
     error_percent = figures.get("error_rate_percent")
     summary = Summary(
         requests=figures.get("requests"),
@@ -84,69 +50,38 @@ def collect_report(
         p50=figures.get("p50"),
         p95=figures.get("p95"),
         p99=figures.get("p99"),
-        peak_users=one(queries.max_users()),
+        peak_users=result.profile.peak_users if result.profile is not None else None,
     )
-    endpoints: dict[tuple[str, str], dict[str, float]] = {}
-    for column, template in queries.endpoint_table().items():
-        for s in instant(template):
-            key = (s.labels.get("method", ""), s.labels.get("name", ""))
-            endpoints.setdefault(key, {})[column] = s.value
-    errors = [
-        ErrorRow(
-            s.labels.get("method", ""), s.labels.get("name", ""), s.labels.get("error", ""), s.value
-        )
-        for s in instant(queries.errors_by_error())
-        if math.isfinite(s.value) and s.value > 0
-    ]
-    checks = _checks(result) if result else []
-    push_interval = one(queries.push_interval_seconds())
-    charts = _charts(fetch_range, sel, window, result, notes, push_interval)
-    verdict = display_state(result.verdict if result is not None else None)
+    window, report = result.run, result.report or RunReport()
+    notes = [*result.notes, *report.notes]
     if summary.requests is None:
         notes.append(f"no request counts for run {window.run_id!r}: the exporter pushed nothing")
-    baseline = result.baseline.run if result is not None and result.baseline is not None else None
+    baseline = result.baseline.run if result.baseline is not None else None
     return ReportData(
         run_id=window.run_id,
         job=window.job,
         start=window.start,
         end=window.end,
-        verdict=verdict,
+        verdict=display_state(result.verdict if judged else None),
         summary=summary,
-        checks=checks,
-        charts=charts,
-        endpoints=[_endpoint(k, cols) for k, cols in endpoints.items()],
-        errors=errors,
+        checks=_checks(result.checks) if judged else [],
+        charts=_charts(report, result) if result.report is not None else [],
+        endpoints=list(report.endpoints),
+        errors=list(report.errors),
         baseline_run_id=baseline.run_id if baseline is not None else None,
-        regressions=regression_rows(result) if result is not None else [],
-        baseline_text=baseline_text(result) if result is not None else "",
-        notes=[*(result.notes if result is not None else []), *notes],
-        aborted=result.aborted.summary() if result is not None and result.aborted else "",
-        dashboard_url=(result.dashboard_url or "") if result is not None else "",
+        regressions=regression_rows(result),
+        baseline_text=baseline_text(result),
+        notes=notes,
+        generated=result.generated_at,
+        aborted=result.aborted.summary() if result.aborted else "",
+        dashboard_url=result.dashboard_url or "",
+        report_checks=_checks(result.report_checks) if judged else [],
     )
 
 
-def _endpoint(key: tuple[str, str], cols: Mapping[str, float]) -> EndpointRow:
-    def get(name: str) -> float | None:
-        value = cols.get(name)
-        return value if value is not None and math.isfinite(value) else None
-
-    return EndpointRow(
-        key[0],
-        key[1],
-        get("requests"),
-        get("failures"),
-        get("error_ratio"),
-        get("avg"),
-        get("p50"),
-        get("p95"),
-        get("p99"),
-        get("rps"),
-    )
-
-
-def _checks(result: GateResult) -> list[CheckRow]:
+def _checks(checks: list[CheckResult]) -> list[CheckRow]:
     rows = []
-    for c in result.checks:
+    for c in checks:
         factor, unit = _DISPLAY.get(c.unit, (1.0, "count"))
         value, baseline = _scaled(c.value, factor), _scaled(c.baseline, factor)
         delta = None
@@ -209,45 +144,12 @@ def _thresholds(result: GateResult | None, wanted: Callable[[str, str], bool]) -
     return out
 
 
-def _charts(
-    fetch: Callable[[str, float, float, float], list[Series]],
-    sel: str,
-    window: RunWindow,
-    result: GateResult | None,
-    notes: list[str],
-    push_interval: float | None = None,
-) -> list[Chart]:
-    start, end = window.start, max(window.end, window.start + 1)
-    # Counters move once a push: points closer than a push interval, or windows holding only a
-    # few pushes, see 1 or 2 pushes' worth by turns and saw-tooth. A step of one push interval
-    # keeps every point at the same phase; fewer than ~4 scrapes per window makes rate() empty.
-    push = push_interval if push_interval is not None and math.isfinite(push_interval) else 0.0
-    step = max(1.0, math.ceil((end - start) / MAX_POINTS), round(push))
-    rate_window = f"{math.ceil(max(4 * window.scrape_interval, 3 * push, 2 * step))}s"
-
-    def lines(*exprs: tuple[str, str]) -> list[Line]:
-        # Each expression sums over the run's series, so it yields one line named after it.
-        out = []
-        for name, expr in exprs:
-            try:
-                out += [Line(name, s.points) for s in fetch(expr, start, end, step)]
-            except PrometheusError as exc:
-                notes.append(f"chart query failed: {exc}")
-        return out
-
-    def per_push(name: str, counter: str) -> list[Line]:
-        # rate() over a counter that moves once a push is biased by the window's phase; the
-        # counter's own steps divided by the Pushgateway's push times are exact.
-        fine = max(window.scrape_interval, (end - start) / 10_000)  # Prometheus caps points
-        try:
-            values = {t: v for s in fetch(counter, start, end, fine) for t, v in s.points}
-            pushed = {
-                t: v for s in fetch(queries.push_time(sel), start, end, fine) for t, v in s.points
-            }
-        except PrometheusError as exc:
-            notes.append(f"chart query failed: {exc}")
-            return []
-        return [Line(name, per_push_rates(values, pushed, MAX_POINTS))]
+def _charts(report: RunReport, result: GateResult) -> list[Chart]:
+    def lines(panel: Panel, scale: float = 1.0) -> list[Line]:
+        return [
+            Line(line.label, [(t, v * scale) for t, v in line.points])
+            for line in report.panel(panel)
+        ]
 
     def is_latency(name: str, preset: str) -> bool:
         base = preset.removesuffix("_hist") if preset else name
@@ -257,60 +159,29 @@ def _charts(
         Chart(
             "Users",
             "count",
-            lines(("users", queries.users(sel))),
+            lines(Panel.USERS),
             _thresholds(result, lambda n, p: p == "max_users"),
         ),
         Chart(
             "Requests per second",
             "rps",
-            per_push("requests/s", queries.requests_counter(sel)),
+            lines(Panel.REQUESTS),
             _thresholds(result, lambda n, p: p == "rps"),
         ),
-        Chart(
-            "Failures per second",
-            "rps",
-            per_push("failures/s", queries.failures_counter(sel)),
-        ),
+        Chart("Failures per second", "rps", lines(Panel.FAILURES)),
         Chart(
             "Error rate",
             "percent",
-            [
-                Line(line.label, [(t, v * 100) for t, v in line.points])
-                for line in lines(("error rate", queries.error_ratio_window(sel, rate_window)))
-            ],
+            lines(Panel.ERROR_RATIO, 100.0),
             _thresholds(result, lambda n, p: p == "error_rate"),
         ),
         Chart(
             # histogram_quantile interpolates inside a bucket: its line may sit above the tiles
-            f"Response time (histogram, {rate_window} window; up to one bucket above Locust's "
-            "own percentiles in the tiles)",
+            f"Response time (histogram, {report.rate_window} window; up to one bucket above "
+            "Locust's own percentiles in the tiles)",
             "seconds",
-            lines(
-                *(
-                    (f"p{round(q * 100)}", queries.histogram_quantile_window(q, sel, rate_window))
-                    for q in (0.5, 0.95, 0.99)
-                ),
-            ),
+            lines(Panel.RESPONSE_TIME),
             _thresholds(result, is_latency),
             wide=True,
         ),
     ]
-
-
-def per_push_rates(
-    counter: Mapping[float, float], push_time: Mapping[float, float], max_points: int
-) -> list[tuple[float, float]]:
-    """Rates between pushes: ``counter`` and ``push_time`` are one series each, keyed by scrape
-    time; each distinct push contributes (its push time, its counter value). Rates span
-    enough pushes to stay within ``max_points``; a counter that went down (a new group under
-    the same run id) starts over."""
-    pushes = sorted(
-        {push_time[t]: counter[t] for t in counter.keys() & push_time.keys()
-         if math.isfinite(counter[t]) and math.isfinite(push_time[t])}.items()
-    )  # fmt: skip
-    stride = max(1, math.ceil((len(pushes) - 1) / max_points))
-    points = []
-    for (t0, c0), (t1, c1) in itertools.pairwise(pushes[::stride]):
-        if t1 > t0 and c1 >= c0:
-            points.append((t1, (c1 - c0) / (t1 - t0)))
-    return points

@@ -5,7 +5,7 @@ the inline stylesheet is refused; the page then takes the same rules from a ``<l
 stylesheet written beside it (``write.write_html``). No ``style=""`` attribute anywhere: the
 policy refuses those too, so colours that vary are SVG presentation attributes.
 
-It is built from a ``ReportData`` that ``_report`` fills from Prometheus and the gate's result, so
+It is built from a ``ReportData`` that ``data.report_data`` fills from the gate's result alone, so
 rendering is pure and testable without a network. Every label value (endpoint names, error texts,
 run ids) is escaped: they come from the system under test and may hold ``<``, quotes or unicode.
 """
@@ -21,6 +21,7 @@ from html import escape
 from ...core.format import (
     KEY_LINES_LABEL,
     NO_DATA,
+    REPORT_ONLY,
     SEVERITY_ORDER,
     VERDICT_GLYPHS,
     VERDICT_MEANINGS,
@@ -28,6 +29,7 @@ from ...core.format import (
     format_value,
     key_lines,
 )
+from ...core.runreport import EndpointRow, ErrorRow
 from ...levels import ERROR_RATIO
 from ..regression import RegressionRow
 from .charts import Chart, off_scale, render_chart, swatch, threshold_key
@@ -71,29 +73,6 @@ class CheckRow:
 
 
 @dataclass(frozen=True)
-class EndpointRow:
-    method: str
-    name: str
-    requests: float | None = None
-    failures: float | None = None
-    #: failures / requests, a ratio
-    error_ratio: float | None = None
-    avg: float | None = None
-    p50: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    rps: float | None = None
-
-
-@dataclass(frozen=True)
-class ErrorRow:
-    method: str
-    name: str
-    error: str
-    count: float
-
-
-@dataclass(frozen=True)
 class Summary:
     requests: float | None = None
     failures: float | None = None
@@ -125,9 +104,12 @@ class ReportData:
     baseline_text: str = ""
     #: problems met while gathering the data, shown to the reader instead of hidden
     notes: Sequence[str] = ()
-    generated: float = field(default_factory=time.time)
+    #: when the result was made (``GateResult.generated_at``); None: not shown
+    generated: float | None = None
     #: ``promgate run`` stopped the load test early: when and why (empty: it ran to its end)
     aborted: str = ""
+    #: the ``mode: report`` checks, shown in their own table (never counted)
+    report_checks: Sequence[CheckRow] = ()
     #: the run's Grafana dashboard (``--grafana-url``; empty: no link)
     dashboard_url: str = ""
 
@@ -180,8 +162,12 @@ def _header(d: ReportData) -> str:
             if d.dashboard_url
             else ""
         )
-        + f"<div><dt>Report generated</dt><dd>{_e(_utc(d.generated))}</dd></div>"
-        "</dl></header>"
+        + (
+            f"<div><dt>Report generated</dt><dd>{_e(_utc(d.generated))}</dd></div>"
+            if d.generated is not None
+            else ""
+        )
+        + "</dl></header>"
     )
 
 
@@ -228,11 +214,11 @@ def _figures(s: Summary) -> str:
     )
 
 
-def _checks(d: ReportData) -> str:
-    if not d.checks:
+def _checks(checks: Sequence[CheckRow], heading: str = "Checks") -> str:
+    if not checks:
         return ""
     rows = []
-    for c in d.checks:
+    for c in checks:
         text, glyph, _ = VERDICTS.get(c.verdict, (c.verdict.upper(), "–", ""))
         cls = c.verdict if c.verdict in VERDICTS else "unknown"
         baseline = format_value(c.baseline, c.unit) if c.baseline is not None else "—"
@@ -253,7 +239,7 @@ def _checks(d: ReportData) -> str:
             f'<td class="n">{_e(baseline)}</td><td class="n">{_e(delta)}</td></tr>'
         )
     return (
-        "<section><h2>Checks</h2><table><thead><tr><th>Verdict</th><th>Check</th>"
+        f"<section><h2>{_e(heading)}</h2><table><thead><tr><th>Verdict</th><th>Check</th>"
         '<th class="n">Value</th><th class="n">Warning</th><th class="n">Critical</th>'
         '<th class="n">Baseline</th><th class="n">Δ vs baseline</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
@@ -371,7 +357,8 @@ def render_html(data: ReportData, stylesheet: str = "") -> str:
         + _header(data)
         + _verdict(data)
         + _figures(data.summary)
-        + _checks(data)
+        + _checks(data.checks)
+        + _checks(data.report_checks, REPORT_ONLY)
         + regression_section(data.regressions, data.baseline_text)
         + _charts(data)
         + _endpoints(data)

@@ -1,8 +1,9 @@
-"""Writing the HTML report of one run: gather its data from Prometheus, render, write atomically.
+"""The HTML report's files: the page and its stylesheet beside it (``report.html`` ->
+``report.css``), as texts; ``cli.files`` writes them.
 
-The report is written with its stylesheet beside it (``report.html`` -> ``report.css``): the HTML
-also holds the same rules inline, so either file alone is enough for a browser that allows inline
-styles, and the pair is what a viewer with a strict Content-Security-Policy (Jenkins) needs.
+The HTML also holds the same rules inline, so either file alone is enough for a browser that
+allows inline styles, and the pair is what a viewer with a strict Content-Security-Policy
+(Jenkins) needs.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ...core.result import GateResult
-from ...prometheus.client import PrometheusClient
-from ..files import write_report
-from .data import collect_report
+from .data import report_data
 from .render import ReportData, render_html
 from .style import CSS
 
-__all__ = ["stylesheet_path", "write_html", "write_html_report"]
+__all__ = ["html_files", "page_files", "stylesheet_path"]
 
 
 def stylesheet_path(path: str | Path) -> Path:
@@ -27,18 +26,15 @@ def stylesheet_path(path: str | Path) -> Path:
     return css if css != report else report.with_name(f"{report.name}.css")
 
 
-def write_html(path: str | Path, data: ReportData) -> Path:
-    """Write the report to ``path`` and its stylesheet beside it; returns the stylesheet's path.
-
-    The stylesheet goes first, so a report on disk never links a stylesheet that is not there.
-    """
+def page_files(path: str | Path, data: ReportData) -> list[tuple[Path, str]]:
+    """(path, text) of the stylesheet and the report page ``data`` at ``path``, in the order to
+    write them: the stylesheet first, so a report on disk never links one that is not there."""
     css = stylesheet_path(path)
-    write_report(css, CSS)
-    write_report(path, render_html(data, stylesheet=quote(css.name)))
-    return css
+    return [(css, CSS), (Path(path), render_html(data, stylesheet=quote(css.name)))]
 
 
-def write_html_report(path: str | Path, client: PrometheusClient, result: GateResult) -> Path:
-    """``promgate check --html FILE``: the report of the run the gate just judged (and its
-    stylesheet, whose path is returned)."""
-    return write_html(path, collect_report(client, result.run, result))
+def html_files(
+    path: str | Path, result: GateResult, *, judged: bool = True
+) -> list[tuple[Path, str]]:
+    """``page_files`` of the report of ``result`` (``judged=False``: a run without a verdict)."""
+    return page_files(path, report_data(result, judged=judged))

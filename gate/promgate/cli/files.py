@@ -1,4 +1,5 @@
-"""Writing reports atomically, so a CI step never picks up half a report."""
+"""Writing reports atomically, so a CI step never picks up half a report (the renderers in
+``report/`` only make texts)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..core.result import GateResult
 from ..errors import UsageError
+from ..report.html.write import html_files
 
-__all__ = ["write_report"]
+__all__ = ["write_html", "write_report"]
 
 
 def _umask() -> int:
@@ -28,7 +31,9 @@ def write_report(path: str | Path, text: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # A lone surrogate (a "\ud800" in a result file from elsewhere) cannot be UTF-8:
+            # written as the escape it was, it reads back as itself in JSON and shows in HTML.
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, target)
@@ -39,3 +44,12 @@ def write_report(path: str | Path, text: str) -> None:
         raise UsageError(
             f"cannot write {target}: {exc.strerror or exc} (is the folder writable?)"
         ) from None
+
+
+def write_html(path: str | Path, result: GateResult, *, judged: bool = True) -> Path:
+    """``--html FILE``: the report of ``result`` and its stylesheet beside it (written first);
+    returns the stylesheet's path."""
+    files = html_files(path, result, judged=judged)
+    for target, text in files:
+        write_report(target, text)
+    return files[0][0]
