@@ -7,7 +7,8 @@
 Starts a minimal gevent HTTP server as the system under test (it counts the requests it serves)
 and a Pushgateway on free loopback ports; each repetition runs bare Locust, then Locust pushing
 every ``--push-interval`` seconds, so drift on a shared machine hits both alike. Both runs import
-``locust_prometheus``; only ``--prometheus-pushgateway`` differs. ``--baseline-exporter DIR`` adds
+``locust_prometheus``; only ``--prometheus-pushgateway`` differs. ``--remote-write`` adds an arm
+that writes to Prometheus's remote-write receiver instead. ``--baseline-exporter DIR`` adds
 a third run to each repetition: the exporter from DIR (e.g. ``git archive <commit> exporter |
 tar -x -C /tmp/old`` and DIR=/tmp/old/exporter), for a before/after under the same noise.
 
@@ -97,6 +98,7 @@ def one_run(
     args: argparse.Namespace,
     n: int,
     pythonpath: str | None = None,
+    remote_write: str | None = None,
 ) -> dict[str, float]:
     locustfile = workdir / f"bench_{n}.py"
     locustfile.write_text(LOCUSTFILE.format(endpoints=n))
@@ -104,7 +106,10 @@ def one_run(
     cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(args.users),
            "-r", str(args.users), "-t", args.run_time, "--host", host, "--json-file", str(out),
            "--only-summary", "--stop-timeout", "2", "--loglevel", "WARNING"]  # fmt: skip
-    if gateway:
+    if remote_write:
+        cmd += ["--prometheus-remote-write", remote_write, "--prometheus-push-interval",
+                args.push_interval, "--prometheus-run-id", out.name]  # fmt: skip
+    elif gateway:
         cmd += ["--prometheus-pushgateway", gateway, "--prometheus-push-interval", args.push_interval,
                 "--prometheus-linger", "0", "--prometheus-run-id", out.name]  # fmt: skip
     run_time = parse_seconds(args.run_time)
@@ -148,7 +153,14 @@ def main() -> None:
     ap.add_argument("--push-interval", default="5", help="seconds (the exporter default is 5)")
     ap.add_argument("--warmup", type=float, default=8.0, help="seconds before the steady window")
     ap.add_argument("--baseline-exporter", metavar="DIR", help="an older exporter, third arm")
+    ap.add_argument("--remote-write", action="store_true",
+                    help="another arm: remote write into Prometheus's receiver (local stack)")  # fmt: skip
     args = ap.parse_args()
+    receiver = None
+    if args.remote_write:
+        from localstack import LocalStack
+
+        receiver = LocalStack(rules_dir=None).start()
     workdir = Path(tempfile.mkdtemp(prefix="bench-exporter-"))
     api_port, gw_port = free_port(), free_port()
     api = subprocess.Popen([sys.executable, "-c", SUT, str(api_port)], stderr=subprocess.DEVNULL)
@@ -166,12 +178,20 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {"bare": [], "exporter": []}
             if args.baseline_exporter:
                 results["baseline"] = []
+            if receiver is not None:
+                results["remote_write"] = []
             for _ in range(args.reps):
                 results["bare"].append(one_run(workdir, host, None, args, n))
                 results["exporter"].append(one_run(workdir, host, gateway, args, n))
                 if args.baseline_exporter:
                     results["baseline"].append(
                         one_run(workdir, host, gateway, args, n, args.baseline_exporter)
+                    )
+                if receiver is not None:
+                    results["remote_write"].append(
+                        one_run(
+                            workdir, host, None, args, n, remote_write=receiver.remote_write_url
+                        )
                     )
             print(f"\n== {n} endpoint(s) ==")
             for name, runs in results.items():
@@ -189,6 +209,8 @@ def main() -> None:
     finally:
         api.terminate()
         gw.terminate()
+        if receiver is not None:
+            receiver.stop()
 
 
 if __name__ == "__main__":

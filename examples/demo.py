@@ -67,16 +67,30 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep Prometheus running after the gate, until Ctrl-C"
     )
+    parser.add_argument(
+        "--sink",
+        choices=("pushgateway", "remote-write"),
+        default=os.environ.get("DEMO_SINK", "pushgateway"),
+        help="how the exporter delivers: push to the Pushgateway Prometheus scrapes (default), "
+        "or remote write into Prometheus's receiver",
+    )
     return parser.parse_args(argv)
 
 
+def _sink_args(args: argparse.Namespace, stack: LocalStack) -> list[str]:
+    if args.sink == "remote-write":
+        # Series end with staleness markers at the end: nothing to linger for.
+        return ["--prometheus-remote-write", stack.remote_write_url]
+    # The stack scrapes every second: a short linger is enough before the group is deleted.
+    return ["--prometheus-pushgateway", stack.pushgateway_url, "--prometheus-linger", "3"]
+
+
 def _locust_cmd(
-    args: argparse.Namespace, host: str, pushgateway: str, run_id: str
+    args: argparse.Namespace, host: str, sink: list[str], run_id: str
 ) -> list[list[str]]:
     base = [sys.executable, "-m", "locust", "-f", str(ROOT / "examples" / "locustfile.py")]
     exporter = [
-        "--prometheus-pushgateway",
-        pushgateway,
+        *sink,
         "--prometheus-run-id",
         run_id,
         "--prometheus-push-interval",
@@ -85,9 +99,6 @@ def _locust_cmd(
         "demo",
         "--prometheus-environment",
         "local",
-        # The stack scrapes every second: a short linger is enough before the group is deleted.
-        "--prometheus-linger",
-        "3",
     ]
     master = [
         *base,
@@ -207,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"promgate demo: run id {run_id}")
         print(f"  Prometheus   {stack.prometheus_url}/graph")
-        print(f"  Pushgateway  {stack.pushgateway_url}")
+        if args.sink == "remote-write":
+            print(f"  remote write {stack.remote_write_url} (Prometheus's receiver)")
+        else:
+            print(f"  Pushgateway  {stack.pushgateway_url}")
         print(f"  target       {host}")
         print(f"Locust: {args.users} users for {args.duration}s, workers: {args.workers or 'none'}")
         started = time.time()
@@ -215,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         procs += [
             subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=args.out)
             for cmd, log in zip(
-                _locust_cmd(args, host, stack.pushgateway_url, run_id), logs, strict=True
+                _locust_cmd(args, host, _sink_args(args, stack), run_id), logs, strict=True
             )
         ]
         while procs[0].poll() is None:

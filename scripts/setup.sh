@@ -31,6 +31,12 @@ for bin in prometheus prometheus-pushgateway promtool; do
   command -v "$bin" >/dev/null || { echo "setup: $bin is still missing after apt-get install" >&2; exit 1; }
 done
 
+# VictoriaMetrics: the second engine the remote-write sink, the gate and the dashboards are
+# tested on (Debian's package names the binary victoria-metrics).
+command -v victoria-metrics >/dev/null || apt_install victoria-metrics
+command -v victoria-metrics >/dev/null \
+  || { echo "setup: victoria-metrics is still missing after apt-get install" >&2; exit 1; }
+
 # For the HTML screenshot test and the compose validation. Installed one by one so that a
 # distribution without one of them (Ubuntu ships Chromium as a snap) still gets the others.
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null \

@@ -53,7 +53,9 @@ UNIT_SECONDS = {
     "test_ci_templates_gitlab": 60,
     "test_ci_templates_unstable": 55,
     "test_live_gate": 115,
+    "test_remote_write": 110,
     "test_exporter": 95,
+    "test_gate_victoria": 90,
     "test_history_files": 65,
     "test_windows": 60,  # one 20 s Locust run with a 10 s ramp-up, then the gate
     "completed_run": 45,

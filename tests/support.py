@@ -192,19 +192,24 @@ def start_locust(
     extra: list[str] | None = None,
     env: dict[str, str] | None = None,
     workdir: Path | None = None,
+    remote_write: str | None = None,
 ) -> LocustRun:
-    """Start a headless Locust run with the exporter on; ``workers`` > 0 runs master + workers."""
+    """Start a headless Locust run with the exporter on; ``workers`` > 0 runs master + workers.
+    ``remote_write``: the exporter writes there instead of to ``pushgateway``."""
     run_id = run_id if run_id is not None else new_run_id()
     workdir = Path(workdir or tempfile.mkdtemp(prefix="promgate-locust-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     csv_prefix = workdir / "run"
     truth = Path(__file__).with_name("locust_truth.py")
     base = [sys.executable, "-m", "locust", "-f", f"{locustfile},{truth}"]
     common = ["--host", host]
     exporter = []
-    if pushgateway is not None:
+    sink = ["--prometheus-remote-write", remote_write] if remote_write else []
+    if pushgateway is not None and not remote_write:
+        sink = ["--prometheus-pushgateway", pushgateway]
+    if sink:
         exporter = [
-            "--prometheus-pushgateway",
-            pushgateway,
+            *sink,
             "--prometheus-run-id",
             run_id,
             "--prometheus-push-interval",

@@ -124,6 +124,10 @@ class LocalStack:
         return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
+    def remote_write_url(self) -> str:
+        return f"{self.prometheus_url}/api/v1/write"
+
+    @property
     def pushgateway_url(self) -> str:
         return f"http://127.0.0.1:{self.pushgateway_port}"
 
@@ -194,6 +198,19 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.start_pushgateway()
+        self.start_prometheus()
+        # Prometheus hands new targets to its scrapers in batches every 5 s: until then nothing
+        # is scraped, and a run started at once would lose its first seconds.
+        wait_until(
+            lambda: self._pushgateway_scraped(after=0.0),
+            30,
+            "Prometheus's first scrape of the Pushgateway",
+        )
+        return self
+
+    def start_prometheus(self) -> None:
+        """Start (or restart, on the same port and data) Prometheus. Its remote-write receiver
+        is on, so the exporter's remote-write sink can write to ``remote_write_url``."""
         config = self.write_config()
         log = open(self.workdir / "prometheus.log", "ab")  # noqa: SIM115 - owned by the child
         self._prometheus = subprocess.Popen(
@@ -204,6 +221,7 @@ class LocalStack:
                 f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
                 "--web.enable-lifecycle",
                 "--web.enable-admin-api",
+                "--web.enable-remote-write-receiver",
                 "--storage.tsdb.retention.time=30d",
             ],
             stdout=log,
@@ -211,20 +229,20 @@ class LocalStack:
             start_new_session=True,
         )
         try:
-            wait_until(self._prometheus_ready, 30, f"Prometheus on {self.prometheus_url}")
+            wait_until(self._prometheus_ready, 60, f"Prometheus on {self.prometheus_url}")
         except TimeoutError as exc:
             self.stop()
             raise StackError(
                 f"local stack: Prometheus did not start: {exc} (see {log.name})"
             ) from exc
-        # Prometheus hands new targets to its scrapers in batches every 5 s: until then nothing
-        # is scraped, and a run started at once would lose its first seconds.
-        wait_until(
-            lambda: self._pushgateway_scraped(after=0.0),
-            30,
-            "Prometheus's first scrape of the Pushgateway",
-        )
-        return self
+
+    def stop_prometheus(self, *, kill: bool = False) -> None:
+        """Stop Prometheus (SIGKILL with ``kill``: an outage, not a shutdown)."""
+        if kill and self._prometheus is not None and self._prometheus.poll() is None:
+            self._prometheus.kill()
+            self._prometheus.wait(timeout=10)
+        terminate(self._prometheus)
+        self._prometheus = None
 
     def _pushgateway_scraped(self, after: float) -> bool:
         """Whether Prometheus's last scrape of the Pushgateway started after ``after`` and
@@ -277,8 +295,7 @@ class LocalStack:
         requests.post(f"{self.prometheus_url}/-/reload", timeout=10).raise_for_status()
 
     def stop(self) -> None:
-        terminate(self._prometheus)
-        self._prometheus = None
+        self.stop_prometheus()
         self.stop_pushgateway()
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)

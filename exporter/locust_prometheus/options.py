@@ -64,6 +64,11 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("pushgateway", "", "Pushgateway URL, e.g. http://127.0.0.1:9091. Empty: the exporter "
            "pushes nothing.", "URL"),
+    Option("remote_write", "", "Prometheus remote-write URL (instead of a Pushgateway), e.g. "
+           "http://127.0.0.1:9090/api/v1/write; the auth, TLS and header options apply to it.",
+           "URL"),
+    Option("header", [], "Extra HTTP header on every push or remote write, e.g. "
+           "X-Scope-OrgID=tenant1; repeatable.", "NAME=VALUE"),
     Option("run_id", "", "Run id label (grouping key with job). Default: the CI run id "
            "(GITHUB_RUN_ID, CI_PIPELINE_ID, BUILD_BUILDID, BUILD_TAG, BUILD_NUMBER) or "
            "a timestamp plus random suffix.", "ID"),
@@ -109,6 +114,9 @@ DEFAULTS: Mapping[str, Any] = {o.stem: o.default for o in OPTIONS}
 @dataclass(frozen=True)
 class ExporterConfig:
     pushgateway: str = DEFAULTS["pushgateway"]
+    remote_write: str = DEFAULTS["remote_write"]
+    #: parsed from ``--prometheus-header``
+    headers: tuple[tuple[str, str], ...] = ()
     run_id: str = DEFAULTS["run_id"]
     run_id_file: str = DEFAULTS["run_id_file"]
     push_interval: float = DEFAULTS["push_interval"]
@@ -139,14 +147,15 @@ class ExporterConfig:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.pushgateway) or self.listen is not None
+        return bool(self.pushgateway or self.remote_write) or self.listen is not None
 
 
 def add_arguments(parser: Any) -> None:
     """Add the exporter's options to Locust's parser (listener of ``init_command_line_parser``)."""
     group = parser.add_argument_group(
         "Prometheus exporter (locust_prometheus)",
-        "Push live metrics to a Pushgateway. Only the master or the local runner pushes.",
+        "Push live metrics to a Pushgateway or a remote-write receiver. Only the master or the "
+        "local runner pushes.",
     )
     for option in OPTIONS:
         default = option.default
@@ -198,6 +207,28 @@ def _parse_labels(items: list[str]) -> dict[str, str]:
             )
         labels[key] = value
     return labels
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _parse_headers(items: list[str]) -> tuple[tuple[str, str], ...]:
+    headers: list[tuple[str, str]] = []
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not _HEADER_NAME.match(name):
+            raise ConfigError(
+                f"invalid --prometheus-header {name!r}: expected NAME=VALUE with an HTTP header "
+                "name (e.g. X-Scope-OrgID=tenant1)"
+            )
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigError(
+                f"invalid --prometheus-header {name}: the value has a line break or NUL "
+                "(give one line)"
+            )
+        headers.append((name, value))
+    return tuple(headers)
 
 
 def _parse_listen(text: str) -> tuple[str, int] | None:
@@ -272,8 +303,17 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         raise ConfigError(
             "invalid auth options: basic auth and a bearer token are exclusive (choose one)"
         )
+    pushgateway = _url("--prometheus-pushgateway", str(get("pushgateway")))
+    remote_write = _url("--prometheus-remote-write", str(get("remote_write")))
+    if pushgateway and remote_write:
+        raise ConfigError(
+            "invalid sink options: --prometheus-pushgateway and --prometheus-remote-write are "
+            "exclusive (choose one)"
+        )
     return ExporterConfig(
-        pushgateway=_url("--prometheus-pushgateway", str(get("pushgateway"))),
+        pushgateway=pushgateway,
+        remote_write=remote_write,
+        headers=_parse_headers(list(get("header"))),
         run_id=str(get("run_id")) or default_run_id(env),
         run_id_file=str(get("run_id_file")),
         push_interval=interval,

@@ -23,6 +23,7 @@ from .profile_labels import profile_labels
 from .push import FailureLog, Handler, Pusher
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
 from .redact import redact_urls
+from .remote_write import RemoteWriter
 from .render import Renderer
 from .runs import RunIds, write_run_id_file
 from .server import MetricsServer
@@ -48,7 +49,9 @@ class PrometheusExporter:
 
     def __init__(self, config: ExporterConfig, *, handler: Handler | None = None) -> None:
         self.renderer = Renderer(config.max_endpoints)
-        self.channel = PushChannel(config, self._render_for_push, handler)
+        self.channel = PushChannel(
+            config, self._render_for_push, handler, stamp=lambda: self.renderer.taken_at
+        )
         self.server = MetricsServer(self._render_for_server)
         self.reports = WorkerReports()
         self.runs = RunIds(config.run_id)
@@ -67,7 +70,7 @@ class PrometheusExporter:
         return self.channel.config
 
     @property
-    def pusher(self) -> Pusher | None:
+    def pusher(self) -> Pusher | RemoteWriter | None:
         return self.channel.pusher
 
     @property
@@ -150,9 +153,9 @@ class PrometheusExporter:
                 cert_file=self.config.listen_cert_file,
                 key_file=self.config.listen_key_file,
             )
-        where = (
-            f"pushing to {redact_urls(self.config.pushgateway)}" if self.pusher else "not pushing"
-        )
+        target = redact_urls(self.config.remote_write or self.config.pushgateway)
+        verb = "remote write to" if self.config.remote_write else "pushing to"
+        where = f"{verb} {target}" if self.pusher else "not pushing"
         logger.info(
             "locust_prometheus: run id %s (job %s), %s every %gs",
             self.config.run_id,
@@ -283,7 +286,8 @@ class PrometheusExporter:
             # After an earlier failed final push, one quick attempt is enough.
             budget = FINAL_PUSH_BUDGET if self.failure_log.failures == 0 else 0.0
             ok = self.push(final=True, budget=budget)
-            self._linger(deleting=ok and not self.config.keep)
+            # Remote write has no scrape to wait for: its series end at once (staleness markers).
+            self._linger(deleting=ok and not self.config.keep and not self.channel.remote)
             if self.channel.pushed_ok and not self.config.keep:
                 self.delete()
             # Earlier tests' groups: their lingers started long ago, so this is short.

@@ -94,8 +94,8 @@ def _ssl_context(config: ExporterConfig) -> ssl.SSLContext | None:
 
 
 def make_handler(config: ExporterConfig) -> Handler:
-    """A handler with the configured auth and TLS; the bearer token file is read per request
-    so a rotated token is picked up."""
+    """A handler with the configured auth, TLS and extra headers (``--prometheus-header``);
+    the bearer token file is read per request so a rotated token is picked up."""
     context = _ssl_context(config)
     opener = urllib.request.build_opener(
         *([urllib.request.HTTPSHandler(context=context)] if context else [])
@@ -110,7 +110,7 @@ def make_handler(config: ExporterConfig) -> Handler:
     ) -> Callable[[], None]:
         def send() -> None:
             request = urllib.request.Request(url, data=data or None, method=method)
-            for key, value in headers:
+            for key, value in (*headers, *config.headers):
                 request.add_header(key, value)
             if basic:
                 request.add_header("Authorization", basic)

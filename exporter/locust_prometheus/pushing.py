@@ -13,6 +13,7 @@ import gevent.lock
 from .exposition import Health
 from .options import ExporterConfig
 from .push import FailureLog, Handler, Pusher, describe, group_url, make_handler
+from .remote_write import RemoteWriter
 
 __all__ = ["FINAL_PUSH_BUDGET", "PushChannel", "Render"]
 
@@ -38,20 +39,41 @@ def _attempt_deadline(seconds: float) -> Iterator[None]:
 class PushChannel:
     """Pushes to the group of ``config.run_id``; ``retarget`` moves it to a new run's group."""
 
-    def __init__(self, config: ExporterConfig, render: Render, handler: Handler | None) -> None:
+    def __init__(
+        self,
+        config: ExporterConfig,
+        render: Render,
+        handler: Handler | None,
+        stamp: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self._render = render
         self._handler = handler
+        #: when the last rendered payload's statistics were taken (remote write's timestamps)
+        self._stamp = stamp
         self.pusher = self._make_pusher()
         self.health = Health()
-        self.failure_log = FailureLog("locust_prometheus: push to the Pushgateway")
+        self.failure_log = FailureLog(
+            "locust_prometheus: "
+            + ("remote write" if config.remote_write else "push to the Pushgateway")
+        )
         #: whether any push of this group got through (then there is a group to delete)
         self.pushed_ok = False
         self.loop: gevent.Greenlet | None = None
         self._lock = gevent.lock.Semaphore()
 
-    def _make_pusher(self) -> Pusher | None:
+    def _make_pusher(self) -> Pusher | RemoteWriter | None:
         config = self.config
+        if config.remote_write:
+            return RemoteWriter(
+                config.remote_write,
+                handler=self._handler or make_handler(config),
+                timeout=config.push_timeout,
+                interval=config.push_interval,
+                job=config.job,
+                run_id=config.run_id,
+                deadline=_attempt_deadline,
+            )
         if not config.pushgateway:
             return None
         return Pusher(
@@ -63,7 +85,15 @@ class PushChannel:
             deadline=_attempt_deadline,
         )
 
-    def retarget(self, config: ExporterConfig) -> Pusher | None:
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.pusher, RemoteWriter)
+
+    @property
+    def sink(self) -> str:
+        return "remote write" if self.config.remote_write else "the Pushgateway"
+
+    def retarget(self, config: ExporterConfig) -> Pusher | RemoteWriter | None:
         """Push to ``config``'s group from now on, with fresh health; returns the old pusher."""
         previous = self.pusher
         self.config = config
@@ -73,19 +103,28 @@ class PushChannel:
         return previous
 
     def push(self, *, final: bool = False, budget: float | None = None) -> bool:
-        """One PUT of the whole group. Never raises; returns whether it was accepted."""
-        if self.pusher is None:
+        """One PUT of the whole group (Pushgateway), or one batch of the changed series queued
+        (remote write; a final one is waited for). Never raises; returns whether it was
+        accepted (queued, for a remote write during the run)."""
+        pusher = self.pusher
+        if pusher is None:
             return False
         with self._lock:
             started = time.monotonic()
             size = 0
             try:
-                data = self._render(self.health, final=final, compress=self.config.gzip)
+                remote = isinstance(pusher, RemoteWriter)
+                data = self._render(
+                    self.health, final=final, compress=self.config.gzip and not remote
+                )
                 size = len(data)
                 if budget is None:
                     budget = max(self.config.push_interval, self.config.push_timeout)
                 # budget 0 is meaningful (one attempt only), so no `budget or default` here.
-                self.pusher.put(data, budget=budget)
+                if isinstance(pusher, RemoteWriter):
+                    pusher.put(data, budget=budget, final=final, at=self._stamp())
+                else:
+                    pusher.put(data, budget=budget)
             except Exception as exc:
                 self._account(started, size, failed=True)
                 self.failure_log.failed(
@@ -100,6 +139,16 @@ class PushChannel:
 
     def _account(self, started: float, size: int, *, failed: bool) -> None:
         h = self.health
+        writer = self.pusher
+        if isinstance(writer, RemoteWriter):
+            # Sends happen in the writer's own greenlet: its figures are the health's.
+            self.health = Health(
+                pushes=h.pushes + 1,
+                failures=writer.failures,
+                last_duration=writer.last_duration,
+                last_bytes=writer.last_bytes,
+            )
+            return
         self.health = Health(
             pushes=h.pushes + 1,
             failures=h.failures + int(failed),
@@ -113,6 +162,14 @@ class PushChannel:
         try:
             self.pusher.delete(budget=FINAL_PUSH_BUDGET)
         except Exception as exc:
+            if self.remote:
+                logger.warning(
+                    "locust_prometheus: the staleness markers of run_id %s were not written: %s "
+                    "(its series end 5 minutes after their last sample instead)",
+                    self.config.run_id,
+                    describe(exc),
+                )
+                return False
             logger.warning(
                 "locust_prometheus: delete of the group failed: %s (it stays in the Pushgateway; "
                 "delete run_id %s by hand or let it be replaced)",
@@ -120,6 +177,9 @@ class PushChannel:
                 self.config.run_id,
             )
             return False
+        if self.remote:
+            logger.info("locust_prometheus: ended the series of run_id=%s", self.config.run_id)
+            return True
         logger.info(
             "locust_prometheus: deleted group run_id=%s from the Pushgateway", self.config.run_id
         )
@@ -146,7 +206,7 @@ class PushChannel:
             self.loop = None
 
 
-def delete_later(pusher: Pusher, ended: float, linger: float) -> None:
+def delete_later(pusher: Pusher | RemoteWriter, ended: float, linger: float) -> None:
     """Delete a finished run's group once its linger has passed (run in its own greenlet)."""
     gevent.sleep(max(0.0, ended + linger - time.time()))
     try:

@@ -39,6 +39,8 @@ class Renderer:
         self.distributions = Distributions()
         #: Locust's response times copied at earlier snapshots, reused while unchanged
         self.copies: Copies = {}
+        #: when the snapshot of the last ``render`` was taken (remote write's sample timestamp)
+        self.taken_at = 0.0
 
     def snapshot(self, *, final: bool = False, end_time: float | None = None) -> RunSnapshot:
         """Locust's statistics now; call from the gevent loop (it does not yield)."""
@@ -69,6 +71,7 @@ class Renderer:
             snap = self._quitting_snapshot
             if snap.end_time is None and end_time is not None:
                 snap = dataclasses.replace(snap, end_time=end_time)  # kept before test_stop
+        self.taken_at = snap.taken_at
         work: Callable[[], bytes] = lambda: self.encode_maybe_gzip(snap, health, compress)  # noqa: E731
         return gevent.get_hub().threadpool.apply(work)  # type: ignore[no-any-return]
 

@@ -1,5 +1,5 @@
-"""The config's ``prometheus:`` block (URL, timeout, retries, auth, TLS, headers) as
-``PrometheusSettings``; every error names the file, line and ``prometheus.KEY``."""
+"""The config's ``prometheus:`` block (URL, timeout, retries, auth, TLS, headers, ingestion
+delay) as ``PrometheusSettings``; every error names the file, line and ``prometheus.KEY``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ def parse_prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
             val = float(doc.typed(vnode, key, (int, float), "seconds"))
             if not 0 < val <= MAX_SECONDS:
                 raise doc.fail(vnode, key, f"must be > 0 and <= {MAX_SECONDS:g} seconds")
+            kwargs[name] = val
+        elif name == "ingestion_delay":
+            val = float(doc.typed(vnode, key, (int, float), "seconds"))
+            if not 0 <= val <= 3600:
+                raise doc.fail(vnode, key, "must be between 0 and 3600 (seconds)")
             kwargs[name] = val
         elif name == "retries":
             val = doc.typed(vnode, key, int, "an integer")
@@ -115,4 +120,5 @@ PROMETHEUS_KEYS = (
     "key_file",
     "insecure_skip_verify",
     "headers",
+    "ingestion_delay",
 )

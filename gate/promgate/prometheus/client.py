@@ -95,16 +95,20 @@ class PrometheusClient:
         #: Prometheus's own warnings (e.g. a partial response from Thanos or Cortex): the data
         #: may be incomplete, so the gate reports them instead of judging silently.
         self.warnings: list[str] = []
+        #: seconds until the engine answers with what it received (prometheus.ingestion_delay)
+        self.ingestion_delay = 0.0
 
     @classmethod
     def from_settings(cls, url: str, settings: PrometheusSettings) -> PrometheusClient:
-        return cls(
+        client = cls(
             url,
             session=build_session(settings),
             timeout=settings.timeout,
             retries=settings.retries,
             retry_wait=settings.retry_wait,
         )
+        client.ingestion_delay = settings.ingestion_delay
+        return client
 
     # -- API -----------------------------------------------------------------------------
     def query(self, expr: str, at: float | None = None) -> list[Sample]:

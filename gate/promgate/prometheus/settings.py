@@ -28,3 +28,6 @@ class PrometheusSettings:
     #: attempts per query (1 = no retry) and the first backoff in seconds (doubling, max 4 s)
     retries: int = 4
     retry_wait: float = 0.25
+    #: seconds an engine takes to show what it received (VictoriaMetrics's -search.latencyOffset,
+    #: 30 s by default; a hosted store's ingestion pipeline): the gate waits that much longer
+    ingestion_delay: float = 0.0

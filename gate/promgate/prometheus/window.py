@@ -64,8 +64,11 @@ def resolve_run(
     sel = run_selector(run_id, job)
     began = clock()
     deadline = began + wait_timeout
+    # An engine with an ingestion delay shows everything that much later (VictoriaMetrics,
+    # hosted stores): every wait below is longer by it.
+    delay = float(getattr(client, "ingestion_delay", 0.0))
     # A run normally shows up at once; a little patience covers a run shorter than one scrape.
-    appear_deadline = began + min(wait_timeout, 5.0)
+    appear_deadline = began + min(wait_timeout, 5.0 + delay)
     start = _value(client, queries.run_start(sel, lookback))
     while start is None:
         if clock() >= appear_deadline:
@@ -113,8 +116,8 @@ def resolve_run(
         reach = max(1, math.ceil(now - min(start, end))) + 60
         first_end, interval = _scrapes(client, sel, reach, now)
     final_scrape = first_end if first_end is not None else now
-    eval_time = final_scrape + max(1.0, interval)
-    if eval_time > deadline + min(max(1.0, interval), OLD_RUN):
+    eval_time = final_scrape + max(1.0, interval) + delay
+    if eval_time > deadline + delay + min(max(1.0, interval), OLD_RUN):
         # Samples stamped in the future (a clock far ahead, or a hostile server) would make the
         # wait below outlast the wait timeout: it may run over by one scrape interval (at most
         # a minute) to see the final scrape, never more, and the run is not judged.

@@ -62,7 +62,7 @@ def test_config_defaults_are_the_tables() -> None:
     parsed = config_from_options(object(), env={"CI_PIPELINE_ID": "x"})
     for config in (ExporterConfig(), parsed):
         for option in OPTIONS:
-            if option.stem in ("label", "listen", "run_id"):
+            if option.stem in ("label", "header", "listen", "run_id"):
                 continue  # parsed into labels / (host, port); run_id falls back to the CI's
             assert getattr(config, option.stem) == option.default, option.stem
     assert parsed.labels == {} and parsed.listen is None and parsed.run_id == "x"
