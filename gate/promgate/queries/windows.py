@@ -6,9 +6,10 @@ the window's edges**: at the end the last scrape (``last_over_time(...[$window] 
 at the start the first scrape inside the window (the counter's smallest value in it,
 ``min_over_time(...[$win_range] @ $win_end)``: a run's counters only grow), and the window's
 figure is their difference. That is the exact increase between those two scrapes, with none of
-``increase()``'s extrapolation; a series first seen inside the window counts from 0
-(``A - (B or A * 0)``). Percentiles come from the difference of the cumulative bucket counts, so
-they are the window's own distribution, on Locust's rounding grid.
+``increase()``'s extrapolation. A series with no sample inside the window (remote write sends
+only what changed) starts from its last value before the window; one first seen inside it
+counts from 0 (``A - (B or A * 0)``). Percentiles come from the difference of the cumulative
+bucket counts, so they are the window's own distribution, on Locust's rounding grid.
 """
 
 from __future__ import annotations
@@ -54,8 +55,12 @@ def le_label(ms: int) -> str:
 def _delta(metric: str, by: str, sel: str = RUN, extra: str = "", window: str = WINDOW) -> str:
     series = _sel(metric, sel, extra)
     end = f"sum{_by(by)}(last_over_time({series}[{window}] @ {END}))"
-    # A run's counters only grow: the smallest value in the window is its first scrape's.
-    start = f"sum{_by(by)}(min_over_time({series}[{RANGE}] @ {END}))"
+    # A run's counters only grow: the smallest value in the window is its first scrape's. A
+    # series without a sample in the window (remote write sends a series only when it changed)
+    # takes its last value before it, per series, before the sum.
+    first = f"min_over_time({series}[{RANGE}] @ {END})"
+    before = f"last_over_time({series}[{window}] @ {START})"
+    start = f"sum{_by(by)}({first} or {before})"
     return f"({end} - ({start} or {end} * 0))"
 
 
