@@ -122,6 +122,19 @@ checks:
     assert "min_over_time(" in steady.query and "@ $win_end" in steady.query
 
 
+def test_window_start_falls_back_per_series_before_the_sum() -> None:
+    """Remote write sends a series only when it changed: one with no sample inside the window
+    starts from its last value before it (``or`` per series, inside ``sum``), never from 0."""
+    q = queries.window_requests(by="method, name")
+    first = (
+        'min_over_time(locust_requests_total{job="$job", run_id="$run_id"}[$win_range] @ $win_end)'
+    )
+    before = (
+        'last_over_time(locust_requests_total{job="$job", run_id="$run_id"}[$window] @ $win_start)'
+    )
+    assert f"sum by (method, name) ({first} or {before})" in q
+
+
 WINDOWED = """
 checks:
   - {name: p95 steady, preset: p95, critical: "> 1s", window: steady}
