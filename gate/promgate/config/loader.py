@@ -33,7 +33,7 @@ from .outcomes import CheckMode, check_warning_exit_code, parse_mode
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
-from .windows import WHOLE, WindowSpec, check_window, parse_window
+from .windows import WHOLE, WindowSpec, check_window, parse_window, preset_description
 from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
@@ -399,7 +399,7 @@ def _check(
         warning=levels["warning"],
         critical=levels["critical"],
         description=opt_str(doc, m, "description", key)
-        or (PRESETS[preset_name].description if preset_name else ""),
+        or (preset_description(preset_name, window) if preset_name else ""),
         preset=preset_name,
         reduce=reduce,
         no_data=_policy(doc, m, "no_data", no_data_default or "fail", key) or "fail",

@@ -23,6 +23,7 @@ import yaml
 
 from .. import queries
 from ..errors import ConfigError
+from .presets import PRESETS
 from .units import get_unit, parse_quantity
 from .yamldoc import YamlDoc
 
@@ -34,6 +35,7 @@ __all__ = [
     "WindowSpec",
     "check_window",
     "parse_window",
+    "preset_description",
 ]
 
 
@@ -135,6 +137,22 @@ def _windowed(preset: str, t_ms: int) -> str | None:
         table[label] = table[f"{label}_hist"] = partial(queries.window_quantile, q)
     build = table.get(preset)
     return str(build()) if build is not None else None
+
+
+def preset_description(preset: str, window: WindowSpec) -> str:
+    """The preset's meaning as judged over ``window``: Locust's own whole-run gauges become the
+    window's bucket counts."""
+    text = PRESETS[preset].description
+    if window.kind is WindowKind.WHOLE:
+        return text
+    label = preset.removeprefix("endpoint_").removesuffix("_hist")
+    if label in ("p50", "p90", "p95", "p99"):
+        whose = "each endpoint's requests" if preset.startswith("endpoint_") else "the requests"
+        return f"{label} of {whose} in the window, from their bucket counts (within one bucket)"
+    if preset == "max_response_time":
+        return "upper bound of the highest bucket with a request in the window"
+    text = text.replace("whole-run ", "").replace("over the run", "over the window")
+    return text if "window" in text else f"{text}, over the window"
 
 
 def _apdex_t(doc: YamlDoc, node: yaml.Node, key: str) -> int:

@@ -215,3 +215,14 @@ def test_live_abort_judges_the_window_only_once_the_run_reaches_it(
     assert live.abort(tick) is not None
     # The window from the steady moment to now: 15 s.
     assert any("[15000ms] @ 1700000030" in q for q in fake_prom.queries), fake_prom.queries
+
+
+def test_a_windowed_preset_says_what_it_judges() -> None:
+    p95, rps = parse_config(
+        "window: {last: 2m}\n"
+        "checks:\n  - {name: a, preset: p95, critical: '> 1s'}\n"
+        "  - {name: b, preset: rps, critical: '< 1'}\n"
+    ).checks
+    # Not "Locust's own whole-run p95": over a window it is the window's buckets.
+    assert p95.description.startswith("p95 of the requests in the window, from their bucket")
+    assert rps.description.endswith("over the window")
