@@ -46,6 +46,7 @@ HELP: dict[str, tuple[str, str]] = {
     "locust_run_start_timestamp_seconds": ("gauge", "When the run's statistics started."),
     "locust_run_last_request_timestamp_seconds": ("gauge", "Time of the last request."),
     "locust_run_end_timestamp_seconds": ("gauge", "When the run ended (final push only)."),
+    "locust_run_steady_timestamp_seconds": ("gauge", "When all users were running."),
     "locust_run_info": ("gauge", "Run description; value 1."),
     "locust_loadgen_cpu_percent": ("gauge", "CPU use of each load-generator process."),
     "locust_loadgen_memory_bytes": ("gauge", "Resident memory of each load-generator process."),
@@ -207,6 +208,8 @@ def _run_families(
         fams.append(("locust_workers", [({"state": k}, v) for k, v in s.workers.items()]))
     if s.end_time is not None:
         fams.append(("locust_run_end_timestamp_seconds", [({}, s.end_time)]))
+    if s.steady_time is not None:
+        fams.append(("locust_run_steady_timestamp_seconds", [({}, s.steady_time)]))
     return fams
 
 

@@ -29,6 +29,7 @@ from .runs import RunIds, write_run_id_file
 from .server import MetricsServer
 from .shutdown import ShutdownOnce
 from .snapshot import RunSnapshot
+from .steady import watch_steady
 from .workers import WorkerReports
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class PrometheusExporter:
         environment.events.test_stop.add_listener(self._on_test_stop)
         environment.events.quitting.add_listener(self._on_quitting)
         environment.events.quit.add_listener(self._on_quit)
+        watch_steady(environment)
         environment.events.worker_report.add_listener(self._on_worker_report)
         self._collect_reports_before_quit(getattr(environment, "runner", None))
         write_run_id_file(self.config)

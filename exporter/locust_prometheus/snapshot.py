@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
+from .steady import steady_time
+
 __all__ = [
     "WORKER_STATES",
     "Copies",
@@ -77,6 +79,8 @@ class RunSnapshot:
     end_time: float | None
     percentiles: tuple[float, ...]
     taken_at: float = field(default_factory=time.time)
+    #: when all users were running (``spawning_complete``); None before
+    steady_time: float | None = None
 
 
 def _window_keys(now: float) -> list[int]:
@@ -228,4 +232,5 @@ def take_snapshot(
         end_time=end_time if final else None,
         percentiles=tuple(float(q) for q in locust_stats.PERCENTILES_TO_REPORT),
         taken_at=now,
+        steady_time=steady_time(environment),
     )

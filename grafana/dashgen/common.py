@@ -204,16 +204,23 @@ def override(name: str, **props: object) -> db.DashboardFieldConfigSourceOverrid
 class _PromAnnotation(dm.AnnotationQuery):
     """The SDK's annotation model lacks the Prometheus annotation options; add them."""
 
+    def __init__(self, *, region: bool = False) -> None:
+        super().__init__()
+        self.region = region
+
     def to_json(self) -> dict[str, object]:
         payload = super().to_json()
-        # The expression's value is the event time in ms (one event however many steps see it).
-        payload.update({"useValueForTime": True, "step": "$__interval", "titleFormat": self.name})
+        # The expression's value is the event time in ms (one event however many steps see it);
+        # a region instead spans the consecutive steps at which the expression has a value.
+        payload.update(
+            {"useValueForTime": not self.region, "step": "$__interval", "titleFormat": self.name}
+        )
         return payload
 
 
-def annotation(name: str, expr: str, color: str) -> db.AnnotationQuery:
+def annotation(name: str, expr: str, color: str, *, region: bool = False) -> db.AnnotationQuery:
     builder = db.AnnotationQuery()
-    builder._internal = _PromAnnotation()
+    builder._internal = _PromAnnotation(region=region)
     return builder.name(name).datasource(DATASOURCE).expr(expr).enable(True).icon_color(color)
 
 

@@ -265,6 +265,8 @@ def run_annotations() -> list[db.AnnotationQuery]:
     return [
         prom_annotation("Run start", q.run_start_ms(RUN), "green"),
         prom_annotation("Run end", q.run_end_ms(RUN), "red"),
+        # The gate's `window: steady`, shaded: from spawning_complete to the end.
+        prom_annotation("Steady (all users running)", q.steady_region(RUN), "blue", region=True),
     ]
 
 

@@ -146,6 +146,13 @@ def test_local_and_distributed_totals_exact(stack: LocalStack, tmp_path: Path) -
         assert int(float(at_end[0]["value"][1])) == sum(r for r, _ in truth.values())  # type: ignore[index]
     workers = last(stack, f'locust_workers{{run_id="{dist.run_id}"}}')
     assert workers  # distributed mode exports worker states
+    # The master records spawning_complete (every worker's users running): `window: steady`.
+    for run in (local, dist):
+        sel = f'{{run_id="{run.run_id}"}}'
+        (start,) = last(stack, f"locust_run_start_timestamp_seconds{sel}").values()
+        (steady,) = last(stack, f"locust_run_steady_timestamp_seconds{sel}").values()
+        (end,) = last(stack, f"locust_run_end_timestamp_seconds{sel}").values()
+        assert start <= steady < end, (run.run_id, start, steady, end)
     cpu = stack.query(f'last_over_time(locust_loadgen_cpu_percent{{run_id="{dist.run_id}"}}[5m])')
     procs = {row["metric"]["worker"] for row in cpu}  # type: ignore[index]
     assert "master" in procs and len(procs) == 3, procs  # the master and its 2 workers

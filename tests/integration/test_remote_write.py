@@ -109,6 +109,11 @@ def check_run(query: Query, run: LocustRun, truth: dict[tuple[str, str], tuple[i
         f"{what}: the end timestamp",
     )
     assert isinstance(end, float), what
+    # The steady moment (spawning_complete: the gate's `window: steady`) goes by remote write too.
+    start = scalar(query, f"max(last_over_time(locust_run_start_timestamp_seconds{sel}[10m]))")
+    steady = scalar(query, f"max(last_over_time(locust_run_steady_timestamp_seconds{sel}[10m]))")
+    assert isinstance(start, float) and isinstance(steady, float), (what, start, steady)
+    assert start <= steady < end, (what, start, steady, end)
     # The final sample is at the run's end or just after it (a master's final send follows its
     # workers' last reports); the staleness markers end every series within one interval of it.
     rows = query(f"locust_requests_total{sel}[10m]")

@@ -25,6 +25,10 @@ PLACEHOLDERS: dict[str, str] = {
     "run_end": "1700000600",
     "run_duration": "660s",
     "window": "660s",
+    "win_start": "1700000030",
+    "win_end": "1700000615",
+    "win_seconds": "570",
+    "win_range": "585s",
 }
 
 

@@ -33,6 +33,7 @@ from .outcomes import CheckMode, check_warning_exit_code, parse_mode
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
+from .windows import WHOLE, WindowSpec, check_window, parse_window, preset_description
 from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
@@ -69,6 +70,8 @@ class CheckSpec:
     abort: AbortRule | None = None
     #: ``latency_regression``: the significance a shift needs (``confidence:``)
     confidence: float = DEFAULT_CONFIDENCE
+    #: which seconds of the run are judged (``window:``; config/windows.py)
+    window: WindowSpec = WHOLE
     #: ``mode: report``: judged and shown, never counted
     mode: CheckMode = CheckMode.GATE
 
@@ -156,6 +159,7 @@ def parse_config(
         "baseline_missing",
         "no_data",
         "version",
+        "window",
         "warning_exit_code",
     }
     for name, (knode, _) in top.items():
@@ -199,6 +203,12 @@ def parse_config(
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
     }
+    window = WHOLE
+    if "window" in top:
+        try:
+            window = parse_window(doc, top["window"][1], "window")
+        except ConfigError as exc:
+            keep(exc)
     checks: list[CheckSpec] = []
     rejected: list[RejectedQuery] = []
     if "checks" not in top:
@@ -209,7 +219,9 @@ def parse_config(
         for i, node in enumerate(top["checks"][1].value):
             found: list[RejectedQuery] = []
             try:
-                checks.append(_check(doc, node, f"checks[{i}]", defaults, keep, found.append))
+                checks.append(
+                    _check(doc, node, f"checks[{i}]", defaults, keep, found.append, window)
+                )
             except ConfigError as exc:
                 keep(exc)
                 rejected.extend(found)
@@ -272,6 +284,8 @@ _CHECK_KEYS = (
     "baseline_missing",
     "abort",
     "confidence",
+    "window",
+    "t",
     "mode",
 )
 
@@ -283,6 +297,7 @@ def _check(
     defaults: Mapping[str, str | None],
     keep: Callable[[ConfigError], None],
     found_query: Callable[[RejectedQuery], None],
+    window: WindowSpec = WHOLE,
 ) -> CheckSpec:
     """One check; ``where`` (``checks[2]``) names it until its name is known, then every
     message says ``checks.NAME``."""
@@ -327,6 +342,7 @@ def _check(
         shown = preset.shown_unit
         no_data_default = no_data_default or preset.no_data
     assert query is not None
+    window, query = check_window(doc, m, key, preset_name, query, window)
     try:
         unit_name = opt_str(doc, m, "unit", key) or (shown if preset_name else "count")
         unit = get_unit(unit_name)
@@ -383,7 +399,7 @@ def _check(
         warning=levels["warning"],
         critical=levels["critical"],
         description=opt_str(doc, m, "description", key)
-        or (PRESETS[preset_name].description if preset_name else ""),
+        or (preset_description(preset_name, window) if preset_name else ""),
         preset=preset_name,
         reduce=reduce,
         no_data=_policy(doc, m, "no_data", no_data_default or "fail", key) or "fail",
@@ -394,5 +410,6 @@ def _check(
         line=node.start_mark.line + 1,
         abort=abort,
         confidence=confidence,
+        window=window,
         mode=mode,
     )

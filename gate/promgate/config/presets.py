@@ -122,6 +122,23 @@ _LIST += [
     ),
 ]
 
+# Apdex for a threshold T (the check's ``t:``; config/windows.py builds the query for it):
+# exact from the bucket counts when T and 4T are both bounds. The query shown is for T = 500ms.
+_LIST += [
+    Preset(
+        "apdex",
+        "ratio",
+        "Apdex (satisfied + tolerating/2) / all, for the check's t:",
+        partial(queries.apdex, 500),
+    ),
+    Preset(
+        "endpoint_apdex",
+        "ratio",
+        "Apdex of each endpoint, for the check's t:",
+        partial(queries.apdex, 500, by="method, name"),
+    ),
+]
+
 # Judged by core/regression.py (run vs baseline distributions), not by a threshold on a value:
 # the query shown is the histogram it compares; Locust's percentiles give the shifts.
 _LIST.append(

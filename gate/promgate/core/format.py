@@ -21,6 +21,7 @@ __all__ = [
     "VERDICT_ICONS",
     "VERDICT_MEANINGS",
     "VERDICT_WORDS",
+    "check_title",
     "conditions_text",
     "display_state",
     "format_labels",
@@ -179,3 +180,9 @@ def key_lines(p95_seconds: float | None, error_percent: float | None) -> tuple[s
         else f"{error_percent:.2f}%"
     )
     return f"95th percentile: {p95}", f"Error rate: {err}"
+
+
+def check_title(name: str, window: str | None) -> str:
+    """A check's name with the seconds it judged, when not the whole run:
+    ``p95 [steady 0:10-0:22 (12s)]``."""
+    return f"{name} [{window}]" if window else name

@@ -38,6 +38,7 @@ from .result import CheckResult, GateResult
 from .result_files import gather_results
 from .rundata import RunData
 from .summary import SUMMARY_QUERIES, summary_value
+from .windows import WindowResolver
 
 __all__ = ["Gate"]
 
@@ -127,12 +128,15 @@ class Gate:
         jobs: dict[tuple[str, str], tuple[str, float]] = {}
         rendered: dict[str, str] = {}
         base_rendered: dict[str, str] = {}
+        spans = WindowResolver(self.client)
         for check in self.config.checks:
-            rendered[check.name] = self._render(check, window)
-            jobs[("check", check.name)] = (rendered[check.name], window.eval_time)
+            rendered[check.name] = self._render(check, window, spans)
+            if spans.variables(check, window) is not None:
+                jobs[("check", check.name)] = (rendered[check.name], window.eval_time)
             for i, bw in enumerate(base_windows):
-                base_rendered.setdefault(check.name, self._render(check, bw))
-                jobs[(f"base{i}", check.name)] = (self._render(check, bw), bw.eval_time)
+                base_rendered.setdefault(check.name, self._render(check, bw, spans))
+                if spans.variables(check, bw) is not None:
+                    jobs[(f"base{i}", check.name)] = (self._render(check, bw, spans), bw.eval_time)
         for name, (build, _scale) in SUMMARY_QUERIES.items():
             expr = render(build(), window.variables())
             jobs[("summary", name)] = (expr, window.eval_time)
@@ -162,24 +166,23 @@ class Gate:
                     )
                 )
                 continue
-            per_run = [answers[(f"base{i}", check.name)] for i in range(len(base_windows))]
+            per_run = [answers.get((f"base{i}", check.name), []) for i in range(len(base_windows))]
             per_run += [result_samples(r, check) for r in plan.results]
             base: list[Sample] | None = None
             if plan.history and per_run:
                 base = history_samples(per_run)
             elif per_run:
                 base = per_run[0]
-            checks.append(
-                judge_check(
-                    check,
-                    rendered[check.name],
-                    answers[("check", check.name)],
-                    base,
-                    base_rendered.get(check.name),
-                    missing=plan.missing,
-                    why=whys.get(check.name, ""),
-                )
+            judged = judge_check(
+                check,
+                rendered[check.name],
+                answers.get(("check", check.name), []),
+                base,
+                base_rendered.get(check.name),
+                missing=plan.missing,
+                why=whys.get(check.name, ""),
             )
+            checks.append(spans.mark(judged, check, window))
         summary: dict[str, float | None] = {}
         for name, (_build, scale) in SUMMARY_QUERIES.items():
             summary[name] = summary_value(answers[("summary", name)], scale)
@@ -206,8 +209,9 @@ class Gate:
             else check_warning_exit_code(warning_exit_code, "warning_exit_code"),
         )
 
-    def _render(self, check: CheckSpec, window: RunWindow) -> str:
-        expr = render(check.query, {**self.variables, **window.variables()})
+    def _render(self, check: CheckSpec, window: RunWindow, spans: WindowResolver) -> str:
+        span = spans.render_variables(check, window)
+        expr = render(check.query, {**self.variables, **window.variables(), **span})
         try:
             parse_promql(expr)
         except ConfigError as exc:  # the run's own values broke the syntax: say which check
@@ -229,7 +233,8 @@ class Gate:
         """Why each check whose query returned nothing did (``core.nodata``): its queries in
         one concurrent round; one that fails is left out, never failing the gate."""
         diag = Diagnosis(window, self.config.lookback, self.wait_timeout)
-        empty = [n for n, expr in rendered.items() if not answers[("check", n)]]
+        # A check whose window the run lacks sent no query: its reason says why (core/windows).
+        empty = [n for n in rendered if ("check", n) in answers and not answers[("check", n)]]
         jobs = {
             (n, *key): (q, window.eval_time)
             for n in empty

@@ -28,6 +28,7 @@ from .format import format_labels, format_value
 from .gate import Gate
 from .judge import judge_check
 from .result import CheckResult
+from .windows import WindowResolver
 
 __all__ = ["AbortTimer", "Breach", "LiveGate", "LiveValue", "Tick", "find_breach", "live_window"]
 
@@ -175,6 +176,7 @@ class LiveGate:
         self.clock = clock
         self.checks = tuple(c for c in gate.config.checks if c.abort is not None)
         self.timers = {c.name: AbortTimer(c.abort or AbortRule()) for c in self.checks}
+        self.spans = WindowResolver(self.client)
         #: the run's start (exporter's clock), once Prometheus has it
         self.start: float | None = None
         self.last: Tick | None = None
@@ -239,7 +241,11 @@ class LiveGate:
     def _judge(self, spec: CheckSpec, window: RunWindow, elapsed: float) -> LiveValue:
         timer = self.timers[spec.name]
         try:
-            expr = render(spec.query, {**self.gate.variables, **window.variables()})
+            span = self.spans.variables(spec, window)
+            if span is None:  # a window the run has not reached yet: no data, never an abort
+                timer.observe(elapsed, False)
+                return LiveValue(spec, "no data")
+            expr = render(spec.query, {**self.gate.variables, **window.variables(), **span})
             samples = self.client.query(expr, window.eval_time)
         except (PrometheusError, ConfigError) as exc:
             timer.observe(elapsed, None)

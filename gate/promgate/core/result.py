@@ -142,6 +142,8 @@ class CheckResult:
     reason: str
     series: list[SeriesResult] = field(default_factory=list)
     baseline_query: str | None = None
+    #: the seconds judged (``window:``), e.g. ``steady 0:10-0:22 (12s)``; None: the whole run
+    span: str | None = None
     #: ``report``: shown apart, never counted (``GateResult.report_checks``)
     mode: CheckMode = CheckMode.GATE
 
@@ -199,6 +201,7 @@ class CheckResult:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "series": [s.to_dict() for s in self.series],
+            "window": self.span,
             "mode": self.mode.value,
         }
 
@@ -221,6 +224,7 @@ class CheckResult:
             reason=str(doc.get("reason") or ""),
             series=[SeriesResult.from_dict(s) for s in doc.get("series") or []],
             baseline_query=_opt_text(doc.get("baseline_query")),
+            span=_opt_text(doc.get("window")),
             mode=CheckMode(doc.get("mode") or CheckMode.GATE.value),
         )
 

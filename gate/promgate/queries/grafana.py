@@ -21,6 +21,13 @@ def run_end_ms(sel: str = RUN) -> str:
     return f"max({_sel('locust_run_end_timestamp_seconds', sel)}) * 1000"
 
 
+def steady_region(sel: str = RUN) -> str:
+    """Non-empty from the moment all users ran until the final push: a Grafana annotation
+    without "use value as timestamp" shades those seconds (the gate's ``window: steady``)."""
+    steady = _sel("locust_run_steady_timestamp_seconds", sel)
+    return f"max({steady}) unless max({_sel('locust_run_end_timestamp_seconds', sel)})"
+
+
 def run_ids(sel: str = 'job="$job"', window: str = WINDOW) -> str:
     """One series per run, valued by its start time; sort_desc lists the newest first."""
     metric = _sel("locust_run_start_timestamp_seconds", sel)

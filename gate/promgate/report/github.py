@@ -4,7 +4,7 @@ intact."""
 
 from __future__ import annotations
 
-from ..core.format import NO_DATA, verdict_word
+from ..core.format import NO_DATA, check_title, verdict_word
 from ..core.result import GateResult, Verdict
 from ..textsafe import show
 
@@ -45,12 +45,14 @@ def github_annotations(result: GateResult) -> list[str]:
             level = "notice"  # skipped for no data: why, where CI readers look
         else:
             continue
-        out.append(annotation(level, f"promgate {c.name}", f"{c.name}: {c.reason}"))
+        title = check_title(c.name, c.span)
+        out.append(annotation(level, f"promgate {c.name}", f"{title}: {c.reason}"))
     for c in result.report_checks:
         if c.verdict in (Verdict.FAIL, Verdict.WARN) or c.value is None:
             # A notice, never an error or warning: the check does not count (mode: report).
             word = verdict_word(c.verdict, c.value)
-            text = f"{c.name}: {word} (report-only, not counted): {c.reason}"
+            title = check_title(c.name, c.span)
+            text = f"{title}: {word} (report-only, not counted): {c.reason}"
             out.append(annotation("notice", f"promgate {c.name}", text))
     if result.aborted is not None:
         out.append(annotation("error", "promgate run", f"load test {result.aborted.summary()}"))

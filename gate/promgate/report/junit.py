@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..core.format import REPORT_ONLY, format_labels, format_value, verdict_word
+from ..core.format import REPORT_ONLY, check_title, format_labels, format_value, verdict_word
 from ..core.result import CheckResult, GateResult, SeriesResult, Verdict
 from ..textsafe import xml_safe
 from .regression import HEADER, cells, row_for
@@ -52,11 +52,13 @@ def _cases(
     cases, which say their verdict in ``system-out`` and never fail or skip."""
     for check in checks:
         unit = check.unit
-        cases = [(check.name, check.value, check.verdict, check.reason, "")]
+        cases = [
+            (check_title(check.name, check.span), check.value, check.verdict, check.reason, "")
+        ]
         if check.reduce == "each" and len(check.series) > 1:
             cases = [
                 (
-                    f"{check.name}{format_labels(s.labels)}",
+                    f"{check_title(check.name, check.span)}{format_labels(s.labels)}",
                     s.value,
                     s.verdict,
                     s.reason,

@@ -15,6 +15,7 @@ from ..core.format import (
     REPORT_ONLY,
     VERDICT_ICONS,
     VERDICT_WORDS,
+    check_title,
     conditions_text,
     display_state,
     format_value,
@@ -75,7 +76,7 @@ def render_markdown(result: GateResult) -> str:
     ]
     if problems:
         lines += ["", "**Findings:**"]
-        lines += [f"- {_cell(c.name)}: {_cell(c.reason)}" for c in problems]
+        lines += [f"- {_cell(check_title(c.name, c.span))}: {_cell(c.reason)}" for c in problems]
         lines += [
             f"- {_cell(r.check)} {_cell(r.endpoint)}: {_cell(r.reason)}"
             for r in regression
@@ -84,7 +85,7 @@ def render_markdown(result: GateResult) -> str:
     shown = [c for c in result.report_checks if c.verdict is not Verdict.PASS]
     if shown:
         lines += ["", f"**{REPORT_ONLY}, findings:**"]
-        lines += [f"- {_cell(c.name)}: {_cell(c.reason)}" for c in shown]
+        lines += [f"- {_cell(check_title(c.name, c.span))}: {_cell(c.reason)}" for c in shown]
     if result.notes:
         lines += ["", "**Notes:**"]
         lines += [f"- {_cell(note)}" for note in result.notes]
@@ -103,7 +104,8 @@ def _table(checks: list[CheckResult]) -> list[str]:
         warning = conditions_text(c.warning, c.unit, c.baseline) or "–"
         critical = conditions_text(c.critical, c.unit, c.baseline) or "–"
         lines.append(
-            f"| {_cell(c.name)} | {format_value(c.value, c.unit)} | {_cell(warning)}"
+            f"| {_cell(check_title(c.name, c.span))} | {format_value(c.value, c.unit)}"
+            f" | {_cell(warning)}"
             f" | {_cell(critical)} | {base} | {icon} {verdict_word(c.verdict, c.value)} |"
         )
     return lines

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from ..core.format import (
     REPORT_ONLY,
+    check_title,
     conditions_text,
     format_labels,
     format_value,
@@ -24,7 +25,7 @@ _HEADER = ("check", "value", "warning", "critical", "baseline", "verdict")
 def _rows(check: CheckResult) -> list[tuple[Verdict, tuple[str, ...]]]:
     unit = check.unit
     row = (
-        check.name,
+        check_title(check.name, check.span),
         format_value(check.value, unit),
         conditions_text(check.warning, unit, check.baseline) or "-",
         conditions_text(check.critical, unit, check.baseline) or "-",
@@ -78,10 +79,11 @@ def render_table(result: GateResult, colour: bool = False) -> str:
     lines += [*map(line_safe, regression), ""] if regression else []
     for check in result.checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
-            lines.append(line_safe(f"{check.name}: {check.reason}"))
+            lines.append(line_safe(f"{check_title(check.name, check.span)}: {check.reason}"))
     for check in result.report_checks:
         if check.verdict is not Verdict.PASS or check.reason != "within thresholds":
-            lines.append(line_safe(f"{check.name} (report-only): {check.reason}"))
+            title = check_title(check.name, check.span)
+            lines.append(line_safe(f"{title} (report-only): {check.reason}"))
     if result.aborted is not None:
         lines.append(line_safe(f"promgate run {result.aborted.summary()}"))
     overall = result.verdict.value.upper()

@@ -204,8 +204,12 @@ def test_run_dashboard_contents() -> None:
         assert defaults["custom"]["thresholdsStyle"]["mode"] == "dashed"
     sut_row = titles["System under test"]
     assert sut_row["collapsed"] is True and len(sut_row["panels"]) == 4
-    assert {a["name"] for a in model["annotations"]["list"]} == {"Run start", "Run end"}
-    assert all(a["useValueForTime"] for a in model["annotations"]["list"])
+    annotations = {a["name"]: a for a in model["annotations"]["list"]}
+    assert set(annotations) == {"Run start", "Run end", "Steady (all users running)"}
+    assert annotations["Run start"]["useValueForTime"] and annotations["Run end"]["useValueForTime"]
+    # The steady window is a region: the steps at which all users ran, not one moment.
+    steady = annotations["Steady (all users running)"]
+    assert not steady["useValueForTime"] and "locust_run_steady_timestamp_seconds" in steady["expr"]
     heat = titles["Latency heatmap"]
     assert heat["targets"][0]["format"] == "heatmap"
 

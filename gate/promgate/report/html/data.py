@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ...config.conditions import Condition, parse_condition
 from ...config.units import get_unit
-from ...core.format import conditions_text, display_state
+from ...core.format import check_title, conditions_text, display_state
 from ...core.result import CheckResult, GateResult
 from ...core.runreport import Panel, RunReport
 from ...errors import ConfigError
@@ -93,7 +93,7 @@ def _checks(checks: list[CheckResult]) -> list[CheckRow]:
         }
         rows.append(
             CheckRow(
-                name=c.name,
+                name=check_title(c.name, c.span),
                 verdict=display_state(c.verdict, value),
                 value=value,
                 unit=unit,
