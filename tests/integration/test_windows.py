@@ -33,6 +33,7 @@ checks:
   - {name: requests steady, preset: requests_total, window: steady, critical: "< 1"}
   - {name: rps steady, preset: rps, window: steady, critical: "< 0"}
   - {name: apdex, preset: apdex, t: 50ms, critical: "< 0.01"}
+  - {name: apdex 100ms, preset: apdex, t: 100ms, critical: "< 0.01"}
 """
 
 
@@ -151,3 +152,19 @@ def test_steady_window_and_apdex(stack: LocalStack, api: DemoApi, tmp_path: Path
     print(f"apdex: gate {checks['apdex']['value']}, Locust's times {apdex} ({total} requests)")
     assert checks["apdex"]["value"] == pytest.approx(apdex, abs=1e-12)
     assert 0.5 < apdex < 0.99  # the slow start is frustrated, the rest satisfied
+
+    # T = 100 ms is a bound, 4T = 400 ms is not: N(<=400ms) is interpolated inside (300, 500],
+    # where the slow start's responses lie. The documented bound: half the share of requests in
+    # the interpolated bucket(s).
+    def exact(t: int) -> float:
+        return sum(n for ms, n in rounded.items() if ms <= t) + sum(
+            n for ms, n in rounded.items() if ms <= 4 * t
+        )
+
+    truth = exact(100) / 2 / total
+    in_bucket = sum(n for ms, n in rounded.items() if 300 < ms <= 500)
+    bound = in_bucket / 2 / total
+    gate = checks["apdex 100ms"]["value"]
+    print(f"apdex t=100ms: gate {gate}, Locust's times {truth}, bound {bound}")
+    assert in_bucket > 0  # the interpolation is exercised
+    assert abs(gate - truth) <= bound + 1e-12

@@ -156,15 +156,17 @@ def preset_description(preset: str, window: WindowSpec) -> str:
 
 
 def _apdex_t(doc: YamlDoc, node: yaml.Node, key: str) -> int:
+    """T in whole milliseconds (Locust's response times are), with 4T inside the histogram.
+    Exact when T and 4T are bounds (``EXACT_APDEX_T_MS``); else interpolated within a bucket."""
     seconds = _duration(doc, node, key)
     ms = round(seconds * 1000)
-    if ms not in EXACT_APDEX_T_MS or abs(seconds * 1000 - ms) > 1e-6:
-        exact = ", ".join(_ms_text(t) for t in EXACT_APDEX_T_MS)
-        raise doc.fail(
-            node,
-            key,
-            f"Apdex is exact only when T and 4T are histogram bounds (exact T: {exact})",
-        )
+    if abs(seconds * 1000 - ms) > 1e-6 or ms < 1:
+        raise doc.fail(node, key, "must be a whole number of milliseconds, at least 1ms")
+    try:
+        queries.apdex_bracket(4 * ms)
+    except ValueError:
+        limit = _ms_text(queries.HISTOGRAM_BOUNDS_MS[-1] // 4)
+        raise doc.fail(node, key, f"4T must lie in the histogram: T up to {limit}") from None
     return ms
 
 

@@ -114,6 +114,7 @@ from .run import (
 from .windows import (
     HISTOGRAM_BOUNDS_MS,
     apdex,
+    apdex_bracket,
     le_label,
     run_steady,
     window_avg_response_time,
@@ -147,6 +148,7 @@ __all__ = [
     "alert_recorded_above",
     "alert_run_stalled",
     "apdex",
+    "apdex_bracket",
     "avg_response_time",
     "compare_endpoints",
     "diagnose_label_values",

@@ -19,6 +19,7 @@ from ._expr import RUN, WINDOW, _by, _comma, _sel
 __all__ = [
     "HISTOGRAM_BOUNDS_MS",
     "apdex",
+    "apdex_bracket",
     "le_label",
     "run_steady",
     "window_avg_response_time",
@@ -120,7 +121,8 @@ def apdex(
 ) -> str:
     """Apdex for threshold T: (satisfied + tolerating / 2) / all = (N(<=T) + N(<=4T)) / 2 / N,
     from the run's (or with ``windowed``, the window's) bucket counts. Exact when T and 4T are
-    both bucket bounds."""
+    both bucket bounds; otherwise N(<=x) is interpolated linearly inside the bucket holding x
+    (``apdex_bracket``)."""
 
     def count(metric: str, extra: str = "") -> str:
         if windowed:
@@ -128,9 +130,33 @@ def apdex(
         return f"sum{_by(by)}(max_over_time({_sel(metric, sel, extra)}[{window}]))"
 
     bucket = "locust_request_duration_seconds_bucket"
-    satisfied = count(bucket, f'le="{le_label(t_ms)}"')
-    within_4t = count(bucket, f'le="{le_label(4 * t_ms)}"')
-    return f"({satisfied} + {within_4t}) / 2 / {count('locust_request_duration_seconds_count')}"
+
+    def at_most(ms: int) -> str:
+        low, high = apdex_bracket(ms)
+        upper = count(bucket, f'le="{le_label(high)}"')
+        if low == high:
+            return upper
+        share = (ms - low) / (high - low)
+        if low == 0:  # below the first bound: nothing is at or under 0 ms
+            return f"({upper} * {share:.6g})"
+        lower = count(bucket, f'le="{le_label(low)}"')
+        return f"({lower} * {1 - share:.6g} + {upper} * {share:.6g})"
+
+    total = count("locust_request_duration_seconds_count")
+    return f"({at_most(t_ms)} + {at_most(4 * t_ms)}) / 2 / {total}"
+
+
+def apdex_bracket(ms: int) -> tuple[int, int]:
+    """The histogram bounds around ``ms``: ``(ms, ms)`` on a bound (exact), else the bucket
+    ``(low, high]`` that holds it (``low`` 0 below the first bound). ``ValueError`` beyond the
+    last bound, where no bucket closes."""
+    if ms in HISTOGRAM_BOUNDS_MS:
+        return ms, ms
+    if not 0 < ms < HISTOGRAM_BOUNDS_MS[-1]:
+        raise ValueError(f"{ms} ms is outside the histogram (1 ms to {HISTOGRAM_BOUNDS_MS[-1]} ms)")
+    high = min(b for b in HISTOGRAM_BOUNDS_MS if b > ms)
+    low = max((b for b in HISTOGRAM_BOUNDS_MS if b < ms), default=0)
+    return low, high
 
 
 def run_steady(sel: str = RUN, window: str = WINDOW) -> str:

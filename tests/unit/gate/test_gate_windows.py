@@ -91,7 +91,8 @@ def test_a_bad_window_is_one_lint_line_and_exit_2(
 @pytest.mark.parametrize(
     ("check", "key", "message"),
     [
-        ("preset: apdex, t: 300ms", "checks.x.t", "exact T: 5ms, 50ms, 75ms, 500ms, 750ms, 7.5s"),
+        ("preset: apdex, t: 20s", "checks.x.t", "4T must lie in the histogram: T up to 15s"),
+        ("preset: apdex, t: 0.5ms", "checks.x.t", "whole number of milliseconds"),
         ("preset: apdex", "checks.x.t", "apdex needs t:"),
         ("preset: p95, t: 50ms", "checks.x.t", "only for preset apdex"),
         ("preset: latency_regression, window: steady", "checks.x.window", "takes no window"),
@@ -120,6 +121,21 @@ checks:
     assert "by (method, name)" in whole.query and "$win_" not in whole.query
     assert 'le="0.075"' in steady.query and 'le="0.3"' in steady.query
     assert "min_over_time(" in steady.query and "@ $win_end" in steady.query
+
+
+def test_apdex_between_bounds_interpolates_inside_the_bucket() -> None:
+    """T = 300ms is a bound, 4T = 1.2s is not: N(<=1.2s) is read as 0.6 of the way from the
+    1s bucket to the 1.5s one; below the first bound the share of the 1 ms bucket."""
+    (check,) = parse_config(
+        'checks:\n  - {name: a, preset: apdex, t: 300ms, critical: "< 0.9"}\n'
+    ).checks
+    assert 'le="0.3"' in check.query
+    assert 'le="1.0"' in check.query and 'le="1.5"' in check.query and "* 0.6" in check.query
+    assert queries.apdex_bracket(1200) == (1000, 1500)
+    assert queries.apdex_bracket(300) == (300, 300)
+    assert queries.apdex_bracket(0 + 1) == (1, 1)
+    with pytest.raises(ValueError):
+        queries.apdex_bracket(60001)
 
 
 def test_window_start_falls_back_per_series_before_the_sum() -> None:
