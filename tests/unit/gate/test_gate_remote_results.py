@@ -2,7 +2,7 @@
 exclude --remote-write``) against a real HTTP receiver on loopback: what is sent (decoded here
 from the protobuf wire format by hand, independently of the gate's declaration), retries on
 429/5xx with ``Retry-After``, a 400 reported once with its reason, and the exit codes.
-Prometheus's own receiver takes the same bytes in tests/integration/test_gate_remote_results.py.
+Prometheus's own receiver takes the same bytes in tests/integration/test_history_remote_write.py.
 """
 
 from __future__ import annotations
