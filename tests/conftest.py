@@ -57,6 +57,7 @@ UNIT_SECONDS = {
     "test_exporter": 95,
     "test_gate_victoria": 90,
     "test_history_files": 65,
+    "test_history_remote_write": 50,
     "completed_run": 45,
     "test_report_csp": 35,
     "test_gate_hostile_prometheus": 25,  # fault modes wait out their 2 s deadlines
