@@ -11,6 +11,7 @@ import http.server
 import json
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,10 +152,13 @@ def test_retries_429_and_5xx_then_delivers(
 ) -> None:
     url, rec = receiver
     _passing(fake_prom)
-    rec.script += [(429, {"Retry-After": "0"}, b"slow down"), (503, {}, b"ingester down")]
+    rec.script += [(429, {"Retry-After": "1"}, b"slow down"), (503, {}, b"ingester down")]
     config = write_config(QUICK + CHECKS, fast=False)
+    started = time.monotonic()
     assert check(fake_prom, config, "--remote-write-results", url) == 0
     assert len(rec.seen) == 3 and rec.seen[0][1] == rec.seen[2][1]  # the same batch again
+    # The receiver's Retry-After, not the 0.01 s backoff of the config (a lower bound only).
+    assert time.monotonic() - started >= 0.95
 
 
 def test_400_is_reported_once_with_its_reason(
