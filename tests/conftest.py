@@ -53,11 +53,11 @@ UNIT_SECONDS = {
     "test_ci_templates_gitlab": 60,
     "test_ci_templates_unstable": 55,
     "test_live_gate": 115,
+    "test_history_remote_write": 50,  # three 6 s Locust runs, VictoriaMetrics beside
     "test_remote_write": 110,
     "test_exporter": 95,
     "test_gate_victoria": 90,
     "test_history_files": 65,
-    "test_history_remote_write": 50,
     "completed_run": 45,
     "test_report_csp": 35,
     "test_gate_hostile_prometheus": 25,  # fault modes wait out their 2 s deadlines
