@@ -53,6 +53,7 @@ UNIT_SECONDS = {
     "test_ci_templates_gitlab": 60,
     "test_ci_templates_unstable": 55,
     "test_live_gate": 115,
+    "test_history_remote_write": 50,  # three 6 s Locust runs, VictoriaMetrics beside
     "test_remote_write": 110,
     "test_exporter": 95,
     "test_gate_victoria": 90,

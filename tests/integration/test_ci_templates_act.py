@@ -225,4 +225,7 @@ def test_github_template_under_act_writes_by_remote_write(
     assert result["summary"]["requests"] > 0, result["summary"]
     groups = requests.get(f"{stack.pushgateway_url}/api/v1/metrics", timeout=10).json()["data"]
     assert not [g for g in groups if g["labels"].get("run_id") == "gh-201-1"], groups
+    # The verdict went where the metrics went: remote-written to the store, for its history.
+    verdict = stack.query('promgate_verdict{job="promgate", run_id="gh-201-1"}')
+    assert [v["value"][1] for v in verdict] == ["0"], verdict
     assert "s3cret-token" not in log  # act masks secrets as GitHub does

@@ -171,5 +171,8 @@ def test_gitlab_template_writes_by_remote_write_without_a_pushgateway(
     # Nothing went through the Pushgateway: neither the run's metrics nor the verdicts.
     groups = requests.get(f"{stack.pushgateway_url}/api/v1/metrics", timeout=10).json()["data"]
     assert not [g for g in groups if g["labels"].get("run_id") == run_id], groups
+    # The verdict went where the metrics went: remote-written to the store, for its history.
+    verdict = stack.query(f'promgate_verdict{{job="promgate", run_id="{run_id}"}}')
+    assert [v["value"][1] for v in verdict] == ["0"], verdict
     # The password is never on a command line (the job's log shows its commands).
     assert "s3cret-token" not in log

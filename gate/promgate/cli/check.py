@@ -25,7 +25,7 @@ from ..report.text import write_table
 from ..textsafe import line_safe
 from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds, warning_code
 from .files import write_html, write_report
-from .pushgateway import check_push_url, push_results
+from .pushgateway import check_push_url, check_remote_write_url, push_results, write_results
 
 __all__ = [
     "add_check_options",
@@ -131,7 +131,14 @@ def add_check_options(
         help="how long to wait for the run to finish and its final push to be scraped "
         f"(default: config wait_timeout, else {wait_default:g})",
     )
-    p.add_argument("--push-results", metavar="URL", help="push the verdicts to a Pushgateway")
+    sink = p.add_mutually_exclusive_group()
+    sink.add_argument("--push-results", metavar="URL", help="push the verdicts to a Pushgateway")
+    sink.add_argument(
+        "--remote-write-results",
+        metavar="URL",
+        help="deliver the verdicts by Prometheus remote write instead (e.g. "
+        "https://mimir/api/v1/push), with the config's prometheus: auth, TLS and headers",
+    )
     p.add_argument(
         "--grafana-url",
         metavar="URL",
@@ -167,6 +174,8 @@ def build_gate(args: argparse.Namespace) -> Gate:
     args.warning_exit_code = _warning_exit_code(args)
     if args.push_results:
         check_push_url(args.push_results)
+    if args.remote_write_results:
+        check_remote_write_url(args.remote_write_results)
     config: GateConfig = (
         load_config(args.config) if args.config else load_thresholds(args.thresholds)
     )
@@ -260,6 +269,8 @@ def publish(args: argparse.Namespace, result: GateResult, client: PrometheusClie
                 ) from None
     if args.push_results:
         push_results(result, args.push_results)
+    if args.remote_write_results:
+        write_results(result, args.remote_write_results, client.session, client.retries)
     return result.exit_code
 
 

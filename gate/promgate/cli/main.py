@@ -51,6 +51,8 @@ FLAG_HINTS = {
     "wait_timeout": "raise --wait-timeout",
     "var": "add --var NAME=VALUE",
     "push_results": "check --push-results",
+    "remote_write_results": "check --remote-write-results",
+    "remote_write": "runs --remote-write or PROMGATE_REMOTE_WRITE_URL",
     "grafana_url": "check --grafana-url or PROMGATE_GRAFANA_URL",
     "warning_exit_code": "check --warning-exit-code",
 }

@@ -7,10 +7,12 @@ import argparse
 import sys
 from typing import Any
 
+from ..config.loader import load_config
 from ..core.result_files import gather_results
 from ..core.runs import list_runs, rows_from_results
 from ..errors import UsageError
-from ..prometheus.client import PrometheusClient
+from ..prometheus.client import PrometheusClient, build_session
+from ..prometheus.settings import PrometheusSettings
 from ..report.runs import format_runs
 from .args import REPORT_EXIT_CODES, prometheus_url
 from .markers import mark_run
@@ -27,7 +29,8 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         "count, error rate, p95 and the gate's verdict when it was pushed; with --dir DIR, the "
         "result files in DIR (promgate check --json). 'runs pin RUN' makes RUN a preferred "
         "baseline, 'runs exclude RUN' keeps it from ever being one: with --dir, in DIR's index "
-        "file (promgate-index.json); else as markers pushed to --pushgateway. --clear undoes.",
+        "file (promgate-index.json); else as markers pushed to --pushgateway or written by "
+        "--remote-write (auth from --config's prometheus: block). --clear undoes.",
         epilog=REPORT_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -44,11 +47,23 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="result files (promgate check --json) instead of Prometheus: the directory given "
         "to check --baseline-file",
     )
-    p.add_argument(
+    sink = p.add_mutually_exclusive_group()
+    sink.add_argument(
         "--pushgateway",
         metavar="URL",
         help="where pin/exclude push their marker without --dir (env PROMGATE_PUSHGATEWAY_URL; "
         "the one check --push-results uses)",
+    )
+    sink.add_argument(
+        "--remote-write",
+        metavar="URL",
+        help="write the marker by Prometheus remote write instead (env "
+        "PROMGATE_REMOTE_WRITE_URL; the URL check --remote-write-results uses)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a gate config whose prometheus: block (URL, auth, TLS, headers) reaches the store",
     )
     p.add_argument("--clear", action="store_true", help="remove the pin or the exclusion")
     p.add_argument(
@@ -85,10 +100,21 @@ def _count(text: str) -> int:
 
 def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -> int:
     """Run ``promgate runs``; errors are raised as ``PromgateError`` (the CLI maps them)."""
+    settings = load_config(args.config) if args.config else None
     if args.action:
         if not args.run:
             raise UsageError(f"runs {args.action}: which run? (promgate runs {args.action} RUN)")
-        print(mark_run(args.action, args.run, args.clear, args.dir, args.pushgateway))
+        session = build_session(settings.prometheus) if settings else None
+        line = mark_run(
+            args.action,
+            args.run,
+            args.clear,
+            args.dir,
+            args.pushgateway,
+            args.remote_write,
+            session,
+        )
+        print(line)
         return 0
     if args.dir:
         found = gather_results([args.dir])
@@ -97,7 +123,10 @@ def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -
         idx = found.index
         rows = rows_from_results([r for _, r in found.results], idx.pinned, idx.excluded)
     else:
-        client = client or PrometheusClient(prometheus_url(args.prometheus))
+        if client is None:
+            block = settings.prometheus if settings else PrometheusSettings()
+            url = prometheus_url(args.prometheus, block.url)
+            client = PrometheusClient.from_settings(url, block)
         rows = list_runs(client, args.job, args.lookback)
     if args.limit > 0:
         rows = rows[: args.limit]

@@ -1,5 +1,5 @@
-"""The gate's results as gauges for a Pushgateway (docs/metrics.md, "Gate results"); the push
-itself is ``cli.pushgateway``."""
+"""The gate's results as gauges for a Pushgateway (docs/metrics.md, "Gate results"), and the
+same gauges as remote-write samples; the delivery itself is ``cli.pushgateway``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import math
 from prometheus_client import CollectorRegistry, Gauge
 
 from ..core.result import GateResult
+from ..prometheus.remote_write import RemoteSample
+from ..queries import RESULTS_JOB
 
-__all__ = ["results_registry"]
+__all__ = ["registry_samples", "results_registry"]
 
 
 def results_registry(result: GateResult) -> CollectorRegistry:
@@ -35,3 +37,21 @@ def results_registry(result: GateResult) -> CollectorRegistry:
         check_value.labels(check.name).set(check.value if check.value is not None else math.nan)
     stamp.set(result.generated_at)
     return registry
+
+
+def registry_samples(
+    registry: CollectorRegistry, grouping: dict[str, str], at: float
+) -> list[RemoteSample]:
+    """``registry``'s gauges as remote-write samples stamped ``at`` (Unix seconds), labelled as
+    Prometheus stores them when it scrapes the Pushgateway group (``honor_labels``): job
+    ``promgate``, the grouping key, and the group's ``push_time_seconds``."""
+    group = {"job": RESULTS_JOB, **grouping}
+    stamp = int(at * 1000)
+    out: list[RemoteSample] = []
+    for family in registry.collect():
+        for sample in family.samples:
+            labels = {**group, **sample.labels, "__name__": sample.name}
+            out.append((tuple(labels.items()), float(sample.value), stamp))
+    push_time = {**group, "__name__": "push_time_seconds"}
+    out.append((tuple(push_time.items()), at, stamp))
+    return out

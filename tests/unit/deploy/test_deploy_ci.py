@@ -213,7 +213,22 @@ def test_remote_write_instead_of_a_pushgateway(name: str) -> None:
     # Credentials reach the exporter as its variables, never on a command line (ps shows those).
     assert "--prometheus-basic-auth" not in text
     assert "LOCUST_PROMETHEUS_BASIC_AUTH_PASSWORD" in text
-    # Without a Pushgateway the gate pushes no verdicts; with one it does.
-    assert re.search(r"if \[ -n \"\$\{?PUSHGATEWAY_URL(:-)?\}?\" \].*--push-results", text) or (
-        name == "github" and "pushgateway: ${{ env.PUSHGATEWAY_URL }}" in text
+    # The verdicts go where the metrics went: by remote write when its URL is given, else to
+    # the Pushgateway when there is one.
+    if name == "github":
+        assert "pushgateway: ${{ env.PUSHGATEWAY_URL }}" in text
+        assert "remote-write: ${{ env.REMOTE_WRITE_URL }}" in text
+    else:
+        assert re.search(
+            r'if \[ -n "\$\{?(PROMETHEUS_)?REMOTE_WRITE_URL(:-)?\}?" \]; then\s+'
+            r'(args\+=\(|set -- "\$@" )--remote-write-results "\$(PROMETHEUS_)?REMOTE_WRITE_URL"\)?'
+            r'\s+elif \[ -n "\$\{?PUSHGATEWAY_URL(:-)?\}?" \]; then\s+'
+            r'(args\+=\(|set -- "\$@" )--push-results',
+            text,
+        ), name
+    action = ACTION.read_text()
+    assert re.search(
+        r'if \[ -n "\$REMOTE_WRITE" \]; then\s+args\+=\(--remote-write-results "\$REMOTE_WRITE"\)'
+        r'\s+elif \[ -n "\$PUSHGATEWAY" \]',
+        action,
     )
