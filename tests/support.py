@@ -42,6 +42,7 @@ class Synthetic(User):
 __all__ = [
     "EXAMPLES",
     "LOCUSTFILE",
+    "PASSING_GATE",
     "ROOT",
     "DemoApi",
     "LocustRun",
@@ -281,3 +282,9 @@ def start_locust(
     else:
         spawn([*common, *master_args], "local")
     return LocustRun(run_id=run_id, csv_prefix=csv_prefix, procs=procs, logs=logs)
+
+
+#: A gate config every finished run passes. Tests that push a verdict for the shared
+#: ``completed_run`` use it: a pushed fail would make that run no baseline for the other tests of
+#: its unit (a failed run never becomes a baseline, docs/gate.md).
+PASSING_GATE = "checks:\n  - {name: requests, preset: requests_total, critical: '< 1'}\n"

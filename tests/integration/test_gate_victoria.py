@@ -24,7 +24,7 @@ import requests
 from localstack import LocalStack
 from promgate.cli import run as promgate
 from promgate.config.presets import PRESETS
-from support import EXAMPLES, DemoApi, LocustRun, new_run_id, start_locust, wait_until
+from support import EXAMPLES, PASSING_GATE, DemoApi, LocustRun, new_run_id, start_locust, wait_until
 from victoria import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
@@ -93,6 +93,14 @@ def engines(
             }  # fmt: skip
             for run in runs.values():
                 assert run.wait(120).returncode in (0, 1), run.output
+            # The gate's verdict for the remote-write run, written to both engines (the Runs
+            # dashboard's verdict column): the stack's Prometheus also holds other tests' verdicts.
+            config = tmp / "passing.yaml"
+            config.write_text(PASSING_GATE)
+            code = promgate(["check", "--prometheus", stack.prometheus_url, "--run-id",
+                             runs["remote write"].run_id, "--config", str(config),
+                             "--remote-write-results", fan, "--wait-timeout", "90"])  # fmt: skip
+            assert code == 0
         finally:
             server.shutdown()
             server.server_close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CompletedRun
 from promgate.cli import run
-from support import ROOT, wait_until
+from support import PASSING_GATE, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -54,9 +54,10 @@ def test_runs_shows_the_pushed_verdict(
     completed_run: CompletedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = completed_run.stack.prometheus_url
-    result = tmp_path / "result.json"
-    args = ["check", "--prometheus", url, "--run-id", completed_run.run_id, "--thresholds",
-            str(ROOT / "examples" / "performance_thresholds.json"), "--json", str(result),
+    result, config = tmp_path / "result.json", tmp_path / "gate.yaml"
+    config.write_text(PASSING_GATE)
+    args = ["check", "--prometheus", url, "--run-id", completed_run.run_id, "--config",
+            str(config), "--json", str(result),
             "--push-results", completed_run.stack.pushgateway_url]  # fmt: skip
     run(args)
     verdict = json.loads(result.read_text())["verdict"]
