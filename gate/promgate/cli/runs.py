@@ -12,7 +12,7 @@ from ..core.runs import list_runs, rows_from_results
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
 from ..report.runs import format_runs
-from .args import REPORT_EXIT_CODES, prometheus_url
+from .args import RUNS_EXIT_CODES, prometheus_url
 from .markers import mark_run
 
 __all__ = ["add_runs_parser", "run_runs"]
@@ -28,7 +28,7 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         "result files in DIR (promgate check --json). 'runs pin RUN' makes RUN a preferred "
         "baseline, 'runs exclude RUN' keeps it from ever being one: with --dir, in DIR's index "
         "file (promgate-index.json); else as markers pushed to --pushgateway. --clear undoes.",
-        epilog=REPORT_EXIT_CODES,
+        epilog=RUNS_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
