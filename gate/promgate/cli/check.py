@@ -84,7 +84,7 @@ def add_check_options(
         metavar="PATH",
         help="compare with earlier results written by --json: a file, or a directory of them "
         "(its *.json, not recursive); repeatable. One file: that run. A directory or several: "
-        "the newest passing result of the same job/testplan/environment, or with "
+        "the newest result that passed or warned, of the same job/testplan/environment, or with "
         "--baseline-history N the N newest. A directory that does not exist yet: no baseline "
         "yet, a note (no failure)",
     )
