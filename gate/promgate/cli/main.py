@@ -47,6 +47,7 @@ FLAG_HINTS = {
     "baseline": "--baseline-run, --baseline-file or --baseline-history",
     "baseline_file": "check --baseline-file",
     "baseline_run": "check --baseline-run",
+    "dir": "check runs --dir or check --baseline-file",
     "run_id": "check --run-id",
     "job": "check --job",
     "wait_timeout": "raise --wait-timeout",

@@ -237,6 +237,10 @@ def test_pinned_preferred_excluded_never(
     assert index["pinned"] == ["c"] and index["excluded"] == []
     assert run(["runs", "pin", "--dir", str(d)]) == 2  # which run?
     assert run(["runs", "exclude", "x"]) == 2  # neither --dir nor a Pushgateway
+    capsys.readouterr()
+    assert run(["runs", "pin", "a", "--dir", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("no such directory (check runs --dir or check --baseline-file)"), err
 
 
 # -- comparable load profiles ----------------------------------------------------------------
