@@ -218,9 +218,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    to_stdout = [f"--{n.replace('_', '-')}" for n in _STDOUT_OUTPUTS if getattr(args, n) == "-"]
+    to_stdout = [f"--{n.replace('_', '-')} -" for n in _STDOUT_OUTPUTS if getattr(args, n) == "-"]
     if len(to_stdout) > 1:
-        raise UsageError(f"only one output can go to stdout, got {' and '.join(to_stdout)} -")
+        raise UsageError(f"only one output can go to stdout, got {' and '.join(to_stdout)}")
 
 
 #: outputs that may be written to stdout with ``-``

@@ -222,6 +222,11 @@ def test_json_dash_writes_the_document_to_stdout(
     assert code == 0
     assert json.loads(out)["checks"][0]["name"] == "p95 latency"
     assert "promgate: PASS" in err  # the table moved to stderr
+    code = run(["check", "--prometheus", url, "--run-id", "run-1", "--config", str(cfg),
+                "--json", "-", "--markdown", "-"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("only one output can go to stdout, got --json - and --markdown -"), err
 
 
 def test_library_errors_name_no_flags_and_the_cli_adds_them(
