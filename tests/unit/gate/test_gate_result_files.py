@@ -351,3 +351,4 @@ def test_no_passing_run_in_prometheus_is_no_baseline_yet_too(
     assert code == 0 and doc["baseline"]["pending"] and doc["baseline"]["history"] == []
     assert doc["checks"][1]["verdict"] == "skip"
     assert doc["checks"][1]["reason"].startswith("no baseline yet: no earlier passing run found")
+    assert "once promgate check --push-results pushed its verdict" in doc["checks"][1]["reason"]
