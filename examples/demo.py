@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -35,6 +37,18 @@ BUSY_NOTE = (
     "+50 % (examples/gate.yaml); in CI, latency_regression with --baseline-history judges "
     "against several runs (docs/gate.md)"
 )
+
+
+def previous_port(result: Path) -> int:
+    """The demo API's port in the previous demo's result file, 0 when there is none. The host is
+    part of a run's load profile: on a new port every time, each demo run's baseline would be
+    flagged as another load (``comparable``), which it is not."""
+    try:
+        host = json.loads(result.read_text(encoding="utf-8"))["profile"]["host"]
+        url = urllib.parse.urlsplit(host)
+        return url.port if url.hostname == "127.0.0.1" and url.port else 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def locust_exit_text(code: int | None) -> str:
@@ -206,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     host = args.host
     if host is None:
         state = State(args.latency_ms, args.latency_ms, args.error_rate, seed=None)
-        server = serve("127.0.0.1", 0, state)
+        try:
+            server = serve("127.0.0.1", previous_port(baseline), state)
+        except OSError:  # taken meanwhile: a new port (the gate then notes the other host)
+            server = serve("127.0.0.1", 0, state)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         host = f"http://127.0.0.1:{server.server_address[1]}"
         targets["demo_api"] = [f"127.0.0.1:{server.server_address[1]}"]

@@ -59,6 +59,30 @@ def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) ->
     html = (out / "report.html").read_text()
     assert run_id in html and "<script" not in html
 
+    # The second demo run is judged against the first's result, on the same load: the demo API
+    # keeps its port, so the baseline's host is not flagged as another load profile.
+    again = subprocess.run(demo + args, capture_output=True, text=True, timeout=240)
+    second = json.loads((out / "result.json").read_text())
+    assert again.returncode == second["exit_code"], again.stdout + again.stderr
+    assert "baseline: the previous demo run's result" in again.stdout, again.stdout
+    assert second["baseline"]["run"]["run_id"] == run_id
+    assert second["profile"]["host"] == result["profile"]["host"]
+    assert second["baseline"]["differences"] == [], again.stdout
+
+
+def test_demo_reuses_the_previous_demo_apis_port(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "examples"))
+    from demo import previous_port
+
+    result = tmp_path / "previous.json"
+    assert previous_port(result) == 0  # no previous run
+    result.write_text(json.dumps({"profile": {"host": "http://127.0.0.1:41234"}}))
+    assert previous_port(result) == 41234
+    result.write_text(json.dumps({"profile": {"host": "https://staging.example.com"}}))
+    assert previous_port(result) == 0  # --host elsewhere: nothing to reuse
+    result.write_text("{truncated")
+    assert previous_port(result) == 0
+
 
 def test_demo_explains_locusts_exit_code_1() -> None:
     """The demo API fails ~1 % of requests on purpose and Locust exits 1 on any failure: a

@@ -34,6 +34,7 @@ checks:
   - {name: rps steady, preset: rps, window: steady, critical: "< 0"}
   - {name: apdex, preset: apdex, t: 50ms, critical: "< 0.01"}
   - {name: apdex 100ms, preset: apdex, t: 100ms, critical: "< 0.01"}
+  - {name: apdex 500ms, preset: apdex, t: 500ms, critical: "< 0.01"}
 """
 
 
@@ -168,3 +169,7 @@ def test_steady_window_and_apdex(stack: LocalStack, api: DemoApi, tmp_path: Path
     print(f"apdex t=100ms: gate {gate}, Locust's times {truth}, bound {bound}")
     assert in_bucket > 0  # the interpolation is exercised
     assert abs(gate - truth) <= bound + 1e-12
+
+    # T = 500 ms, 4T = 2 s: a whole-second bound, which the Pushgateway exposes as le="2" while
+    # the exporter writes le="2.0"; exact either way.
+    assert checks["apdex 500ms"]["value"] == pytest.approx(exact(500) / 2 / total, abs=1e-12)

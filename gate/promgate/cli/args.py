@@ -13,6 +13,7 @@ __all__ = [
     "EXIT_CODES",
     "LINT_EXIT_CODES",
     "REPORT_EXIT_CODES",
+    "RUNS_EXIT_CODES",
     "RUN_EXIT_CODES",
     "SECONDS",
     "TOP_EXIT_CODES",
@@ -60,16 +61,22 @@ LINT_EXIT_CODES = _table(
     ("0", "every file is valid"),
     ("2", "a problem in at least one file (each one is listed)"),
 )
-#: ``promgate report`` and ``promgate runs``
+#: ``promgate report``
 REPORT_EXIT_CODES = _table(
     ("0", "written"),
     ("1", "an unknown or unfinished run"),
     ("2", "usage error (bad option, unreadable --result)"),
     _PROMETHEUS,
 )
+#: ``promgate runs``: a listing or a mark never judges a run, so never exits 1
+RUNS_EXIT_CODES = _table(
+    ("0", "listed, or the run pinned/excluded"),
+    ("2", "usage error (bad option, no --dir directory, a bad result file or index in it)"),
+    ("3", "Prometheus or the Pushgateway (pin/exclude) unreachable or failing"),
+)
 #: ``promgate --help``: what each command's code means
 TOP_EXIT_CODES = _table(
-    ("0", "pass (check, run), valid (lint), written (report, runs)"),
+    ("0", "pass (check, run), valid (lint), written (report), listed or marked (runs)"),
     ("N", "warning (check, run) with --warning-exit-code N (0 or 5-125)"),
     ("1", "fail: a critical condition, no data, an unknown or unfinished run, an aborted run"),
     _USAGE,

@@ -84,7 +84,7 @@ def add_check_options(
         metavar="PATH",
         help="compare with earlier results written by --json: a file, or a directory of them "
         "(its *.json, not recursive); repeatable. One file: that run. A directory or several: "
-        "the newest passing result of the same job/testplan/environment, or with "
+        "the newest result that passed or warned, of the same job/testplan/environment, or with "
         "--baseline-history N the N newest. A directory that does not exist yet: no baseline "
         "yet, a note (no failure)",
     )
@@ -227,9 +227,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    to_stdout = [f"--{n.replace('_', '-')}" for n in _STDOUT_OUTPUTS if getattr(args, n) == "-"]
+    to_stdout = [f"--{n.replace('_', '-')} -" for n in _STDOUT_OUTPUTS if getattr(args, n) == "-"]
     if len(to_stdout) > 1:
-        raise UsageError(f"only one output can go to stdout, got {' and '.join(to_stdout)} -")
+        raise UsageError(f"only one output can go to stdout, got {' and '.join(to_stdout)}")
 
 
 #: outputs that may be written to stdout with ``-``

@@ -46,6 +46,8 @@ FLAG_HINTS = {
     "prometheus": "check --prometheus",
     "baseline": "--baseline-run, --baseline-file or --baseline-history",
     "baseline_file": "check --baseline-file",
+    "baseline_run": "check --baseline-run",
+    "dir": "check runs --dir or check --baseline-file",
     "run_id": "check --run-id",
     "job": "check --job",
     "wait_timeout": "raise --wait-timeout",

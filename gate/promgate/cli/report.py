@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from ..core.collect import fetch_profile, fetch_report, observe_run
-from ..core.result import GateResult
+from ..core.result import SCHEMA, SCHEMAS, GateResult
 from ..errors import PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.window import find_latest_run, resolve_run
@@ -128,6 +128,13 @@ def _load_result(path: str) -> GateResult:
         ) from None
     except (ValueError, RecursionError) as exc:  # an integer of more than 4,300 digits
         raise UsageError(f"bad gate result {path}: {exc}") from None
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(schema, str) and schema.startswith("promgate.result/") and schema not in SCHEMAS:
+        # as check --baseline-file says it: the file is fine, this promgate is too old for it
+        raise UsageError(
+            f"bad gate result {path}: written by a newer promgate (schema {schema!r}; this "
+            f"promgate reads up to {SCHEMA}) (upgrade promgate)"
+        )
     try:
         return GateResult.from_dict(data)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..prometheus.client import PrometheusClient, build_session
 from ..prometheus.settings import PrometheusSettings
 from ..report.runs import format_runs
-from .args import REPORT_EXIT_CODES, prometheus_url
+from .args import RUNS_EXIT_CODES, prometheus_url
 from .markers import mark_run
 
 __all__ = ["add_runs_parser", "run_runs"]
@@ -31,7 +31,7 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         "baseline, 'runs exclude RUN' keeps it from ever being one: with --dir, in DIR's index "
         "file (promgate-index.json); else as markers pushed to --pushgateway or written by "
         "--remote-write (auth from --config's prometheus: block). --clear undoes.",
-        epilog=REPORT_EXIT_CODES,
+        epilog=RUNS_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.baseline import Comparable
+from ..errors import RunNotFound
 from ..prometheus.client import PrometheusClient
 from ..prometheus.types import RunWindow
 from .baseline_ref import Baseline, NoBaseline
@@ -63,7 +64,10 @@ def plan_baseline(
     if source.files is not None:
         return _from_files(window, judged, source, source.files)
     if source.run:
-        bw = resolve(source.run)
+        try:
+            bw = resolve(source.run)
+        except RunNotFound as exc:  # the judged run was found: this one is the baseline
+            raise RunNotFound(f"baseline run: {exc}", option="baseline_run") from None
         # Named explicitly, but a run that failed (a pushed verdict) is still no baseline.
         verdict = fetch_verdict(client, bw, lookback)
         cand = Candidate(bw.run_id, bw.job, bw.start, bw, fetch_profile(client, bw), verdict)

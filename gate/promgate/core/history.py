@@ -54,7 +54,12 @@ class History:
         scope = f"job {self.job or '?'}" + (f", {same}" if same else "")
         found = len(self.runs)
         if found == 0:
-            return f"no earlier passing run found (wanted {self.wanted}; same {scope})"
+            # A run in Prometheus counts only with its pushed verdict: say so, or a user with
+            # earlier runs right there cannot tell why none was found.
+            return (
+                f"no earlier passing run found (wanted {self.wanted}; same {scope}; a run counts "
+                "once promgate check --push-results pushed its verdict)"
+            )
         text = f"{found} of {self.wanted} wanted earlier passing runs (same {scope})"
         if found < self.wanted:
             text += f"; fewer than {self.wanted} found"

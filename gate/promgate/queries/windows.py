@@ -21,6 +21,7 @@ __all__ = [
     "apdex",
     "apdex_bracket",
     "le_label",
+    "le_matcher",
     "run_steady",
     "window_avg_response_time",
     "window_error_ratio",
@@ -51,6 +52,16 @@ def le_label(ms: int) -> str:
     """The ``le`` label value the exporter writes for a bound of ``ms`` (Python's ``repr`` of
     seconds, as prometheus_client writes it: ``0.05``, ``2.0``)."""
     return repr(ms / 1000.0)
+
+
+def le_matcher(ms: int) -> str:
+    """The matcher for the bucket of bound ``ms`` as stored: the exporter writes ``le="2.0"``,
+    but the Pushgateway re-exposes it as Go formats floats (``le="2"``) and remote write keeps
+    the exporter's text, so a whole-second bound matches both."""
+    label = le_label(ms)
+    if label.endswith(".0"):
+        return f'le=~"{label[:-2]}|{label[:-2]}[.]0"'
+    return f'le="{label}"'
 
 
 def _delta(metric: str, by: str, sel: str = RUN, extra: str = "", window: str = WINDOW) -> str:
@@ -133,13 +144,13 @@ def apdex(
 
     def at_most(ms: int) -> str:
         low, high = apdex_bracket(ms)
-        upper = count(bucket, f'le="{le_label(high)}"')
+        upper = count(bucket, le_matcher(high))
         if low == high:
             return upper
         share = (ms - low) / (high - low)
         if low == 0:  # below the first bound: nothing is at or under 0 ms
             return f"({upper} * {share:.6g})"
-        lower = count(bucket, f'le="{le_label(low)}"')
+        lower = count(bucket, le_matcher(low))
         return f"({lower} * {1 - share:.6g} + {upper} * {share:.6g})"
 
     total = count("locust_request_duration_seconds_count")

@@ -222,6 +222,17 @@ def test_unknown_run_exits_1(
     assert "unknown run" in _one_line_error(capsys.readouterr().err)
 
 
+def test_unknown_baseline_run_names_the_baseline_option(
+    fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The judged run exists; the unknown one is the baseline: the hint must not send the user
+    # to --run-id.
+    assert check(fake_prom, write_config(CHECKS), "--baseline-run", "nope", wait="0") == 1
+    err = _one_line_error(capsys.readouterr().err)
+    assert "baseline run: unknown run" in err and "'nope'" in err, err
+    assert "check --baseline-run" in err and "--run-id" not in err, err
+
+
 def test_unfinished_run_waits_then_exits_1(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:

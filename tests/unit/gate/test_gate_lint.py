@@ -168,7 +168,7 @@ def _flat(text: str) -> str:
         (("run",), ("0", "N", "1", "2", "3", "4", "130")),
         (("lint",), ("0", "2", "4", "130")),
         (("report",), ("0", "1", "2", "3", "4", "130")),
-        (("runs",), ("0", "1", "2", "3", "4", "130")),
+        (("runs",), ("0", "2", "3", "4", "130")),
     ],
 )
 def test_help_lists_the_exit_codes_of_its_command(
@@ -181,6 +181,8 @@ def test_help_lists_the_exit_codes_of_its_command(
     assert tuple(listed) == codes, argv
     if argv == ("lint",):
         assert "critical" not in table  # the check's table does not describe lint
+    if argv == ("runs",):
+        assert "--result" not in table  # report's option; runs reads --dir
 
 
 def test_help_texts_agree_with_themselves(capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,6 +222,11 @@ def test_json_dash_writes_the_document_to_stdout(
     assert code == 0
     assert json.loads(out)["checks"][0]["name"] == "p95 latency"
     assert "promgate: PASS" in err  # the table moved to stderr
+    code = run(["check", "--prometheus", url, "--run-id", "run-1", "--config", str(cfg),
+                "--json", "-", "--markdown", "-"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("only one output can go to stdout, got --json - and --markdown -"), err
 
 
 def test_library_errors_name_no_flags_and_the_cli_adds_them(

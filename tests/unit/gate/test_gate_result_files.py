@@ -237,6 +237,10 @@ def test_pinned_preferred_excluded_never(
     assert index["pinned"] == ["c"] and index["excluded"] == []
     assert run(["runs", "pin", "--dir", str(d)]) == 2  # which run?
     assert run(["runs", "exclude", "x"]) == 2  # neither --dir nor a Pushgateway
+    capsys.readouterr()
+    assert run(["runs", "pin", "a", "--dir", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("no such directory (check runs --dir or check --baseline-file)"), err
 
 
 # -- comparable load profiles ----------------------------------------------------------------
@@ -347,3 +351,4 @@ def test_no_passing_run_in_prometheus_is_no_baseline_yet_too(
     assert code == 0 and doc["baseline"]["pending"] and doc["baseline"]["history"] == []
     assert doc["checks"][1]["verdict"] == "skip"
     assert doc["checks"][1]["reason"].startswith("no baseline yet: no earlier passing run found")
+    assert "once promgate check --push-results pushed its verdict" in doc["checks"][1]["reason"]

@@ -225,6 +225,7 @@ def test_report_from_result_file_writes_html(tmp_path: Path) -> None:
         ("[]", {}, "no 'run' object"),
         (None, {}, "cannot read gate result"),
         ("RESULT", {"run_id": "other"}, "differs from the run"),
+        ("FUTURE", {}, r"written by a newer promgate .* \(upgrade promgate\)"),
     ],
 )
 def test_report_usage_errors(
@@ -232,7 +233,10 @@ def test_report_usage_errors(
 ) -> None:
     res = tmp_path / "result.json"
     if content is not None:
-        res.write_text(json.dumps(result_doc()) if content == "RESULT" else content)
+        doc = {**result_doc(), "schema": "promgate.result/9"} if content == "FUTURE" else None
+        res.write_text(
+            json.dumps(doc or result_doc()) if content in ("RESULT", "FUTURE") else content
+        )
     with pytest.raises(UsageError, match=message):
         run_report(args(tmp_path, result=str(res), **extra), fake())  # type: ignore[arg-type]
 
