@@ -28,8 +28,8 @@ from typing import Any
 import requests
 import yaml
 from server_process import (
+    QueryApi,
     StackError,
-    api_result,
     find_binary,
     free_port,
     start_server,
@@ -52,7 +52,7 @@ _PACKAGES = "prometheus prometheus-pushgateway"
 __all__ = ["LocalStack", "StackError", "free_port", "terminate", "wait_until"]
 
 
-class LocalStack:
+class LocalStack(QueryApi):
     """Prometheus + Pushgateway as child processes; a context manager.
 
     ``targets`` maps extra scrape job names to ``host:port`` lists (the demo API, node-exporter).
@@ -81,6 +81,8 @@ class LocalStack:
     @property
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{self.prometheus_port}"
+
+    api_url = prometheus_url  # what QueryApi (query, query_range) queries
 
     @property
     def remote_write_url(self) -> str:
@@ -254,13 +256,6 @@ class LocalStack:
         self.stop()
 
     # -- queries ---------------------------------------------------------------------------
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, object]]:
-        """Instant query; returns Prometheus's result list (raises on an API error)."""
-        params: dict[str, str] = {"query": expr}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        return api_result(self.prometheus_url, "/api/v1/query", params)
-
     def wait_for_scrape(self, timeout: float = 30) -> None:
         """Wait until Prometheus has completed a scrape that started after this call."""
         started = time.time()

@@ -19,8 +19,8 @@ from typing import Any
 import requests
 
 __all__ = [
+    "QueryApi",
     "StackError",
-    "api_result",
     "find_binary",
     "free_port",
     "start_server",
@@ -110,9 +110,28 @@ def start_server(
     return proc
 
 
-def api_result(base_url: str, path: str, params: dict[str, str]) -> list[dict[str, object]]:
-    """The ``result`` list of a Prometheus-API query (StackError on an API error)."""
-    body = requests.get(f"{base_url}{path}", params=params, timeout=30).json()
-    if body.get("status") != "success":
-        raise StackError(f"query failed: {body.get('error')} ({params['query']})")
-    return list(body["data"]["result"])
+class QueryApi:
+    """Instant and range queries of the Prometheus-compatible HTTP API at ``api_url``."""
+
+    @property
+    def api_url(self) -> str:
+        raise NotImplementedError
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, object]]:
+        """Instant query; returns the API's result list (StackError on an API error)."""
+        params: dict[str, str] = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        return self._result("/api/v1/query", params)
+
+    def query_range(
+        self, expr: str, start: float, end: float, step: float = 1.0
+    ) -> list[dict[str, object]]:
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return self._result("/api/v1/query_range", params)
+
+    def _result(self, path: str, params: dict[str, str]) -> list[dict[str, object]]:
+        body = requests.get(f"{self.api_url}{path}", params=params, timeout=30).json()
+        if body.get("status") != "success":
+            raise StackError(f"query failed: {body.get('error')} ({params['query']})")
+        return list(body["data"]["result"])

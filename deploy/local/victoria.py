@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 import yaml
-from server_process import api_result, find_binary, free_port, start_server, terminate
+from server_process import QueryApi, find_binary, free_port, start_server, terminate
 
 __all__ = ["VictoriaMetrics"]
 
@@ -21,7 +21,7 @@ __all__ = ["VictoriaMetrics"]
 BINARIES = ("victoria-metrics", "victoria-metrics-prod", "victoriametrics")
 
 
-class VictoriaMetrics:
+class VictoriaMetrics(QueryApi):
     """A VictoriaMetrics process on a free loopback port; a context manager."""
 
     def __init__(
@@ -48,6 +48,8 @@ class VictoriaMetrics:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    api_url = url  # what QueryApi queries
 
     @property
     def write_url(self) -> str:
@@ -95,18 +97,6 @@ class VictoriaMetrics:
     def flush(self) -> None:
         """Make everything received so far searchable now (VictoriaMetrics batches its index)."""
         requests.get(f"{self.url}/internal/force_flush", timeout=10)
-
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, object]]:
-        params: dict[str, str] = {"query": expr}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        return api_result(self.url, "/api/v1/query", params)
-
-    def query_range(
-        self, expr: str, start: float, end: float, step: float = 1.0
-    ) -> list[dict[str, object]]:
-        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        return api_result(self.url, "/api/v1/query_range", params)
 
     def __enter__(self) -> VictoriaMetrics:
         return self.start()
