@@ -213,41 +213,46 @@ def grid_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the cells as JSON")
 
 
-def grid(args: argparse.Namespace) -> list[tuple[int, int]]:
-    """The (K, E) cells in order of K x E, after a line naming the machine and the timings."""
+def sweep(
+    args: argparse.Namespace,
+    measures: dict[str, Callable[[int, int], CellT]],
+    table: Callable[[list[CellT]], str],
+    skip: Callable[[int, int], str] = lambda runs, endpoints: "",
+) -> list[CellT]:
+    """For each of ``measures`` (a label, as "prometheus ", and how to measure a cell), the K x E
+    cells in order of K x E, each row printed as it comes; once a cell reaches the knee, larger
+    ones are skipped (unless --no-stop), as are those ``skip`` names a reason for. Then the whole
+    table."""
     print(
         f"# {os.cpu_count()} CPUs, interval {args.interval:g} s, {args.rounds} rounds per cell",
         flush=True,
     )
-    return sorted(
+    grid = sorted(
         ((k, e) for k in args.runs for e in args.endpoints), key=lambda c: (c[0] * c[1], c)
     )
-
-
-def sweep(
-    cells: list[CellT],
-    cells_grid: list[tuple[int, int]],
-    measure: Callable[[int, int], CellT],
-    table: Callable[[list[CellT]], str],
-    args: argparse.Namespace,
-    label: str = "",
-    skip: Callable[[int, int], str] = lambda runs, endpoints: "",
-) -> None:
-    """Measure the cells in order into ``cells``, printing each row as it comes; once a cell
-    reaches the knee, larger ones are skipped (unless --no-stop), as are those ``skip`` names a
-    reason for."""
-    knee: tuple[int, int] | None = None
-    for runs, endpoints in cells_grid:
-        reason = skip(runs, endpoints)
-        if not reason and knee and not args.no_stop and runs >= knee[0] and endpoints >= knee[1]:
-            reason = f"past the knee at K={knee[0]} E={knee[1]}"
-        if reason:
-            print(f"skip {label}K={runs} E={endpoints}: {reason}", flush=True)
-            continue
-        cell = measure(runs, endpoints)
-        cells.append(cell)
-        print(table([cell]).splitlines()[-1], flush=True)
-        if args.json:  # after every cell: a long bench that fails late keeps what it measured
-            args.json.write_text(json.dumps([asdict(c) for c in cells], indent=1))
-        if cell.knee and knee is None:
-            knee = (runs, endpoints)
+    cells: list[CellT] = []
+    for label, measure in measures.items():
+        knee: tuple[int, int] | None = None
+        for runs, endpoints in grid:
+            reason = skip(runs, endpoints)
+            if (
+                not reason
+                and knee
+                and not args.no_stop
+                and runs >= knee[0]
+                and endpoints >= knee[1]
+            ):
+                reason = f"past the knee at K={knee[0]} E={knee[1]}"
+            if reason:
+                print(f"skip {label}K={runs} E={endpoints}: {reason}", flush=True)
+                continue
+            cell = measure(runs, endpoints)
+            cells.append(cell)
+            print(table([cell]).splitlines()[-1], flush=True)
+            if args.json:  # after every cell: a long bench that fails late keeps what it measured
+                args.json.write_text(json.dumps([asdict(c) for c in cells], indent=1))
+            if cell.knee and knee is None:
+                knee = (runs, endpoints)
+    print()
+    print(table(cells))
+    return cells

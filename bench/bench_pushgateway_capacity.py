@@ -31,7 +31,6 @@ import requests
 from _capacity import (
     Outcome,
     Sampler,
-    grid,
     grid_arguments,
     payload,
     proc_cpu_seconds,
@@ -179,16 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     grid_arguments(parser)
     parser.add_argument("--gzip", action="store_true", help="gzip the payload (--prometheus-gzip)")
     args = parser.parse_args(argv)
-    cells: list[Cell] = []
-    sweep(
-        cells, grid(args),
-        lambda runs, endpoints: run_cell(
-            runs, endpoints, args.rounds, args.interval, args.timeout, args.gzip
-        ),
-        table, args,
-    )  # fmt: skip
-    print()
-    print(table(cells))
+
+    def measure(runs: int, endpoints: int) -> Cell:
+        return run_cell(runs, endpoints, args.rounds, args.interval, args.timeout, args.gzip)
+
+    sweep(args, {"": measure}, table)
     return 0
 
 

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,6 @@ from pathlib import Path
 from _capacity import (
     Outcome,
     Sampler,
-    grid,
     grid_arguments,
     payload,
     proc_cpu_seconds,
@@ -173,21 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         help="skip cells of more series (K x E x 44): Prometheus held 10 GiB RSS at 2.2M",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    cells_grid = grid(args)
-    cells: list[Cell] = []
-    for engine in args.engines:
-        sweep(
-            cells, cells_grid,
-            lambda runs, endpoints, engine=engine: run_cell(
-                engine, runs, endpoints, args.rounds, args.interval, args.timeout
-            ),
-            table, args, label=f"{engine} ",
-            skip=lambda runs, endpoints: (
-                "over --max-series" if runs * endpoints * 44 > args.max_series else ""
-            ),
-        )  # fmt: skip
-    print()
-    print(table(cells))
+
+    def measure(engine: str) -> Callable[[int, int], Cell]:
+        return lambda runs, endpoints: run_cell(
+            engine, runs, endpoints, args.rounds, args.interval, args.timeout
+        )
+
+    def too_many(runs: int, endpoints: int) -> str:
+        return "over --max-series" if runs * endpoints * 44 > args.max_series else ""
+
+    sweep(args, {f"{engine} ": measure(engine) for engine in args.engines}, table, too_many)
     return 0
 
 

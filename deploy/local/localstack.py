@@ -22,13 +22,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
 import yaml
 from server_process import (
     QueryApi,
+    Servers,
     StackError,
     find_binary,
     free_port,
@@ -52,7 +52,7 @@ _PACKAGES = "prometheus prometheus-pushgateway"
 __all__ = ["LocalStack", "StackError", "free_port", "terminate", "wait_until"]
 
 
-class LocalStack(QueryApi):
+class LocalStack(Servers, QueryApi):
     """Prometheus + Pushgateway as child processes; a context manager.
 
     ``targets`` maps extra scrape job names to ``host:port`` lists (the demo API, node-exporter).
@@ -243,17 +243,6 @@ class LocalStack(QueryApi):
         self.stop_pushgateway()
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- queries ---------------------------------------------------------------------------
     def wait_for_scrape(self, timeout: float = 30) -> None:

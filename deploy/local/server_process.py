@@ -14,12 +14,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 import requests
 
 __all__ = [
     "QueryApi",
+    "Servers",
     "StackError",
     "find_binary",
     "free_port",
@@ -108,6 +110,30 @@ def start_server(
         terminate(proc)
         raise StackError(f"local stack: {what} did not start: {exc} (see {log.name})") from exc
     return proc
+
+
+_S = TypeVar("_S", bound="Servers")
+
+
+class Servers:
+    """Child servers that ``start`` starts and ``stop`` stops; a context manager of both."""
+
+    def start(self: _S) -> _S:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class QueryApi:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
 import yaml
-from server_process import QueryApi, find_binary, free_port, start_server, terminate
+from server_process import QueryApi, Servers, find_binary, free_port, start_server, terminate
 
 __all__ = ["VictoriaMetrics"]
 
@@ -21,7 +20,7 @@ __all__ = ["VictoriaMetrics"]
 BINARIES = ("victoria-metrics", "victoria-metrics-prod", "victoriametrics")
 
 
-class VictoriaMetrics(QueryApi):
+class VictoriaMetrics(Servers, QueryApi):
     """A VictoriaMetrics process on a free loopback port; a context manager."""
 
     def __init__(
@@ -97,14 +96,3 @@ class VictoriaMetrics(QueryApi):
     def flush(self) -> None:
         """Make everything received so far searchable now (VictoriaMetrics batches its index)."""
         requests.get(f"{self.url}/internal/force_flush", timeout=10)
-
-    def __enter__(self) -> VictoriaMetrics:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
