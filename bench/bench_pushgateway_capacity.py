@@ -20,92 +20,26 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
-import os
-import statistics
 import sys
-import threading
 import time
-import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "deploy" / "local"))
-# The encoder needs no Locust, and Locust's import would monkey-patch threads into greenlets:
-# make the plugin's optional imports fail, as they do where the locust extra is not installed.
-for _name in ("locust", "gevent"):
-    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
-
-from localstack import LocalStack, wait_until  # noqa: E402
-from locust_prometheus.exposition import Health, encode  # noqa: E402
-from locust_prometheus.model import CardinalityGuard, build_model  # noqa: E402
-from locust_prometheus.snapshot import EntrySnapshot, RunSnapshot  # noqa: E402
-
-#: Locust's default PERCENTILES_TO_REPORT (locust.stats), without importing Locust.
-PERCENTILES = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def snapshot(endpoints: int, round_no: int) -> RunSnapshot:
-    """A run after ``round_no`` pushes, as the exporter's snapshot of Locust's statistics: every
-    counter grows from round to round; ~60 distinct response times per endpoint, as a real run."""
-    n = 1000 * (round_no + 1)
-    entries = []
-    for i in range(endpoints):
-        times = {t: n // 60 + (t % 7) for t in range(12, 12 + 60 * 3, 3)}
-        reqs = sum(times.values())
-        entries.append(
-            EntrySnapshot(
-                "GET", f"/api/v1/resource{i}/{{id}}", reqs, 0, reqs // 50, 42.0 * reqs,
-                float(max(times)), 512 * reqs, times, current_rps=200.0, current_fail_per_sec=4.0,
-            )
-        )  # fmt: skip
-    total_times: dict[int, int] = {}
-    for e in entries:
-        for t, c in e.response_times.items():
-            total_times[t] = total_times.get(t, 0) + c
-    total = EntrySnapshot(
-        "", "Aggregated", sum(e.num_requests for e in entries), 0,
-        sum(e.num_failures for e in entries), sum(e.total_response_time for e in entries),
-        max(total_times), sum(e.total_content_length for e in entries), total_times,
-    )  # fmt: skip
-    errors: list[tuple[str, str, object, int]] = [
-        ("GET", e.name, f"HTTPError('503 Server Error for url {e.name}')", e.num_failures)
-        for e in entries[::10]
-    ]
-    now = time.time()
-    return RunSnapshot(
-        entries=entries, total=total, errors=errors, users={"ApiUser": 100},
-        workers={"ready": 0, "spawning": 0, "running": 4, "missing": 0, "stopped": 0},
-        loadgen=[("master", 3.0, 120_000_000)] + [(f"w{i}", 80.0, 90_000_000) for i in range(4)],
-        start_time=now - 5 * round_no, last_request_timestamp=now, end_time=None,
-        percentiles=PERCENTILES,
-    )  # fmt: skip
-
-
-def payload(endpoints: int, round_no: int) -> tuple[bytes, float]:
-    m = build_model(snapshot(endpoints, round_no), CardinalityGuard(max(endpoints, 1000)))
-    info = {"testplan": "capacity", "environment": "bench", "host": "http://sut"}
-    t0 = time.perf_counter()
-    body = encode(m, info, Health(pushes=round_no))
-    return body, time.perf_counter() - t0
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def proc_rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+# _capacity first: it puts deploy/local on sys.path and keeps Locust out of this process.
+from _capacity import (
+    Outcome,
+    Sampler,
+    grid_arguments,
+    payload,
+    proc_cpu_seconds,
+    staggered,
+    summarize,
+    sweep,
+    timed_send,
+)
+from localstack import LocalStack, wait_until
 
 
 @dataclass
@@ -128,22 +62,6 @@ class Cell:
     samples_max: int = 0
     scrapes_failed: int = 0
     knee: list[str] = field(default_factory=list)
-
-
-class Sampler(threading.Thread):
-    """Peak RSS of a process, sampled every 0.25 s."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.peak, self.running = pid, 0, True
-
-    def run(self) -> None:
-        while self.running:
-            try:
-                self.peak = max(self.peak, proc_rss_bytes(self.pid))
-            except OSError:  # the process ended
-                return
-            time.sleep(0.25)
 
 
 def last_scrape(stack: LocalStack) -> str:
@@ -172,23 +90,12 @@ def wait_scrapes(stack: LocalStack, count: int, timeout: float) -> bool:
     return True
 
 
-def push(url: str, body: bytes, use_gzip: bool, timeout: float) -> tuple[float, str]:
+def push(url: str, body: bytes, use_gzip: bool, timeout: float) -> Outcome:
     headers = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
     request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
-    t0 = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            resp.read()
-        return time.perf_counter() - t0, ""
-    except TimeoutError:
-        return time.perf_counter() - t0, "timeout"
-    except urllib.error.URLError as exc:
-        kind = "timeout" if isinstance(exc.reason, TimeoutError) else f"error: {exc.reason}"
-        return time.perf_counter() - t0, kind
-    except urllib.error.HTTPError as exc:  # pragma: no cover - URLError's subclass, caught above
-        return time.perf_counter() - t0, f"HTTP {exc.code}"
+    return timed_send(request, timeout)
 
 
 def run_cell(
@@ -210,22 +117,11 @@ def run_cell(
             s.start()
         cpu0, t0 = proc_cpu_seconds(pgw_pid), time.monotonic()
         start = time.time()
-        results: list[tuple[float, str]] = []
-        lock = threading.Lock()
-
-        def one_run(k: int) -> None:
-            url = f"{stack.pushgateway_url}/metrics/job/locust/run_id/capacity-{k}"
-            phase = interval * k / runs  # runs are independent: their pushes are spread out
-            for r in range(rounds):
-                delay = t0 + phase + r * interval - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                outcome = push(url, bodies[r], use_gzip, timeout)
-                with lock:
-                    results.append(outcome)
-
-        with ThreadPoolExecutor(max_workers=runs) as pool:
-            list(pool.map(one_run, range(runs)))
+        group = f"{stack.pushgateway_url}/metrics/job/locust/run_id/capacity-"
+        results = staggered(
+            runs, rounds, interval, t0,
+            lambda k, r: push(f"{group}{k}", bodies[r], use_gzip, timeout),
+        )  # fmt: skip
         # Two scrapes that began after the last push: the Pushgateway holds every group.
         scraped = wait_scrapes(stack, 2, timeout=6 * interval + 30)
         cpu1, t1 = proc_cpu_seconds(pgw_pid), time.monotonic()
@@ -244,18 +140,9 @@ def run_cell(
         cell.scrapes_failed = int(
             scalar(f"count_over_time(up{sel}[{window}]) - sum_over_time(up{sel}[{window}])")
         )
-    latencies = sorted(seconds for seconds, outcome in results if not outcome)
-    cell.pushes = len(results)
-    cell.timeouts = sum(1 for _, o in results if o == "timeout")
-    cell.errors = sum(1 for _, o in results if o and o != "timeout")
-    if latencies:
-        q = (
-            statistics.quantiles(latencies, n=100, method="inclusive")
-            if len(latencies) > 1
-            else latencies * 99
-        )
-        cell.push_p50_ms, cell.push_p99_ms = q[49] * 1000, q[98] * 1000
-        cell.push_max_ms = latencies[-1] * 1000
+    sends = summarize(results)
+    cell.pushes, cell.timeouts, cell.errors = sends.count, sends.timeouts, sends.errors
+    cell.push_p50_ms, cell.push_p99_ms, cell.push_max_ms = sends.p50_ms, sends.p99_ms, sends.max_ms
     cell.pgw_rss_mib = samplers[0].peak / 2**20
     cell.prom_rss_mib = samplers[1].peak / 2**20
     cell.pgw_cpu_cores = (cpu1 - cpu0) / (t1 - t0)
@@ -288,42 +175,14 @@ def table(cells: list[Cell]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, nargs="+", default=[1, 10, 50])
-    parser.add_argument("--endpoints", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--rounds", type=int, default=3, help="pushes per run and cell (default 3)")
-    parser.add_argument("--interval", type=float, default=5.0, help="push and scrape interval (s)")
-    parser.add_argument(
-        "--timeout", type=float, default=5.0, help="push timeout (s), the exporter's default"
-    )
+    grid_arguments(parser)
     parser.add_argument("--gzip", action="store_true", help="gzip the payload (--prometheus-gzip)")
-    parser.add_argument("--no-stop", action="store_true", help="measure cells past the knee too")
-    parser.add_argument("--json", type=Path, help="write the cells as JSON")
     args = parser.parse_args(argv)
 
-    grid = sorted(
-        ((k, e) for k in args.runs for e in args.endpoints), key=lambda c: (c[0] * c[1], c)
-    )
-    cells: list[Cell] = []
-    knee: tuple[int, int] | None = None
-    print(
-        f"# {os.cpu_count()} CPUs, interval {args.interval:g} s, {args.rounds} rounds per cell",
-        flush=True,
-    )
-    for runs, endpoints in grid:
-        if knee and not args.no_stop and runs >= knee[0] and endpoints >= knee[1]:
-            print(
-                f"skip K={runs} E={endpoints}: past the knee at K={knee[0]} E={knee[1]}", flush=True
-            )
-            continue
-        cell = run_cell(runs, endpoints, args.rounds, args.interval, args.timeout, args.gzip)
-        cells.append(cell)
-        print(table([cell]).splitlines()[-1], flush=True)
-        if args.json:  # after every cell: a long bench that fails late keeps what it measured
-            args.json.write_text(json.dumps([asdict(c) for c in cells], indent=1))
-        if cell.knee and knee is None:
-            knee = (runs, endpoints)
-    print()
-    print(table(cells))
+    def measure(runs: int, endpoints: int) -> Cell:
+        return run_cell(runs, endpoints, args.rounds, args.interval, args.timeout, args.gzip)
+
+    sweep(args, {"": measure}, table)
     return 0
 
 

@@ -20,31 +20,30 @@ larger cells are skipped. Only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "deploy" / "local"))
-sys.path.insert(0, str(ROOT / "bench"))
-# As in the Pushgateway bench: no Locust, no gevent (the encoder needs neither).
-for _name in ("locust", "gevent"):
-    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
-
-from bench_pushgateway_capacity import Sampler, payload, proc_cpu_seconds  # noqa: E402
-from localstack import LocalStack, wait_until  # noqa: E402
-from locust_prometheus.remote_series import SeriesDelta  # noqa: E402
-from locust_prometheus.remote_write_proto import compress  # noqa: E402
-from victoria import VictoriaMetrics  # noqa: E402
+# _capacity first: it puts deploy/local on sys.path and keeps Locust out of this process.
+from _capacity import (
+    Outcome,
+    Sampler,
+    grid_arguments,
+    payload,
+    proc_cpu_seconds,
+    staggered,
+    summarize,
+    sweep,
+    timed_send,
+)
+from localstack import LocalStack, wait_until
+from locust_prometheus.remote_series import SeriesDelta
+from locust_prometheus.remote_write_proto import compress
+from victoria import VictoriaMetrics
 
 HEADERS = {
     "Content-Type": "application/x-protobuf",
@@ -72,20 +71,9 @@ class Cell:
     knee: list[str] = field(default_factory=list)
 
 
-def send(url: str, body: bytes, timeout: float) -> tuple[float, str]:
+def send(url: str, body: bytes, timeout: float) -> Outcome:
     request = urllib.request.Request(url, data=body, method="POST", headers=HEADERS)
-    t0 = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            resp.read()
-        return time.perf_counter() - t0, ""
-    except urllib.error.HTTPError as exc:
-        return time.perf_counter() - t0, f"HTTP {exc.code}"
-    except TimeoutError:
-        return time.perf_counter() - t0, "timeout"
-    except urllib.error.URLError as exc:
-        kind = "timeout" if isinstance(exc.reason, TimeoutError) else f"error: {exc.reason}"
-        return time.perf_counter() - t0, kind
+    return timed_send(request, timeout)
 
 
 def batches(
@@ -130,20 +118,9 @@ def run_cell(engine: str, runs: int, endpoints: int, rounds: int, interval: floa
             sampler = Sampler(pid)
             sampler.start()
             cpu0, t0 = proc_cpu_seconds(pid), time.monotonic()
-            results: list[tuple[float, str]] = []
-            lock = threading.Lock()
-
-            def one_run(k: int) -> None:
-                for r in range(rounds):
-                    delay = t0 + interval * (k / runs + r) - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                    outcome = send(url, bodies[k][r], timeout)
-                    with lock:
-                        results.append(outcome)
-
-            with ThreadPoolExecutor(max_workers=runs) as pool:
-                list(pool.map(one_run, range(runs)))
+            results = staggered(
+                runs, rounds, interval, t0, lambda k, r: send(url, bodies[k][r], timeout)
+            )
             cpu1, t1 = proc_cpu_seconds(pid), time.monotonic()
             sampler.running = False
             total = "sum(last_over_time(locust_requests_total[10m]))"
@@ -158,17 +135,9 @@ def run_cell(engine: str, runs: int, endpoints: int, rounds: int, interval: floa
                 cell.complete = False
         finally:
             receiver.stop()
-    latencies = sorted(s for s, o in results if not o)
-    cell.sends = len(results)
-    cell.timeouts = sum(1 for _, o in results if o == "timeout")
-    cell.errors = sum(1 for _, o in results if o and o != "timeout")
-    if latencies:
-        q = (
-            statistics.quantiles(latencies, n=100, method="inclusive")
-            if len(latencies) > 1
-            else latencies * 99
-        )
-        cell.send_p50_ms, cell.send_p99_ms = q[49] * 1000, q[98] * 1000
+    sends = summarize(results)
+    cell.sends, cell.timeouts, cell.errors = sends.count, sends.timeouts, sends.errors
+    cell.send_p50_ms, cell.send_p99_ms = sends.p50_ms, sends.p99_ms
     cell.rss_mib = sampler.peak / 2**20
     cell.cpu_cores = (cpu1 - cpu0) / (t1 - t0)
     if cell.timeouts or cell.errors:
@@ -198,44 +167,22 @@ def table(cells: list[Cell]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", nargs="+", default=["prometheus", "victoria"])
-    parser.add_argument("--runs", type=int, nargs="+", default=[1, 10, 50])
-    parser.add_argument("--endpoints", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--interval", type=float, default=5.0)
-    parser.add_argument("--timeout", type=float, default=5.0)
-    parser.add_argument("--no-stop", action="store_true", help="measure cells past the knee too")
+    grid_arguments(parser)
     parser.add_argument(
         "--max-series", type=int, default=500_000,
         help="skip cells of more series (K x E x 44): Prometheus held 10 GiB RSS at 2.2M",
     )  # fmt: skip
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    grid = sorted(
-        ((k, e) for k in args.runs for e in args.endpoints), key=lambda c: (c[0] * c[1], c)
-    )
-    cells: list[Cell] = []
-    print(
-        f"# {os.cpu_count()} CPUs, interval {args.interval:g} s, {args.rounds} rounds per cell",
-        flush=True,
-    )
-    for engine in args.engines:
-        knee: tuple[int, int] | None = None
-        for runs, endpoints in grid:
-            if runs * endpoints * 44 > args.max_series:
-                print(f"skip {engine} K={runs} E={endpoints}: over --max-series", flush=True)
-                continue
-            if knee and not args.no_stop and runs >= knee[0] and endpoints >= knee[1]:
-                print(f"skip {engine} K={runs} E={endpoints}: past the knee", flush=True)
-                continue
-            cell = run_cell(engine, runs, endpoints, args.rounds, args.interval, args.timeout)
-            cells.append(cell)
-            print(table([cell]).splitlines()[-1], flush=True)
-            if args.json:
-                args.json.write_text(json.dumps([asdict(c) for c in cells], indent=1))
-            if cell.knee and knee is None:
-                knee = (runs, endpoints)
-    print()
-    print(table(cells))
+
+    def measure(engine: str) -> Callable[[int, int], Cell]:
+        return lambda runs, endpoints: run_cell(
+            engine, runs, endpoints, args.rounds, args.interval, args.timeout
+        )
+
+    def too_many(runs: int, endpoints: int) -> str:
+        return "over --max-series" if runs * endpoints * 44 > args.max_series else ""
+
+    sweep(args, {f"{engine} ": measure(engine) for engine in args.engines}, table, too_many)
     return 0
 
 

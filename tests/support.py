@@ -46,6 +46,7 @@ __all__ = [
     "ROOT",
     "DemoApi",
     "LocustRun",
+    "has_data",
     "new_run_id",
     "start_locust",
     "wait_until",
@@ -54,6 +55,15 @@ __all__ = [
 
 def new_run_id(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def has_data(result: list[dict[str, Any]]) -> bool:
+    """Whether a query's result (instant or range) holds a finite value anywhere."""
+    for series in result:
+        points = series.get("values") or [series.get("value")]
+        if any(p and p[1] not in ("NaN", "+Inf", "-Inf") for p in points):
+            return True
+    return False
 
 
 class DemoApi:

@@ -16,18 +16,26 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
 import yaml
+from server_process import (
+    QueryApi,
+    Servers,
+    StackError,
+    find_binary,
+    free_port,
+    start_server,
+    terminate,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
@@ -38,62 +46,13 @@ RULES_DIR = PROMETHEUS_DIR / "rules"
 COMPOSE_RULES_DIR = "/etc/prometheus/rules"
 #: The scrape job of the Pushgateway in COMPOSE_CONFIG.
 PUSHGATEWAY_JOB = "pushgateway"
+#: What find_binary tells to install when a binary is missing.
+_PACKAGES = "prometheus prometheus-pushgateway"
 
 __all__ = ["LocalStack", "StackError", "free_port", "terminate", "wait_until"]
 
 
-class StackError(RuntimeError):
-    """The local stack could not start or stop."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(
-    predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1
-) -> object:
-    """Poll ``predicate`` until it returns something truthy; TimeoutError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last_exc: Exception | None = None
-    while True:
-        try:
-            result = predicate()
-            if result:
-                return result
-        except Exception as exc:
-            last_exc = exc
-        if time.monotonic() >= deadline:
-            detail = f" (last error: {last_exc})" if last_exc else ""
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
-        time.sleep(interval)
-
-
-def terminate(proc: subprocess.Popen[Any] | None, timeout: float = 15) -> None:
-    """SIGTERM, then SIGKILL after ``timeout`` seconds: a child never outlives its owner."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if not path:
-        raise StackError(
-            f"local stack: {name} not found (install it: apt-get install -y prometheus "
-            "prometheus-pushgateway, or run `make setup`)"
-        )
-    return path
-
-
-class LocalStack:
+class LocalStack(Servers, QueryApi):
     """Prometheus + Pushgateway as child processes; a context manager.
 
     ``targets`` maps extra scrape job names to ``host:port`` lists (the demo API, node-exporter).
@@ -122,6 +81,8 @@ class LocalStack:
     @property
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{self.prometheus_port}"
+
+    api_url = prometheus_url  # what QueryApi (query, query_range) queries
 
     @property
     def remote_write_url(self) -> str:
@@ -212,36 +173,32 @@ class LocalStack:
         """Start (or restart, on the same port and data) Prometheus. Its remote-write receiver
         is on, so the exporter's remote-write sink can write to ``remote_write_url``."""
         config = self.write_config()
-        log = open(self.workdir / "prometheus.log", "ab")  # noqa: SIM115 - owned by the child
-        self._prometheus = subprocess.Popen(
-            [
-                _binary("prometheus"),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
-                "--web.enable-lifecycle",
-                "--web.enable-admin-api",
-                "--web.enable-remote-write-receiver",
-                "--storage.tsdb.retention.time=30d",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        argv = [
+            find_binary("prometheus", packages=_PACKAGES),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+            "--web.enable-lifecycle",
+            "--web.enable-admin-api",
+            "--web.enable-remote-write-receiver",
+            "--storage.tsdb.retention.time=30d",
+        ]
         try:
-            wait_until(self._prometheus_ready, 60, f"Prometheus on {self.prometheus_url}")
-        except TimeoutError as exc:
+            self._prometheus = start_server(
+                argv,
+                what="Prometheus",
+                url=self.prometheus_url,
+                ready_path="/-/ready",
+                log_path=self.workdir / "prometheus.log",
+                timeout=60,
+            )
+        except StackError:
             self.stop()
-            raise StackError(
-                f"local stack: Prometheus did not start: {exc} (see {log.name})"
-            ) from exc
+            raise
 
     def stop_prometheus(self, *, kill: bool = False) -> None:
         """Stop Prometheus (SIGKILL with ``kill``: an outage, not a shutdown)."""
-        if kill and self._prometheus is not None and self._prometheus.poll() is None:
-            self._prometheus.kill()
-            self._prometheus.wait(timeout=10)
-        terminate(self._prometheus)
+        terminate(self._prometheus, kill=kill)
         self._prometheus = None
 
     def _pushgateway_scraped(self, after: float) -> bool:
@@ -254,37 +211,24 @@ class LocalStack:
                 return bool(last) and _rfc3339(last) > after and target["health"] == "up"
         return False
 
-    def _prometheus_ready(self) -> bool:
-        if self._prometheus is not None and self._prometheus.poll() is not None:
-            raise StackError(f"Prometheus exited with {self._prometheus.returncode}")
-        return requests.get(f"{self.prometheus_url}/-/ready", timeout=1).status_code == 200
-
     def start_pushgateway(self) -> None:
         """Start (or restart, on the same port) the Pushgateway."""
-        log = open(self.workdir / "pushgateway.log", "ab")  # noqa: SIM115 - owned by the child
-        self._pushgateway = subprocess.Popen(
-            [
-                _binary("prometheus-pushgateway"),
-                f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
-                "--web.enable-admin-api",
-                # Debian's build persists to one machine-wide file by default: every stack would
-                # start with the groups of earlier ones.
-                "--persistence.file=",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        argv = [
+            find_binary("prometheus-pushgateway", packages=_PACKAGES),
+            f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
+            "--web.enable-admin-api",
+            # Debian's build persists to one machine-wide file by default: every stack would
+            # start with the groups of earlier ones.
+            "--persistence.file=",
+        ]
+        self._pushgateway = start_server(
+            argv,
+            what="Pushgateway",
+            url=self.pushgateway_url,
+            ready_path="/-/ready",
+            log_path=self.workdir / "pushgateway.log",
+            timeout=30,
         )
-        try:
-            wait_until(
-                lambda: requests.get(f"{self.pushgateway_url}/-/ready", timeout=1).ok,
-                30,
-                f"Pushgateway on {self.pushgateway_url}",
-            )
-        except TimeoutError as exc:
-            raise StackError(
-                f"local stack: Pushgateway did not start: {exc} (see {log.name})"
-            ) from exc
 
     def stop_pushgateway(self) -> None:
         terminate(self._pushgateway)
@@ -300,29 +244,7 @@ class LocalStack:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # -- queries ---------------------------------------------------------------------------
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, object]]:
-        """Instant query; returns Prometheus's result list (raises on an API error)."""
-        params: dict[str, str] = {"query": expr}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        resp = requests.get(f"{self.prometheus_url}/api/v1/query", params=params, timeout=30)
-        body = resp.json()
-        if body.get("status") != "success":
-            raise StackError(f"query failed: {body.get('error')} ({expr})")
-        return list(body["data"]["result"])
-
     def wait_for_scrape(self, timeout: float = 30) -> None:
         """Wait until Prometheus has completed a scrape that started after this call."""
         started = time.time()

@@ -6,15 +6,13 @@ given a Pushgateway, scrapes it like the local stack's Prometheus (``honor_label
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
 import yaml
-from localstack import StackError, free_port, terminate, wait_until
+from server_process import QueryApi, Servers, find_binary, free_port, start_server, terminate
 
 __all__ = ["VictoriaMetrics"]
 
@@ -22,7 +20,7 @@ __all__ = ["VictoriaMetrics"]
 BINARIES = ("victoria-metrics", "victoria-metrics-prod", "victoriametrics")
 
 
-class VictoriaMetrics:
+class VictoriaMetrics(Servers, QueryApi):
     """A VictoriaMetrics process on a free loopback port; a context manager."""
 
     def __init__(
@@ -50,6 +48,8 @@ class VictoriaMetrics:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    api_url = url  # what QueryApi queries
+
     @property
     def write_url(self) -> str:
         return f"{self.url}/api/v1/write"
@@ -70,15 +70,9 @@ class VictoriaMetrics:
         return path
 
     def start(self) -> VictoriaMetrics:
-        binary = next((b for b in map(shutil.which, BINARIES) if b), None)
-        if binary is None:
-            raise StackError(
-                "local stack: victoria-metrics not found "
-                "(install it: apt-get install -y victoria-metrics, or run `make setup`)"
-            )
+        binary = find_binary(*BINARIES, packages="victoria-metrics")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / "victoria-metrics.log", "ab")  # noqa: SIM115 - the child's
-        self._proc = subprocess.Popen(
+        self._proc = start_server(
             [
                 binary,
                 f"-httpListenAddr=127.0.0.1:{self.port}",
@@ -87,60 +81,18 @@ class VictoriaMetrics:
                 f"-search.latencyOffset={self.latency_offset}",
                 "-retentionPeriod=1y",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            what="VictoriaMetrics",
+            url=self.url,
+            ready_path="/health",
+            log_path=self.workdir / "victoria-metrics.log",
+            timeout=60,
         )
-        try:
-            wait_until(self._ready, 60, f"VictoriaMetrics on {self.url}")
-        except TimeoutError as exc:
-            self.stop()
-            raise StackError(
-                f"local stack: VictoriaMetrics did not start: {exc} (see {log.name})"
-            ) from exc
         return self
 
-    def _ready(self) -> bool:
-        if self._proc is not None and self._proc.poll() is not None:
-            raise StackError(f"VictoriaMetrics exited with {self._proc.returncode}")
-        return requests.get(f"{self.url}/health", timeout=1).status_code == 200
-
     def stop(self, *, kill: bool = False) -> None:
-        if kill and self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
-        terminate(self._proc)
+        terminate(self._proc, kill=kill)
         self._proc = None
 
     def flush(self) -> None:
         """Make everything received so far searchable now (VictoriaMetrics batches its index)."""
         requests.get(f"{self.url}/internal/force_flush", timeout=10)
-
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, object]]:
-        params: dict[str, str] = {"query": expr}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        body = requests.get(f"{self.url}/api/v1/query", params=params, timeout=30).json()
-        if body.get("status") != "success":
-            raise StackError(f"query failed: {body.get('error')} ({expr})")
-        return list(body["data"]["result"])
-
-    def query_range(
-        self, expr: str, start: float, end: float, step: float = 1.0
-    ) -> list[dict[str, object]]:
-        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        body = requests.get(f"{self.url}/api/v1/query_range", params=params, timeout=30).json()
-        if body.get("status") != "success":
-            raise StackError(f"query failed: {body.get('error')} ({expr})")
-        return list(body["data"]["result"])
-
-    def __enter__(self) -> VictoriaMetrics:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

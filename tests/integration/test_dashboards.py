@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from support import PASSING_GATE, new_run_id, start_locust, wait_until
+from support import PASSING_GATE, has_data, new_run_id, start_locust, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "grafana"))
@@ -109,25 +108,6 @@ def _values(completed_run: Any, later: Any = None) -> tuple[dict[str, str], floa
     return values, start_ts - 5, now
 
 
-def _query_range(stack: Any, expr: str, start: float, end: float) -> list[dict[str, Any]]:
-    resp = requests.get(
-        f"{stack.prometheus_url}/api/v1/query_range",
-        params={"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "1"},
-        timeout=30,
-    )
-    body = resp.json()
-    assert body.get("status") == "success", (body.get("error"), expr)
-    return list(body["data"]["result"])
-
-
-def _has_data(result: list[dict[str, Any]]) -> bool:
-    for series in result:
-        points = series.get("values") or [series.get("value")]
-        if any(p and p[1] not in ("NaN", "+Inf", "-Inf") for p in points):
-            return True
-    return False
-
-
 @pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
 def test_every_query_returns_data(judged_run: Any, later_run: Any, path: Path) -> None:
     completed_run = judged_run
@@ -141,9 +121,9 @@ def test_every_query_returns_data(judged_run: Any, later_run: Any, path: Path) -
         if instant:
             result = completed_run.stack.query(expr, at=end)
         else:
-            result = _query_range(completed_run.stack, expr, start, end + 2)  # past the last scrape
+            result = completed_run.stack.query_range(expr, start, end + 2)  # past the last scrape
         checked += 1
-        if not _has_data(result) and not any(m in expr for m in MAY_BE_EMPTY):
+        if not has_data(result) and not any(m in expr for m in MAY_BE_EMPTY):
             empty.append(f"{where}: {expr}")
     assert checked >= 10
     assert not empty, "queries without data:\n" + "\n".join(empty)

@@ -24,7 +24,16 @@ import requests
 from localstack import LocalStack
 from promgate.cli import run as promgate
 from promgate.config.presets import PRESETS
-from support import EXAMPLES, PASSING_GATE, DemoApi, LocustRun, new_run_id, start_locust, wait_until
+from support import (
+    EXAMPLES,
+    PASSING_GATE,
+    DemoApi,
+    LocustRun,
+    has_data,
+    new_run_id,
+    start_locust,
+    wait_until,
+)
 from victoria import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
@@ -159,14 +168,6 @@ RECORDED = re.compile(r"\b[a-z_]+:[a-z_:]+\{")
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
 
 
-def _has_data(result: list[dict[str, Any]]) -> bool:
-    for series in result:
-        points = series.get("values") or [series.get("value")]
-        if any(p and p[1] not in ("NaN", "+Inf", "-Inf") for p in points):
-            return True
-    return False
-
-
 @pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
 def test_every_dashboard_target_runs_on_victoria(engines: Any, path: Path) -> None:
     """Every target, variable query and annotation runs on VictoriaMetrics without an error,
@@ -192,22 +193,14 @@ def test_every_dashboard_target_runs_on_victoria(engines: Any, path: Path) -> No
             on_vm, on_prom = vm.query(expr, at=end), stack.query(expr, at=end)
         else:
             on_vm = vm.query_range(expr, start, end)
-            on_prom = stack_range(stack, expr, start, end)
+            on_prom = stack.query_range(expr, start, end)
         checked += 1
         # Recording rules' series (job_run_id:...) come from Prometheus's rule evaluation;
         # on VictoriaMetrics vmalert evaluates deploy/prometheus/rules (not started here).
-        if _has_data(on_prom) and not _has_data(on_vm) and not RECORDED.search(expr):
+        if has_data(on_prom) and not has_data(on_vm) and not RECORDED.search(expr):
             differ.append(f"{where}: {expr}")
     assert checked >= 10
     assert not differ, "data on Prometheus, none on VictoriaMetrics:\n" + "\n".join(differ)
-
-
-def stack_range(stack: LocalStack, expr: str, start: float, end: float) -> list[dict[str, Any]]:
-    params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": "1"}
-    body = requests.get(f"{stack.prometheus_url}/api/v1/query_range", params=params, timeout=30)
-    data = body.json()
-    assert data.get("status") == "success", (data.get("error"), expr)
-    return list(data["data"]["result"])
 
 
 class TenantPrefix(http.server.BaseHTTPRequestHandler):

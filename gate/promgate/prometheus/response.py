@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +74,8 @@ def vector_samples(data: Mapping[str, Any]) -> list[Sample] | None:
         return [Sample({}, _point(result, "scalar")[1])]
     if kind != "vector":
         return None
-    if not isinstance(result, list):
-        raise _bad("vector result is not a list")
     out = []
-    for i, item in enumerate(result):
-        where = f"sample {i}"
-        if not isinstance(item, dict):
-            raise _bad(f"{where} is not an object")
+    for where, item in _items(result, "vector", "sample"):
         if "value" not in item:
             raise _bad(f"{where} has no value")
         out.append(Sample(_labels(item.get("metric", {}), where), _point(item["value"], where)[1]))
@@ -91,20 +86,26 @@ def matrix_series(data: Mapping[str, Any]) -> list[Series] | None:
     """A range query's series; None when the answer is not a matrix."""
     if data.get("resultType") != "matrix":
         return None
-    result = data.get("result")
-    if not isinstance(result, list):
-        raise _bad("matrix result is not a list")
     out = []
-    for i, item in enumerate(result):
-        where = f"series {i}"
-        if not isinstance(item, dict):
-            raise _bad(f"{where} is not an object")
+    for where, item in _items(data.get("result"), "matrix", "series"):
         values = item.get("values", [])
         if not isinstance(values, list):
             raise _bad(f"{where}: values is not a list")
         points = [_point(v, f"{where} point {j}") for j, v in enumerate(values)]
         out.append(Series(_labels(item.get("metric", {}), where), points))
     return out
+
+
+def _items(result: object, kind: str, noun: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The objects of a ``kind`` result, each with its name for errors (``sample 3``); the
+    answer is malformed where the result is not a list or an item not an object."""
+    if not isinstance(result, list):
+        raise _bad(f"{kind} result is not a list")
+    for i, item in enumerate(result):
+        where = f"{noun} {i}"
+        if not isinstance(item, dict):
+            raise _bad(f"{where} is not an object")
+        yield where, item
 
 
 def _labels(metric: object, where: str) -> dict[str, str]:

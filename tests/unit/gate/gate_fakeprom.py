@@ -13,6 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -124,45 +125,59 @@ class FakePrometheus:
         return error(400, "bad_data", f"fake Prometheus has no answer for: {query}")
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that answers with one write of headers and one of body."""
+
+    # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms.
+    disable_nagle_algorithm = True
+
+    def send_body(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status: int, body: Any) -> None:
+        self.send_body(status, json.dumps(body).encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    # The gate queries concurrently; socketserver's backlog of 5 would drop SYNs (1 s retry).
+    request_queue_size = 128
+    daemon_threads = True
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 in a thread; yields its URL."""
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture()
 def fake_prom() -> Iterator[FakePrometheus]:
     fake = FakePrometheus()
 
-    class Handler(BaseHTTPRequestHandler):
-        # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms.
-        disable_nagle_algorithm = True
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             parsed = urlparse(self.path)
             if parsed.path not in ("/api/v1/query", "/api/v1/query_range"):
-                self._send(404, b"404 page not found", "text/plain")
+                self.send_body(404, b"404 page not found", "text/plain")
                 return
             query = parse_qs(parsed.query).get("query", [""])[0]
-            status, body = fake.answer(query, parsed.path == "/api/v1/query_range")
-            self._send(status, json.dumps(body).encode(), "application/json")
+            self.send_json(*fake.answer(query, parsed.path == "/api/v1/query_range"))
 
-        def _send(self, status: int, body: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        # The gate queries concurrently; socketserver's backlog of 5 would drop SYNs (1 s retry).
-        request_queue_size = 128
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
     assert not fake.unknown, "queries the test gave no answer for: " + "; ".join(fake.unknown)

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from gate_fakeprom import END, START, FakePrometheus, Reply, error, vector
+from gate_fakeprom import END, START, FakePrometheus, JsonHandler, Reply, error, serving, vector
 
 #: a secret every hostile test puts in the URL and config; no output may contain it
 SECRET = "S3CRET-hostile-pw"
@@ -185,10 +184,8 @@ def hostile_server(mode: str) -> Iterator[tuple[FakePrometheus, list[dict[str, s
         fake.on(CHECK_QUERY, JSON_FAULTS[mode.removeprefix("json:")])
     window = WINDOW_FAULTS.get(mode.removeprefix("window:"))
     seen: list[dict[str, str]] = []
-    stop = threading.Event()
 
-    class Handler(BaseHTTPRequestHandler):
-        disable_nagle_algorithm = True
+    class Handler(JsonHandler):
         timeout = 60
 
         def do_GET(self) -> None:
@@ -197,7 +194,7 @@ def hostile_server(mode: str) -> Iterator[tuple[FakePrometheus, list[dict[str, s
             host = self.headers.get("Host", "")
             if host.startswith("localhost"):
                 seen.append(dict(self.headers.items()))
-                self._json(*vector(({}, 1.0)))
+                self.send_json(*vector(({}, 1.0)))
                 return
             if mode == "redirect_other_host" and CHECK_QUERY in query:
                 self.send_response(302)
@@ -207,36 +204,14 @@ def hostile_server(mode: str) -> Iterator[tuple[FakePrometheus, list[dict[str, s
                 self.end_headers()
                 return
             if window is not None and WINDOW_QUERY in query:
-                self._json(*window)
+                self.send_json(*window)
                 return
             if raw is not None and CHECK_QUERY in query:
                 with suppress(OSError):
                     raw(self)
                 return
-            self._json(*fake.answer(query))
+            self.send_json(*fake.answer(query))
 
-        def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 128
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as url:
+        fake.url = url
         yield fake, seen
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
