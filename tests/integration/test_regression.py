@@ -83,6 +83,7 @@ class Runs:
         self.rng = random.Random(2026)
         #: route -> Locust's median (ms) of the last run
         self.last: dict[str, float] = {}
+        self.last_p95: dict[str, float] = {}
         #: route -> Locust's median (ms) of each unchanged run, and its p95
         self.observed: dict[str, list[float]] = {route: [] for route in MEDIANS}
         self.observed_p95: dict[str, list[float]] = {route: [] for route in MEDIANS}
@@ -126,6 +127,7 @@ class Runs:
         wait_until(lambda: self.stack.query(end), 30, f"the final push of {locust.run_id}")
         summary = locust.summary()
         self.last = {r: summary[("GET", r)].get_response_time_percentile(0.5) for r in MEDIANS}
+        self.last_p95 = {r: summary[("GET", r)].get_response_time_percentile(0.95) for r in MEDIANS}
         if not slow:
             for route, seen in self.observed.items():
                 seen.append(self.last[route])
@@ -276,6 +278,16 @@ def test_regression_against_history(stack: LocalStack, tmp_path: Path) -> None:
                     f"{label}: the runner moved the unchanged endpoints by {common:+.1%} "
                     f"(load average {os.getloadavg()[0]:.1f}); the acceptance assumes ±5 %"
                 )
+            # A stall of the runner can move one unchanged endpoint's p95 alone: when Locust's
+            # own p95 moved beyond the machine noise allowed, a gate that fails it is right.
+            for r in kept:
+                moved = runs.last_p95[r] / statistics.median(runs.observed_p95[r]) - 1.0
+                if abs(moved) > MAX_MACHINE_NOISE_P95:
+                    pytest.skip(
+                        f"{label}: the runner moved unchanged {r}'s p95 by {moved:+.1%} in "
+                        f"Locust's own figures (load average {os.getloadavg()[0]:.1f}); the "
+                        "acceptance assumes ±5 %"
+                    )
             return code, doc
 
         for i in range(3):
