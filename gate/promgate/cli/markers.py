@@ -91,7 +91,7 @@ def mark_run(
 
 
 def _has_result(directory: str, run_id: str) -> bool:
-    """A result file in ``directory`` is of ``run_id`` (unreadable files: assume so, say nothing)."""
+    """A result file in ``directory`` is of ``run_id`` (unreadable files: assume so)."""
     try:
         found = gather_results([directory])
     except UsageError:
