@@ -15,7 +15,7 @@ import time
 import requests
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
-from ..core.result_files import RunIndex, read_index, write_index
+from ..core.result_files import RunIndex, gather_results, read_index, write_index
 from ..errors import PrometheusUnavailable, UsageError
 from ..prometheus.remote_write import remote_write
 from ..queries import RESULTS_JOB
@@ -54,6 +54,8 @@ def mark_run(
             sets[other].discard(run_id)  # pinned and excluded at once would mean nothing
         new = RunIndex(frozenset(sets["pinned"]), frozenset(sets["excluded"]))
         where = str(write_index(directory, new))
+        if not clear and not _has_result(directory, run_id):
+            where += f"; note: no result in {directory} has run id {run_id!r} yet (a typo?)"
     elif remote_write_url or (not url and _remote_write_env()):
         writer = check_remote_write_url(
             remote_write_url or os.environ["PROMGATE_REMOTE_WRITE_URL"], "remote_write"
@@ -86,6 +88,15 @@ def mark_run(
             _push(target, run_id, other, 0.0)
         where = target
     return f"promgate: run {run_id!r} {'no longer ' if clear else ''}{marker} ({where})"
+
+
+def _has_result(directory: str, run_id: str) -> bool:
+    """A result file in ``directory`` is of ``run_id`` (unreadable files: assume so)."""
+    try:
+        found = gather_results([directory])
+    except UsageError:
+        return True
+    return any(result.run_id == run_id for _, result in found.results)
 
 
 def _remote_write_env() -> bool:

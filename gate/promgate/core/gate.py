@@ -28,6 +28,7 @@ from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import find_latest_run, resolve_run
 from .baseline_plan import Source, plan_baseline
+from .baseline_ref import NoBaseline
 from .collect import fetch_profile, fetch_run
 from .history import history_samples
 from .judge import judge_check
@@ -179,7 +180,7 @@ class Gate:
                 answers.get(("check", check.name), []),
                 base,
                 base_rendered.get(check.name),
-                missing=plan.missing,
+                missing=plan.missing or _unnamed_in_results(check, plan.results, base_windows),
                 why=whys.get(check.name, ""),
             )
             checks.append(spans.mark(judged, check, window))
@@ -272,6 +273,23 @@ def _paths(given: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:
     if isinstance(given, (str, Path)):
         return (str(given),)
     return tuple(str(p) for p in given)
+
+
+def _unnamed_in_results(
+    check: CheckSpec, results: Sequence[GateResult], base_windows: Sequence[RunWindow]
+) -> NoBaseline | None:
+    """Why a relative check has no baseline value when the baseline is result files none of
+    which holds a check of its name (values are matched by check name: a renamed or new check)."""
+    if not check.relative or base_windows or not results:
+        return None
+    if any(c.name == check.name for r in results for c in (*r.checks, *r.report_checks)):
+        return None
+    runs = ", ".join(r.run_id for r in results[:3]) + (", ..." if len(results) > 3 else "")
+    return NoBaseline(
+        f"no baseline value: the baseline result ({runs}) has no check named {check.name!r} "
+        "(values are matched by check name; a renamed or new check has none until a run with it "
+        "becomes the baseline)"
+    )
 
 
 def result_samples(result: GateResult, check: CheckSpec) -> list[Sample]:

@@ -235,6 +235,11 @@ def test_pinned_preferred_excluded_never(
     assert run(["runs", "pin", "a", "--dir", str(d), "--clear"]) == 0
     index = json.loads((d / INDEX_NAME).read_text())
     assert index["pinned"] == ["c"] and index["excluded"] == []
+    capsys.readouterr()
+    assert run(["runs", "pin", "b", "--dir", str(d)]) == 0
+    assert "note" not in capsys.readouterr().out
+    assert run(["runs", "pin", "typo", "--dir", str(d)]) == 0  # a result may arrive later
+    assert f"no result in {d} has run id 'typo' yet" in capsys.readouterr().out
     assert run(["runs", "pin", "--dir", str(d)]) == 2  # which run?
     assert run(["runs", "exclude", "x"]) == 2  # neither --dir nor a Pushgateway
     capsys.readouterr()
@@ -352,3 +357,20 @@ def test_no_passing_run_in_prometheus_is_no_baseline_yet_too(
     assert doc["checks"][1]["verdict"] == "skip"
     assert doc["checks"][1]["reason"].startswith("no baseline yet: no earlier passing run found")
     assert "once promgate check --push-results pushed its verdict" in doc["checks"][1]["reason"]
+
+
+def test_a_check_the_baseline_result_lacks_says_so(
+    prom: FakePrometheus, result: dict[str, Any], write_config: Writer, tmp_path: Path
+) -> None:
+    """Values are matched by check name: a renamed check's relative conditions say that the
+    baseline result holds no check of that name, instead of a bare 'no baseline value'."""
+    d = tmp_path / "results"
+    doc = earlier(result, "pass", 600, median=0.095)
+    for c in doc["checks"]:
+        c["name"] = c["name"].replace("median", "median_regression")
+    write(d, doc)
+    code, out = judge(prom, write_config(CONFIG), tmp_path, "--baseline-file", str(d))
+    median = next(c for c in out["checks"] if c["name"] == "median")
+    assert median["baseline"] is None and median["verdict"] == "warning"
+    assert "the baseline result (pass) has no check named 'median'" in median["reason"]
+    assert code == 0
