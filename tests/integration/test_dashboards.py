@@ -152,8 +152,12 @@ def test_stats_equal_the_ground_truth_and_locusts_percentile(completed_run: Any)
     (hist,) = completed_run.stack.query(
         lint.substitute(queries.histogram_quantile_run(0.95, window="$__range"), values), at=end
     )
-    # The histogram interpolates inside its (grid-aligned, but not 1 ms wide) buckets.
-    assert float(hist["value"][1]) == pytest.approx(p95, rel=0.1, abs=0.002)
+    # The histogram interpolates inside its (grid-aligned, but not 1 ms wide) buckets: its p95
+    # lies in the bucket that holds Locust's (the bound docs/gate.md states for *_hist presets).
+    bounds = (0, *queries.HISTOGRAM_BOUNDS_MS)
+    high = next(b for b in bounds if b >= round(p95 * 1000))
+    low = bounds[bounds.index(high) - 1]
+    assert low / 1000 - 1e-9 <= float(hist["value"][1]) <= high / 1000 + 1e-9, (p95, hist)
     (agg,) = [r for r in completed_run.run.stats_rows() if r["Name"] == "Aggregated"]
     assert p95 == pytest.approx(float(agg["95%"]) / 1000, rel=0.2)
     assert _stat(completed_run, "Peak users") == 8
