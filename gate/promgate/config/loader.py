@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from ..defaults import LOOKBACK
 from ..errors import ConfigError
 from ..prometheus.settings import PrometheusSettings
 from ..prometheus.templating import check_duration
@@ -99,7 +100,7 @@ class GateConfig:
     vars: Mapping[str, str] = field(default_factory=dict)
     wait_timeout: float | None = None
     #: how far back ``--run-id latest`` and run discovery look
-    lookback: str = "7d"
+    lookback: str = LOOKBACK
     #: ``baseline: {history: N}``: judge against the last N passing runs
     baseline_history: int | None = None
     #: ``baseline: {comparable: ...}``: what a baseline with another load profile does
@@ -185,12 +186,12 @@ def parse_config(
         wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
-    lookback = opt_str(doc, top, "lookback") or "7d"
+    lookback = opt_str(doc, top, "lookback") or LOOKBACK
     try:
         check_duration(lookback)
     except ConfigError as exc:
         keep(doc.fail(top["lookback"][1], "lookback", exc.message))
-        lookback = "7d"
+        lookback = LOOKBACK
     settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
     warning_exit_code = 0
     if "warning_exit_code" in top:

@@ -39,6 +39,7 @@ from typing import Any
 
 from ..config.loader import CheckSpec
 from ..config.outcomes import CheckMode
+from ..errors import ExitCode
 from ..prometheus.types import RunWindow
 from .aborted import Abort
 from .baseline_ref import Baseline
@@ -283,7 +284,7 @@ class GateResult:
         verdict = self.verdict
         if verdict is Verdict.WARN:
             return self.warning_exit_code
-        return 1 if verdict is Verdict.FAIL else 0
+        return ExitCode.FAIL if verdict is Verdict.FAIL else ExitCode.PASS
 
     @property
     def run_id(self) -> str:
@@ -295,7 +296,7 @@ class GateResult:
             "promgate_version": self.version,
             "generated_at": self.generated_at,
             "verdict": self.verdict.value,
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
             "warning_exit_code": self.warning_exit_code,
             "strict": self.strict,
             "prometheus": self.prometheus,

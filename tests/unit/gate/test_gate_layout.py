@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[3] / "gate" / "promgate"
 #: layer of each top-level part of the package; a module imports only its own layer or lower ones
 LAYERS = {
     "errors": 0,
+    "defaults": 0,
     "_version": 0,
     "textsafe": 0,
     "levels": 1,
