@@ -30,7 +30,7 @@ from .baseline import (
     parse_confidence,
 )
 from .conditions import Condition, parse_condition
-from .outcomes import CheckMode, check_warning_exit_code, parse_mode
+from .outcomes import POLICIES, CheckMode, Policy, check_warning_exit_code, parse_mode
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
@@ -38,7 +38,6 @@ from .windows import WHOLE, WindowSpec, check_window, parse_window, preset_descr
 from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
-    "NO_DATA_POLICIES",
     "REDUCERS",
     "CheckSpec",
     "GateConfig",
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 REDUCERS = ("each", "max", "min", "avg", "sum")
-NO_DATA_POLICIES = ("fail", "warn", "pass", "skip")
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,8 @@ class CheckSpec:
     description: str = ""
     preset: str | None = None
     reduce: str = "each"
-    no_data: str = "fail"
-    baseline_missing: str = "warn"
+    no_data: Policy = "fail"
+    baseline_missing: Policy = "warn"
     line: int | None = None
     #: ``promgate run`` stops the load test on this check's critical breach (``abort:``)
     abort: AbortRule | None = None
@@ -200,7 +198,7 @@ def parse_config(
             warning_exit_code = check_warning_exit_code(doc.value(node, "warning_exit_code"))
         except ConfigError as exc:
             keep(doc.fail(node, "warning_exit_code", exc.message))
-    defaults = {
+    defaults: dict[str, Policy | None] = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
     }
@@ -258,17 +256,16 @@ def _policy(
     doc: YamlDoc,
     m: dict[str, tuple[yaml.Node, yaml.Node]],
     key: str,
-    default: str | None,
+    default: Policy | None,
     prefix: str = "",
-) -> str | None:
+) -> Policy | None:
     val = opt_str(doc, m, key, prefix)
     if val is None:
         return default
-    if val not in NO_DATA_POLICIES:
-        raise doc.fail(
-            m[key][1], join_key(prefix, key), f"expected one of {', '.join(NO_DATA_POLICIES)}"
-        )
-    return val
+    policy = next((p for p in POLICIES if p == val), None)
+    if policy is None:
+        raise doc.fail(m[key][1], join_key(prefix, key), f"expected one of {', '.join(POLICIES)}")
+    return policy
 
 
 _CHECK_KEYS = (
@@ -295,7 +292,7 @@ def _check(
     doc: YamlDoc,
     node: yaml.Node,
     where: str,
-    defaults: Mapping[str, str | None],
+    defaults: Mapping[str, Policy | None],
     keep: Callable[[ConfigError], None],
     found_query: Callable[[RejectedQuery], None],
     window: WindowSpec = WHOLE,
