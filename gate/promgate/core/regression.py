@@ -38,6 +38,7 @@ from .distribution import (
 )
 from .format import format_labels, format_value
 from .judge import POLICY_VERDICT, missing_outcome
+from .regression_figures import figures_of
 from .result import CheckResult, SeriesResult, Verdict, worst
 from .rundata import AGGREGATED, STATS, Key, RunData
 
@@ -206,7 +207,7 @@ def _judge_series(
             verdict,
             reason,
             thresholds,
-            regression=doc,
+            regression=figures_of(doc),
         )
     if not judgeable:
         verdict = POLICY_VERDICT[spec.no_data]
@@ -229,7 +230,7 @@ def _judge_series(
             verdict,
             reason,
             thresholds,
-            regression=doc,
+            regression=figures_of(doc),
         )
     reason = f"no regression: {shifts}"
     if notes:
@@ -243,7 +244,7 @@ def _judge_series(
         Verdict.PASS,
         reason,
         thresholds,
-        regression=doc,
+        regression=figures_of(doc),
     )
 
 
