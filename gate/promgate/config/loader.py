@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 
@@ -42,12 +43,15 @@ __all__ = [
     "CheckSpec",
     "GateConfig",
     "PrometheusSettings",
+    "Reduce",
     "RejectedQuery",
     "load_config",
     "parse_config",
 ]
 
-REDUCERS = ("each", "max", "min", "avg", "sum")
+#: how a check's series become its value: judged each, or reduced to one
+Reduce = Literal["each", "max", "min", "avg", "sum"]
+REDUCERS: tuple[Reduce, ...] = get_args(Reduce)
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class CheckSpec:
     critical: tuple[Condition, ...] = ()
     description: str = ""
     preset: str | None = None
-    reduce: str = "each"
+    reduce: Reduce = "each"
     no_data: Policy = "fail"
     baseline_missing: Policy = "warn"
     line: int | None = None
@@ -386,8 +390,9 @@ def _check(
         confidence = parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
     if preset_name == REGRESSION_PRESET:
         check_regression_conditions(doc, node, key, (*levels["warning"], *levels["critical"]))
-    reduce = opt_str(doc, m, "reduce", key) or "each"
-    if reduce not in REDUCERS:
+    given = opt_str(doc, m, "reduce", key) or "each"
+    reduce = next((r for r in REDUCERS if r == given), None)
+    if reduce is None:
         raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
     return CheckSpec(
         name=name,

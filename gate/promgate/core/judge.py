@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config.conditions import Condition
-from ..config.loader import CheckSpec
+from ..config.loader import CheckSpec, Reduce
 from ..config.outcomes import Policy
 from ..config.units import convert
 from ..prometheus.types import Sample
@@ -30,7 +30,7 @@ POLICY_VERDICT: dict[Policy, Verdict] = {
 }
 
 
-def reduce_values(values: Sequence[float], how: str) -> float | None:
+def reduce_values(values: Sequence[float], how: Reduce) -> float | None:
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return None
