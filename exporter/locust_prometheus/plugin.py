@@ -98,10 +98,6 @@ class PrometheusExporter:
     def info(self) -> Mapping[str, str]:
         return self.renderer.info
 
-    @property
-    def listen_port(self) -> int | None:
-        return self.server.port
-
     def snapshot(self, *, final: bool = False) -> RunSnapshot:
         """Locust's statistics now; call from the gevent loop (it does not yield)."""
         return self.renderer.snapshot(final=final, end_time=self.end_time)

@@ -254,7 +254,7 @@ def test_error_rate_presets_show_percent_and_read_bare_numbers_in_percent() -> N
 
 def test_defaults_are_one_table_the_config_help_and_docs_agree_with() -> None:
     from promgate import defaults
-    from promgate.cli.main import build_parser
+    from promgate.cli.commands import build_parser
 
     config = parse_config("checks:\n  - name: a\n    query: up\n    critical: '> 1'\n")
     assert config.lookback == defaults.LOOKBACK

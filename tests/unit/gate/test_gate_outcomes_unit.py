@@ -11,7 +11,7 @@ import pytest
 from promgate import CheckResult, GateResult, RunWindow, Verdict
 from promgate.cli import run
 from promgate.cli.check import build_gate
-from promgate.cli.main import build_parser
+from promgate.cli.commands import build_parser
 from promgate.config.loader import parse_config
 from promgate.config.outcomes import CheckMode
 from promgate.core.format import REPORT_ONLY

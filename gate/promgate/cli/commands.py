@@ -25,7 +25,7 @@ from ..report.github import annotation
 from ..textsafe import line_safe, redact_urls, show
 from . import check, lint, report, runs
 from .args import TOP_EXIT_CODES
-from .run import add_run_parser, run_run
+from .supervise import add_run_parser, run_run
 
 __all__ = ["COMMANDS", "build_parser", "main", "run"]
 
