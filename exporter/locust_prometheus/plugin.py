@@ -20,7 +20,7 @@ from .exposition import Health
 from .links import dashboard_link
 from .options import ExporterConfig
 from .profile_labels import profile_labels
-from .push import FailureLog, Handler, Pusher
+from .pushgateway_http import FailureLog, Handler, Pusher
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
 from .redact import redact_urls
 from .remote_write import RemoteWriter
