@@ -20,7 +20,7 @@ from .exposition import Health
 from .links import dashboard_link
 from .options import ExporterConfig
 from .profile_labels import profile_labels
-from .push import FailureLog, Handler, Pusher
+from .pushgateway_http import FailureLog, Handler, Pusher
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
 from .redact import redact_urls
 from .remote_write import RemoteWriter
@@ -97,10 +97,6 @@ class PrometheusExporter:
     @property
     def info(self) -> Mapping[str, str]:
         return self.renderer.info
-
-    @property
-    def listen_port(self) -> int | None:
-        return self.server.port
 
     def snapshot(self, *, final: bool = False) -> RunSnapshot:
         """Locust's statistics now; call from the gevent loop (it does not yield)."""

@@ -12,7 +12,7 @@ import gevent.lock
 
 from .exposition import Health
 from .options import ExporterConfig
-from .push import FailureLog, Handler, Pusher, describe, group_url, make_handler
+from .pushgateway_http import FailureLog, Handler, Pusher, describe, group_url, make_handler
 from .remote_write import RemoteWriter
 
 __all__ = ["FINAL_PUSH_BUDGET", "PushChannel", "Render"]

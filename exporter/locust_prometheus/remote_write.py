@@ -25,7 +25,7 @@ import gevent.event
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
 from tenacity.wait import wait_exponential
 
-from .push import Deadline, FailureLog, Handler, _no_deadline, _retryable, describe
+from .pushgateway_http import Deadline, FailureLog, Handler, _no_deadline, _retryable, describe
 from .remote_series import Batch, SeriesDelta
 from .remote_write_proto import compress
 

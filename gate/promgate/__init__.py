@@ -18,6 +18,7 @@ from .core.gate import Gate
 from .core.result import CheckResult, GateResult, SeriesResult, Verdict
 from .errors import (
     ConfigError,
+    ExitCode,
     PrometheusError,
     PrometheusUnavailable,
     PromgateError,
@@ -38,6 +39,7 @@ __all__ = [
     "CheckSpec",
     "Condition",
     "ConfigError",
+    "ExitCode",
     "Gate",
     "GateConfig",
     "GateResult",

@@ -18,10 +18,13 @@ the CLI adds the flag to the hint.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from .textsafe import clip, redact_urls, show
 
 __all__ = [
     "ConfigError",
+    "ExitCode",
     "PrometheusError",
     "PrometheusUnavailable",
     "PromgateError",
@@ -34,6 +37,17 @@ __all__ = [
 ]
 
 
+class ExitCode(IntEnum):
+    """promgate's own exit codes; a warning's code is the configurable ``warning_exit_code``."""
+
+    PASS = 0
+    FAIL = 1
+    USAGE = 2  # bad command line or config
+    PROMETHEUS = 3  # the server could not answer
+    BUG = 4  # an internal error
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
+
+
 #: the longest error message (a server's error text may be megabytes)
 MAX_MESSAGE = 2000
 
@@ -41,7 +55,7 @@ MAX_MESSAGE = 2000
 class PromgateError(Exception):
     """Base of every promgate error."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FAIL
 
     def __init__(self, message: str, *, option: str | None = None) -> None:
         # Reports and CI logs show one line per error; a stray newline would split it. Text from
@@ -60,7 +74,7 @@ class PromgateError(Exception):
 class UsageError(PromgateError):
     """The command line is wrong (unknown option value, missing file, ...)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):
@@ -92,7 +106,7 @@ class QuerySyntaxError(ConfigError):
 class PrometheusError(PromgateError):
     """Prometheus could not answer; never confused with a failed threshold."""
 
-    exit_code = 3
+    exit_code = ExitCode.PROMETHEUS
 
 
 class PrometheusUnavailable(PrometheusError):
@@ -106,7 +120,7 @@ class QueryError(PrometheusError):
 class RunError(PromgateError):
     """The run to judge cannot be judged (unknown, or not finished)."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAIL
 
 
 class RunNotFound(RunError):

@@ -334,7 +334,7 @@ def test_label_values_of_any_content_roundtrip(stack: LocalStack, tmp_path: Path
 def test_empty_run_id_pushes(stack: LocalStack) -> None:
     """The empty value needs ``@base64/=`` in the URL; pushed in-process with the real client."""
     from locust_prometheus.options import ExporterConfig
-    from locust_prometheus.push import Pusher, group_url, make_handler
+    from locust_prometheus.pushgateway_http import Pusher, group_url, make_handler
 
     cfg = ExporterConfig(pushgateway=stack.pushgateway_url)
     job = new_run_id("emptyjob")

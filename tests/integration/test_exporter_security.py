@@ -352,7 +352,7 @@ def test_wrong_password_fails_with_one_401_warning(runs: Runs) -> None:
 
 def test_insecure_skip_verify_pushes_without_the_ca(runs: Runs) -> None:
     from locust_prometheus.options import ExporterConfig
-    from locust_prometheus.push import Pusher, group_url, make_handler
+    from locust_prometheus.pushgateway_http import Pusher, group_url, make_handler
 
     gateway = runs.tls
     if gateway is None:
@@ -388,7 +388,7 @@ def test_mtls_run_with_client_certificate_arrives(runs: Runs) -> None:
 
 def test_mtls_without_client_certificate_is_refused(runs: Runs) -> None:
     from locust_prometheus.options import ExporterConfig
-    from locust_prometheus.push import Pusher, describe, group_url, make_handler
+    from locust_prometheus.pushgateway_http import Pusher, describe, group_url, make_handler
 
     gateway, pki = runs.mtls, runs.pki
     if gateway is None or pki is None:
@@ -412,7 +412,7 @@ def test_bearer_token_is_sent_and_reread_per_request(tmp_path: Path) -> None:
     """The Pushgateway cannot check bearer tokens (a proxy in front of it does): check what
     the exporter sends, with a recording HTTP server."""
     from locust_prometheus.options import ExporterConfig
-    from locust_prometheus.push import Pusher, group_url, make_handler
+    from locust_prometheus.pushgateway_http import Pusher, group_url, make_handler
 
     seen: list[tuple[str, str | None]] = []
 

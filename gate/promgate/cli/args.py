@@ -7,7 +7,7 @@ import math
 import os
 
 from ..config.outcomes import check_warning_exit_code
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, ExitCode, UsageError
 
 __all__ = [
     "EXIT_CODES",
@@ -27,58 +27,76 @@ __all__ = [
 SECONDS = "SECONDS"
 
 
-def _table(*rows: tuple[str, str]) -> str:
-    """An exit-code table as every ``--help`` ends with; the last rows are shared by all."""
+def _table(*rows: tuple[ExitCode | str, str]) -> str:
+    """An exit-code table as every ``--help`` ends with; the last rows are shared by all. A row's
+    code is an ``ExitCode``, or ``"N"`` for the configurable warning code."""
     shared = (
-        ("4", "internal error (a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)"),
-        ("130", "interrupted (Ctrl-C)"),
+        (
+            ExitCode.BUG,
+            "internal error (a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
+        ),
+        (ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"),
     )
-    return "exit codes:\n" + "\n".join(f"  {c:<3}  {t}" for c, t in (*rows, *shared))
+    return "exit codes:\n" + "\n".join(
+        f"  {c if isinstance(c, str) else int(c):<3}  {t}" for c, t in (*rows, *shared)
+    )
 
 
 #: ``--warning-exit-code``: the row of check's and run's tables
 _WARNING = ("N", "warning, with --warning-exit-code N or config warning_exit_code (0 or 5-125)")
-_USAGE = ("2", "usage or config error (bad option, config, PromQL syntax, a bad result file)")
-_PROMETHEUS = ("3", "Prometheus unreachable or failing (never mistaken for a failed threshold)")
+_USAGE = (
+    ExitCode.USAGE,
+    "usage or config error (bad option, config, PromQL syntax, a bad result file)",
+)
+_PROMETHEUS = (
+    ExitCode.PROMETHEUS,
+    "Prometheus unreachable or failing (never mistaken for a failed threshold)",
+)
 #: ``promgate check``
 EXIT_CODES = _table(
-    ("0", "pass (warnings allowed unless --strict)"),
+    (ExitCode.PASS, "pass (warnings allowed unless --strict)"),
     _WARNING,
-    ("1", "fail: a critical condition, no data, or an unknown or unfinished run"),
+    (ExitCode.FAIL, "fail: a critical condition, no data, or an unknown or unfinished run"),
     _USAGE,
     _PROMETHEUS,
 )
 #: ``promgate run``: check's codes, plus the load test's own outcomes
 RUN_EXIT_CODES = _table(
-    ("0", "pass (warnings allowed unless --strict)"),
+    (ExitCode.PASS, "pass (warnings allowed unless --strict)"),
     _WARNING,
-    ("1", "fail: a critical condition, no data, an unknown run, or the run was aborted"),
-    ("2", "usage or config error, or Locust did not start a run"),
+    (ExitCode.FAIL, "fail: a critical condition, no data, an unknown run, or the run was aborted"),
+    (ExitCode.USAGE, "usage or config error, or Locust did not start a run"),
     _PROMETHEUS,
 )
 #: ``promgate lint``
 LINT_EXIT_CODES = _table(
-    ("0", "every file is valid"),
-    ("2", "a problem in at least one file (each one is listed)"),
+    (ExitCode.PASS, "every file is valid"),
+    (ExitCode.USAGE, "a problem in at least one file (each one is listed)"),
 )
 #: ``promgate report``
 REPORT_EXIT_CODES = _table(
-    ("0", "written"),
-    ("1", "an unknown or unfinished run"),
-    ("2", "usage error (bad option, unreadable --result)"),
+    (ExitCode.PASS, "written"),
+    (ExitCode.FAIL, "an unknown or unfinished run"),
+    (ExitCode.USAGE, "usage error (bad option, unreadable --result)"),
     _PROMETHEUS,
 )
 #: ``promgate runs``: a listing or a mark never judges a run, so never exits 1
 RUNS_EXIT_CODES = _table(
-    ("0", "listed, or the run pinned/excluded"),
-    ("2", "usage error (bad option, no --dir directory, a bad result file or index in it)"),
-    ("3", "Prometheus or the Pushgateway (pin/exclude) unreachable or failing"),
+    (ExitCode.PASS, "listed, or the run pinned/excluded"),
+    (
+        ExitCode.USAGE,
+        "usage error (bad option, no --dir directory, a bad result file or index in it)",
+    ),
+    (ExitCode.PROMETHEUS, "Prometheus or the Pushgateway (pin/exclude) unreachable or failing"),
 )
 #: ``promgate --help``: what each command's code means
 TOP_EXIT_CODES = _table(
-    ("0", "pass (check, run), valid (lint), written (report), listed or marked (runs)"),
+    (ExitCode.PASS, "pass (check, run), valid (lint), written (report), listed or marked (runs)"),
     ("N", "warning (check, run) with --warning-exit-code N (0 or 5-125)"),
-    ("1", "fail: a critical condition, no data, an unknown or unfinished run, an aborted run"),
+    (
+        ExitCode.FAIL,
+        "fail: a critical condition, no data, an unknown or unfinished run, an aborted run",
+    ),
     _USAGE,
     _PROMETHEUS,
 )

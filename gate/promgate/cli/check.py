@@ -15,6 +15,7 @@ from ..core.collect import fetch_report
 from ..core.gate import Gate
 from ..core.links import check_grafana_url, dashboard_url
 from ..core.result import GateResult
+from ..defaults import WAIT_TIMEOUT
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
 from ..report.analysis import analysis_document
@@ -49,8 +50,6 @@ def add_check_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-#: ``check``'s wait for the run to finish and its final push to be scraped
-DEFAULT_WAIT = 300.0
 #: the ``--html`` help of check, run and report: the stylesheet beside it is part of the report
 HTML_HELP = "write the HTML report (and <name>.css beside it, for viewers with a strict CSP)"
 
@@ -58,7 +57,7 @@ HTML_HELP = "write the HTML report (and <name>.css beside it, for viewers with a
 def add_check_options(
     p: argparse.ArgumentParser,
     run_id_help: str = "run to judge, or 'latest' (env PROMGATE_RUN_ID, LOCUST_PROMETHEUS_RUN_ID)",
-    wait_default: float = DEFAULT_WAIT,
+    wait_default: float = WAIT_TIMEOUT,
 ) -> None:
     """The options of ``check`` (``run`` shares them, with its own ``wait_default``): config,
     run, baseline, outputs."""

@@ -14,7 +14,7 @@ from typing import Any
 from ..config.lint import lint_config
 from ..config.loader import load_config
 from ..config.thresholds import load_thresholds
-from ..errors import ConfigError
+from ..errors import ConfigError, ExitCode
 from ..report.github import annotation
 from ..textsafe import line_safe, redact_urls
 from .args import LINT_EXIT_CODES, parse_vars
@@ -79,7 +79,7 @@ def run_lint(args: argparse.Namespace) -> int:
             failed = True
         else:
             print(line_safe(redact_urls(f"{path}: {good} checks OK")), file=sys.stderr)
-    return 2 if failed else 0
+    return ExitCode.USAGE if failed else ExitCode.PASS
 
 
 def _report(level: str, path: str, line: int | None, message: str, fmt: str) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..core.collect import fetch_profile, fetch_report, observe_run
 from ..core.result import SCHEMA, SCHEMAS, GateResult
-from ..errors import PrometheusError, UsageError
+from ..defaults import LOOKBACK
+from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.window import find_latest_run, resolve_run
 from .args import REPORT_EXIT_CODES, SECONDS, prometheus_url, wait_seconds
@@ -61,9 +62,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--html", required=True, metavar="FILE", help=HTML_HELP)
     p.add_argument(
         "--lookback",
-        default="7d",
+        default=LOOKBACK,
         metavar="DURATION",
-        help="how far back to look for the run (default: 7d)",
+        help=f"how far back to look for the run (default: {LOOKBACK})",
     )
     p.add_argument(
         "--wait-timeout",
@@ -112,7 +113,7 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
     else:
         raise UsageError("report: no run given (pass --run-id, or --result from check --json)")
     print(f"promgate: HTML report written to {args.html}", file=sys.stderr)
-    return 0
+    return ExitCode.PASS
 
 
 def _load_result(path: str) -> GateResult:

@@ -10,7 +10,8 @@ from typing import Any
 from ..config.loader import load_config
 from ..core.result_files import gather_results
 from ..core.runs import list_runs, rows_from_results
-from ..errors import UsageError
+from ..defaults import LOOKBACK
+from ..errors import ExitCode, UsageError
 from ..prometheus.client import PrometheusClient, build_session
 from ..prometheus.settings import PrometheusSettings
 from ..report.runs import format_runs
@@ -83,7 +84,10 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="table: one line per run; json: a list of objects for scripts (default: table)",
     )
     p.add_argument(
-        "--lookback", default="7d", metavar="DURATION", help="how far back to look (default: 7d)"
+        "--lookback",
+        default=LOOKBACK,
+        metavar="DURATION",
+        help=f"how far back to look (default: {LOOKBACK})",
     )
     return p
 
@@ -115,7 +119,7 @@ def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -
             session,
         )
         print(line)
-        return 0
+        return ExitCode.PASS
     if args.dir:
         found = gather_results([args.dir])
         if found.missing:
@@ -131,4 +135,4 @@ def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -
     if args.limit > 0:
         rows = rows[: args.limit]
     format_runs(rows, args.format, sys.stdout)
-    return 0
+    return ExitCode.PASS

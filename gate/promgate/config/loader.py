@@ -12,9 +12,11 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 
+from ..defaults import LOOKBACK
 from ..errors import ConfigError
 from ..prometheus.settings import PrometheusSettings
 from ..prometheus.templating import check_duration
@@ -29,7 +31,7 @@ from .baseline import (
     parse_confidence,
 )
 from .conditions import Condition, parse_condition
-from .outcomes import CheckMode, check_warning_exit_code, parse_mode
+from .outcomes import POLICIES, CheckMode, Policy, check_warning_exit_code, parse_mode
 from .presets import PRESETS
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
@@ -37,18 +39,19 @@ from .windows import WHOLE, WindowSpec, check_window, parse_window, preset_descr
 from .yamldoc import YamlDoc, compose_config, join_key, opt_str, unknown_key
 
 __all__ = [
-    "NO_DATA_POLICIES",
     "REDUCERS",
     "CheckSpec",
     "GateConfig",
     "PrometheusSettings",
+    "Reduce",
     "RejectedQuery",
     "load_config",
     "parse_config",
 ]
 
-REDUCERS = ("each", "max", "min", "avg", "sum")
-NO_DATA_POLICIES = ("fail", "warn", "pass", "skip")
+#: how a check's series become its value: judged each, or reduced to one
+Reduce = Literal["each", "max", "min", "avg", "sum"]
+REDUCERS: tuple[Reduce, ...] = get_args(Reduce)
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,9 @@ class CheckSpec:
     critical: tuple[Condition, ...] = ()
     description: str = ""
     preset: str | None = None
-    reduce: str = "each"
-    no_data: str = "fail"
-    baseline_missing: str = "warn"
+    reduce: Reduce = "each"
+    no_data: Policy = "fail"
+    baseline_missing: Policy = "warn"
     line: int | None = None
     #: ``promgate run`` stops the load test on this check's critical breach (``abort:``)
     abort: AbortRule | None = None
@@ -99,7 +102,7 @@ class GateConfig:
     vars: Mapping[str, str] = field(default_factory=dict)
     wait_timeout: float | None = None
     #: how far back ``--run-id latest`` and run discovery look
-    lookback: str = "7d"
+    lookback: str = LOOKBACK
     #: ``baseline: {history: N}``: judge against the last N passing runs
     baseline_history: int | None = None
     #: ``baseline: {comparable: ...}``: what a baseline with another load profile does
@@ -185,12 +188,12 @@ def parse_config(
         wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
         if not wait_timeout >= 0:  # NaN too: it would never time out
             raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
-    lookback = opt_str(doc, top, "lookback") or "7d"
+    lookback = opt_str(doc, top, "lookback") or LOOKBACK
     try:
         check_duration(lookback)
     except ConfigError as exc:
         keep(doc.fail(top["lookback"][1], "lookback", exc.message))
-        lookback = "7d"
+        lookback = LOOKBACK
     settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
     warning_exit_code = 0
     if "warning_exit_code" in top:
@@ -199,7 +202,7 @@ def parse_config(
             warning_exit_code = check_warning_exit_code(doc.value(node, "warning_exit_code"))
         except ConfigError as exc:
             keep(doc.fail(node, "warning_exit_code", exc.message))
-    defaults = {
+    defaults: dict[str, Policy | None] = {
         "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
         "no_data": _policy(doc, top, "no_data", None),
     }
@@ -257,17 +260,16 @@ def _policy(
     doc: YamlDoc,
     m: dict[str, tuple[yaml.Node, yaml.Node]],
     key: str,
-    default: str | None,
+    default: Policy | None,
     prefix: str = "",
-) -> str | None:
+) -> Policy | None:
     val = opt_str(doc, m, key, prefix)
     if val is None:
         return default
-    if val not in NO_DATA_POLICIES:
-        raise doc.fail(
-            m[key][1], join_key(prefix, key), f"expected one of {', '.join(NO_DATA_POLICIES)}"
-        )
-    return val
+    policy = next((p for p in POLICIES if p == val), None)
+    if policy is None:
+        raise doc.fail(m[key][1], join_key(prefix, key), f"expected one of {', '.join(POLICIES)}")
+    return policy
 
 
 _CHECK_KEYS = (
@@ -294,7 +296,7 @@ def _check(
     doc: YamlDoc,
     node: yaml.Node,
     where: str,
-    defaults: Mapping[str, str | None],
+    defaults: Mapping[str, Policy | None],
     keep: Callable[[ConfigError], None],
     found_query: Callable[[RejectedQuery], None],
     window: WindowSpec = WHOLE,
@@ -388,8 +390,9 @@ def _check(
         confidence = parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
     if preset_name == REGRESSION_PRESET:
         check_regression_conditions(doc, node, key, (*levels["warning"], *levels["critical"]))
-    reduce = opt_str(doc, m, "reduce", key) or "each"
-    if reduce not in REDUCERS:
+    given = opt_str(doc, m, "reduce", key) or "each"
+    reduce = next((r for r in REDUCERS if r == given), None)
+    if reduce is None:
         raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
     return CheckSpec(
         name=name,

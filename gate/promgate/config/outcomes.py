@@ -1,5 +1,6 @@
-"""What a check's outcome counts for: ``mode:`` (gate or report only) and the exit code of a
-warning (``warning_exit_code``, ``--warning-exit-code``).
+"""What a check's outcome counts for: ``mode:`` (gate or report only), what a check with no data
+or no baseline becomes (``no_data``, ``baseline_missing``) and the exit code of a warning
+(``warning_exit_code``, ``--warning-exit-code``).
 
 A report-only check is evaluated and shown in every output, never counted: not in the verdict,
 not in the exit code, not even with ``--strict`` (Argo Rollouts' ``dryRun``). A warning exits 0 by
@@ -10,15 +11,24 @@ exit_codes``, Azure ``SucceededWithIssues``) map another code to it.
 from __future__ import annotations
 
 import enum
+from typing import Literal, get_args
 
 from ..errors import ConfigError
 
 __all__ = [
+    "POLICIES",
     "WARNING_EXIT_CODE_RANGE",
     "CheckMode",
+    "Policy",
     "check_warning_exit_code",
     "parse_mode",
 ]
+
+
+#: what a check with no data (``no_data``) or no baseline (``baseline_missing``) becomes; a
+#: ``Literal`` rather than an enum: the config's own words, kept as they are in result files
+Policy = Literal["fail", "warn", "pass", "skip"]
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 
 class CheckMode(str, enum.Enum):

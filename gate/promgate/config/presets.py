@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from .. import queries
+from .outcomes import Policy
 
 __all__ = ["PRESETS", "Preset"]
 
@@ -19,7 +20,7 @@ class Preset:
     description: str
     build: Callable[[], str]
     #: "fail" for the run's own metrics; host metrics need node_exporter, which may be absent
-    no_data: str = "fail"
+    no_data: Policy = "fail"
     #: the unit a check on this preset shows and reads bare numbers in, when it sets no
     #: ``unit:``; None: the query's own unit. Error rates are shown in percent, like Locust
     #: and every threshold people write, and converted from the query's ratio when judged.

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from .conditions import Condition
 from .loader import CheckSpec, GateConfig
+from .outcomes import Policy
 from .presets import PRESETS
 from .units import get_unit
 
@@ -24,7 +25,7 @@ __all__ = ["FILE_METRICS", "load_thresholds", "parse_thresholds"]
 #: metric of the file -> (preset, bound: ">" upper / "<" lower, no_data). The guide's script skips a
 #: metric it has no figure for; so does the gate, and reports it as skipped. It still never
 #: passes on nothing: a run with every check skipped fails (and an unknown run fails first).
-FILE_METRICS: dict[str, tuple[str, str, str]] = {
+FILE_METRICS: dict[str, tuple[str, str, Policy]] = {
     "response_time_p95": ("p95", ">", "skip"),
     "response_time_p99": ("p99", ">", "skip"),
     "error_rate": ("error_rate", ">", "skip"),

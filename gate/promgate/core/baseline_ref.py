@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ..prometheus.types import RunWindow
 
-__all__ = ["Baseline", "NoBaseline"]
+__all__ = ["Baseline", "BaselineSource", "NoBaseline"]
+
+#: what the run was compared with: a named run, earlier result files, or the run history
+BaselineSource = Literal["run", "file", "history"]
+_SOURCES: tuple[BaselineSource, ...] = get_args(BaselineSource)
 
 
 @dataclass
@@ -22,7 +26,7 @@ class Baseline:
     ``differences``: the compared runs' load profiles that differ from the judged run's
     (``comparable: warn``), one line each."""
 
-    source: str  # "run" | "file" | "history"
+    source: BaselineSource
     run: RunWindow | None = None
     file: str | None = None
     history: list[str] = field(default_factory=list)
@@ -50,7 +54,7 @@ class Baseline:
         run = doc.get("run")
         wanted = doc.get("wanted")
         return cls(
-            source=str(doc.get("source") or ("run" if run else "file")),
+            source=_source(doc.get("source"), run is not None),
             run=RunWindow.from_dict(run) if isinstance(run, Mapping) else None,
             file=str(doc["file"]) if doc.get("file") else None,
             history=[str(r) for r in doc.get("history") or []],
@@ -69,3 +73,12 @@ class NoBaseline:
 
     reason: str
     skip: bool = False
+
+
+def _source(value: object, has_run: bool) -> BaselineSource:
+    """A result file's ``source``; older files without one (or an unknown one) say it by their
+    ``run``."""
+    known = next((s for s in _SOURCES if s == value), None)
+    if known is not None:
+        return known
+    return "run" if has_run else "file"

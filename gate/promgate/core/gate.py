@@ -22,6 +22,7 @@ from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
 from ..config.outcomes import CheckMode, check_warning_exit_code
 from ..config.units import convert, get_unit
+from ..defaults import WAIT_TIMEOUT
 from ..errors import ConfigError, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
@@ -65,7 +66,7 @@ class Gate:
         self.wait_timeout = (
             wait_timeout
             if wait_timeout is not None
-            else (config.wait_timeout if config.wait_timeout is not None else 300.0)
+            else (config.wait_timeout if config.wait_timeout is not None else WAIT_TIMEOUT)
         )
         self.progress = progress
         self.max_workers = max(1, max_workers)

@@ -11,19 +11,26 @@ import sys
 from collections.abc import Sequence
 
 from ..config.conditions import Condition
-from ..config.loader import CheckSpec
+from ..config.loader import CheckSpec, Reduce
+from ..config.outcomes import Policy
 from ..config.units import convert
 from ..prometheus.types import Sample
 from .baseline_ref import NoBaseline
 from .format import format_labels, format_value
 from .result import CheckResult, SeriesResult, Verdict, worst
 
-__all__ = ["judge_check", "missing_outcome", "reduce_values"]
+__all__ = ["POLICY_VERDICT", "judge_check", "missing_outcome", "reduce_values"]
 
-_POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
+#: the verdict each ``no_data`` / ``baseline_missing`` policy gives
+POLICY_VERDICT: dict[Policy, Verdict] = {
+    "fail": Verdict.FAIL,
+    "warn": Verdict.WARN,
+    "pass": Verdict.PASS,
+    "skip": Verdict.SKIP,
+}
 
 
-def reduce_values(values: Sequence[float], how: str) -> float | None:
+def reduce_values(values: Sequence[float], how: Reduce) -> float | None:
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return None
@@ -179,7 +186,7 @@ def _judge_one(
         "critical": [c.threshold(baseline) for c in spec.critical],
     }
     if value is None:
-        verdict = _POLICY[spec.no_data]
+        verdict = POLICY_VERDICT[spec.no_data]
         reason = (
             f"no data: {why} (no_data: {spec.no_data})"
             if why
@@ -196,7 +203,7 @@ def _judge_one(
             if hit is None and missing is not None:
                 outcomes.append(missing_outcome(spec, missing, f"{level} '{cond.text}'"))
             elif hit is None:
-                policy = _POLICY[spec.baseline_missing]
+                policy = POLICY_VERDICT[spec.baseline_missing]
                 outcomes.append(
                     (
                         policy,
@@ -221,7 +228,9 @@ def missing_outcome(spec: CheckSpec, missing: NoBaseline, what: str) -> tuple[Ve
     if missing.skip:
         return Verdict.SKIP, f"{missing.reason}: {what} not judged"
     policy = spec.baseline_missing
-    return _POLICY[policy], f"{missing.reason}: {what} not judged (baseline_missing: {policy})"
+    return POLICY_VERDICT[
+        policy
+    ], f"{missing.reason}: {what} not judged (baseline_missing: {policy})"
 
 
 def _explain(

@@ -37,13 +37,13 @@ from .distribution import (
     z_for,
 )
 from .format import format_labels, format_value
-from .judge import missing_outcome
+from .judge import POLICY_VERDICT, missing_outcome
+from .regression_figures import figures_of
 from .result import CheckResult, SeriesResult, Verdict, worst
 from .rundata import AGGREGATED, STATS, Key, RunData
 
 __all__ = ["AGGREGATED", "RunData", "judge_regression"]
 
-_POLICY = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "pass": Verdict.PASS, "skip": Verdict.SKIP}
 _STATS = STATS
 _SECONDS = get_unit("seconds")
 #: below this many requests on either side no rank test is worth its name
@@ -75,7 +75,7 @@ def judge_regression(
         reason = f"{format_labels(decisive.labels)}: {decisive.reason}"
         value, bvalue = decisive.value, decisive.baseline
     else:
-        verdict = _POLICY[spec.no_data]
+        verdict = POLICY_VERDICT[spec.no_data]
         reason, value, bvalue = f"no data (no_data: {spec.no_data})", None, None
     return CheckResult.for_spec(
         spec,
@@ -93,7 +93,7 @@ def _missing(spec: CheckSpec, key: Key, run: RunData, missing: NoBaseline) -> Se
     labels = {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
     median = run.percentiles.get(key, {}).get("median")
     if median is None or key not in run.buckets:
-        verdict = _POLICY[spec.no_data]
+        verdict = POLICY_VERDICT[spec.no_data]
         return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
     verdict, reason = missing_outcome(spec, missing, "the shift")
     return SeriesResult(labels, median * convert(1.0, _SECONDS, spec.unit), None, verdict, reason)
@@ -116,11 +116,11 @@ def _judge_series(
     run_b = run.buckets.get(key)
     run_q = run.percentiles.get(key, {})
     if run_b is None or not run_b.total or "median" not in run_q or "p95" not in run_q:
-        verdict = _POLICY[spec.no_data]
+        verdict = POLICY_VERDICT[spec.no_data]
         return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
     present = [b for b in baselines if key in b.buckets and key in b.percentiles]
     if not present:
-        verdict = _POLICY[spec.baseline_missing]
+        verdict = POLICY_VERDICT[spec.baseline_missing]
         return SeriesResult(
             labels,
             run_q["median"] * k,
@@ -207,10 +207,10 @@ def _judge_series(
             verdict,
             reason,
             thresholds,
-            regression=doc,
+            regression=figures_of(doc),
         )
     if not judgeable:
-        verdict = _POLICY[spec.no_data]
+        verdict = POLICY_VERDICT[spec.no_data]
         ratio = n_base / n_run if n_run > 0 else 0.0
         needed = requests_needed(
             smallest or 0.0, ratio, median_base, p95_base, pooled.bounds, confidence
@@ -230,7 +230,7 @@ def _judge_series(
             verdict,
             reason,
             thresholds,
-            regression=doc,
+            regression=figures_of(doc),
         )
     reason = f"no regression: {shifts}"
     if notes:
@@ -244,7 +244,7 @@ def _judge_series(
         Verdict.PASS,
         reason,
         thresholds,
-        regression=doc,
+        regression=figures_of(doc),
     )
 
 

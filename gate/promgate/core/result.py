@@ -39,10 +39,12 @@ from typing import Any
 
 from ..config.loader import CheckSpec
 from ..config.outcomes import CheckMode
+from ..errors import ExitCode
 from ..prometheus.types import RunWindow
 from .aborted import Abort
 from .baseline_ref import Baseline
 from .profile import RunProfile
+from .regression_figures import RegressionFigures
 from .rundata import RunData
 from .runreport import RunReport
 
@@ -96,8 +98,8 @@ class SeriesResult:
     verdict: Verdict
     reason: str
     thresholds: dict[str, list[float | None]] = field(default_factory=dict)
-    #: ``latency_regression``'s figures (effect, confidence, spread, buckets; JSON values)
-    regression: dict[str, Any] | None = None
+    #: ``latency_regression``'s figures (effect, confidence, spread, buckets)
+    regression: RegressionFigures | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,7 +109,9 @@ class SeriesResult:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "thresholds": {k: [_num(x) for x in v] for k, v in self.thresholds.items()},
-            "regression": _json_safe(self.regression),
+            "regression": None
+            if self.regression is None
+            else _json_safe(self.regression.to_dict()),
         }
 
     @classmethod
@@ -120,7 +124,7 @@ class SeriesResult:
             verdict=Verdict(doc["verdict"]),
             reason=str(doc.get("reason") or ""),
             thresholds={str(k): [_opt(x) for x in v] for k, v in thresholds.items()},
-            regression=_mapping(doc.get("regression")),
+            regression=RegressionFigures.from_dict(doc.get("regression")),
         )
 
 
@@ -283,7 +287,7 @@ class GateResult:
         verdict = self.verdict
         if verdict is Verdict.WARN:
             return self.warning_exit_code
-        return 1 if verdict is Verdict.FAIL else 0
+        return ExitCode.FAIL if verdict is Verdict.FAIL else ExitCode.PASS
 
     @property
     def run_id(self) -> str:
@@ -295,7 +299,7 @@ class GateResult:
             "promgate_version": self.version,
             "generated_at": self.generated_at,
             "verdict": self.verdict.value,
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
             "warning_exit_code": self.warning_exit_code,
             "strict": self.strict,
             "prometheus": self.prometheus,
@@ -371,10 +375,6 @@ def _exit_code(value: object) -> int:
 def _opt_text(value: object) -> str | None:
     """A text field of a result file from elsewhere: a string, or nothing."""
     return value if isinstance(value, str) else None
-
-
-def _mapping(value: object) -> dict[str, Any] | None:
-    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else None
 
 
 def _json_safe(value: Any) -> Any:

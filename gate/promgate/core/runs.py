@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import queries
+from ..defaults import LOOKBACK
 from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import check_duration, render
 from .history import run_markers
@@ -36,7 +37,7 @@ class RunRow:
 
 
 def list_runs(
-    client: PrometheusClient, job: str, lookback: str = "7d", at: float | None = None
+    client: PrometheusClient, job: str, lookback: str = LOOKBACK, at: float | None = None
 ) -> list[RunRow]:
     """Every run of ``job`` with data within ``lookback`` of ``at``, newest first."""
     at = time.time() if at is None else at

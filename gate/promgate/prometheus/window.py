@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from .. import queries
+from ..defaults import LOOKBACK, WAIT_TIMEOUT
 from ..errors import RunNotFinished, RunNotFound, UsageError
 from .client import PrometheusClient
 from .templating import check_duration, escape_string
@@ -50,8 +51,8 @@ def resolve_run(
     run_id: str,
     job: str,
     *,
-    lookback: str = "7d",
-    wait_timeout: float = 300.0,
+    lookback: str = LOOKBACK,
+    wait_timeout: float = WAIT_TIMEOUT,
     progress: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,

@@ -6,11 +6,11 @@ failed. Rows come from the figures the judge stored on each series (``SeriesResu
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.format import format_value
+from ..core.regression_figures import StatFigures
 from ..core.result import CheckResult, GateResult, SeriesResult
 
 __all__ = [
@@ -70,26 +70,25 @@ def regression_rows(result: GateResult) -> list[RegressionRow]:
 
 def row_for(check: CheckResult, s: SeriesResult) -> RegressionRow | None:
     """The series' row, None for a series without regression figures."""
-    doc = s.regression
-    if not doc:
+    figures = s.regression
+    if figures is None:
         return None
     labels = s.labels
     endpoint = " ".join(p for p in (labels.get("method", ""), labels.get("name", "")) if p)
-    buckets = doc.get("buckets") or {}
     return RegressionRow(
         check=check.name,
         endpoint=endpoint or "all requests",
         verdict=s.verdict.value,
         reason=s.reason,
-        requests=_f(doc.get("requests")),
-        baseline_requests=_f(doc.get("baseline_requests")),
-        baseline_runs=int(_f(doc.get("baseline_runs")) or 0),
-        median=_stat(doc.get("median")),
-        p95=_stat(doc.get("p95")),
-        detectable_percent=_f(doc.get("detectable_percent")),
-        bounds=[_f(b) for b in buckets.get("bounds") or []],
-        run_counts=[_f(c) or 0.0 for c in buckets.get("run") or []],
-        baseline_counts=[_f(c) or 0.0 for c in buckets.get("baseline") or []],
+        requests=_f(figures.requests),
+        baseline_requests=_f(figures.baseline_requests),
+        baseline_runs=int(_f(figures.baseline_runs) or 0),
+        median=_stat(figures.median),
+        p95=_stat(figures.p95),
+        detectable_percent=_f(figures.detectable_percent),
+        bounds=[_f(b) for b in figures.bounds],
+        run_counts=[_f(c) or 0.0 for c in figures.run_counts],
+        baseline_counts=[_f(c) or 0.0 for c in figures.baseline_counts],
     )
 
 
@@ -125,14 +124,13 @@ def _count(n: float | None) -> str:
     return "–" if n is None else f"{n:,.0f}"
 
 
-def _stat(doc: object) -> Stat:
-    d: Mapping[str, Any] = doc if isinstance(doc, Mapping) else {}
+def _stat(figures: StatFigures) -> Stat:
     return Stat(
-        baseline=_f(d.get("baseline")),
-        run=_f(d.get("run")),
-        shift_percent=_f(d.get("shift_percent")),
-        confidence=_f(d.get("confidence")),
-        spread_percent=_f(d.get("spread_percent")),
+        baseline=_f(figures.baseline),
+        run=_f(figures.run),
+        shift_percent=_f(figures.shift_percent),
+        confidence=_f(figures.confidence),
+        spread_percent=_f(figures.spread_percent),
     )
 
 

@@ -14,7 +14,7 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust_prometheus import PrometheusExporter
 from locust_prometheus.options import ConfigError, ExporterConfig, config_from_options
-from locust_prometheus.push import describe
+from locust_prometheus.pushgateway_http import describe
 from locust_prometheus.server import MetricsServer
 
 SECRET = "S3CRET-exporter-pw"

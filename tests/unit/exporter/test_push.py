@@ -15,7 +15,7 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust_prometheus import PrometheusExporter
 from locust_prometheus.options import ConfigError, ExporterConfig
-from locust_prometheus.push import FailureLog, Pusher, describe, group_url, make_handler
+from locust_prometheus.pushgateway_http import FailureLog, Pusher, describe, group_url, make_handler
 
 
 class U(User):

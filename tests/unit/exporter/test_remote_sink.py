@@ -18,7 +18,7 @@ from exporter_support import stats_env
 from locust_prometheus.exposition import Health, encode
 from locust_prometheus.model import CardinalityGuard, build_model
 from locust_prometheus.options import ConfigError, config_from_options
-from locust_prometheus.push import make_handler
+from locust_prometheus.pushgateway_http import make_handler
 from locust_prometheus.remote_series import FULL_SEND_MS, SeriesDelta, parse_series_key
 from locust_prometheus.remote_write import MAX_QUEUED_BATCHES, RemoteWriter, retry_after
 from locust_prometheus.remote_write_proto import (

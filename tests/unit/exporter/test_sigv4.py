@@ -16,7 +16,7 @@ import cramjam
 import pytest
 import sigv4_verify as sv
 from locust_prometheus.options import ConfigError, config_from_options
-from locust_prometheus.push import _retryable, make_handler
+from locust_prometheus.pushgateway_http import _retryable, make_handler
 from locust_prometheus.remote_write import RemoteWriter
 from locust_prometheus.remote_write_proto import messages
 

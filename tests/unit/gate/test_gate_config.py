@@ -250,3 +250,26 @@ def test_error_rate_presets_show_percent_and_read_bare_numbers_in_percent() -> N
     # The guide's file without a unit: its check_regression.py compares percent figures.
     (check,) = parse_thresholds('{"error_rate": {"critical": 5}}').checks
     assert (check.unit.name, check.critical[0].amount) == ("percent", 5.0)
+
+
+def test_defaults_are_one_table_the_config_help_and_docs_agree_with() -> None:
+    from promgate import defaults
+    from promgate.cli.commands import build_parser
+
+    config = parse_config("checks:\n  - name: a\n    query: up\n    critical: '> 1'\n")
+    assert config.lookback == defaults.LOOKBACK
+    sub = next(a for a in build_parser()._actions if a.choices)
+    choices = sub.choices
+    assert choices is not None
+    for command in ("report", "runs"):
+        lookback = next(a for a in choices[command]._actions if "--lookback" in a.option_strings)
+        assert lookback.default == defaults.LOOKBACK
+        assert f"(default: {defaults.LOOKBACK})" in (lookback.help or "")
+    wait = next(a for a in choices["check"]._actions if "--wait-timeout" in a.option_strings)
+    assert f"else {defaults.WAIT_TIMEOUT:g})" in (wait.help or "")
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    gate_md = (docs / "gate.md").read_text(encoding="utf-8")
+    assert f"lookback: {defaults.LOOKBACK} " in gate_md
+    assert f"wait_timeout: {defaults.WAIT_TIMEOUT:g}\n" in gate_md
+    assert f"else {defaults.WAIT_TIMEOUT:g})" in gate_md
+    assert f"(default `{defaults.LOOKBACK}`" in (docs / "report.md").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 from promgate import CheckResult, GateResult, RunWindow, Verdict
 from promgate.cli import run
 from promgate.cli.check import build_gate
-from promgate.cli.main import build_parser
+from promgate.cli.commands import build_parser
 from promgate.config.loader import parse_config
 from promgate.config.outcomes import CheckMode
 from promgate.core.format import REPORT_ONLY
@@ -197,3 +197,25 @@ def test_the_environment_sets_the_warning_exit_code_before_anything_runs(
     )
     build_gate(args)
     assert args.warning_exit_code == 0
+
+
+def test_exit_codes_are_one_enum_used_by_errors_results_and_help() -> None:
+    """Each error class, a result's verdict and ``--help``'s table read the same ``ExitCode``; a
+    configurable warning code can never take one of promgate's own codes."""
+    from promgate import ExitCode, PrometheusError, RunNotFound, UsageError
+    from promgate.config.outcomes import WARNING_EXIT_CODE_RANGE
+
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 130]
+    assert ConfigError("x").exit_code is UsageError("x").exit_code is ExitCode.USAGE
+    assert PrometheusError("x").exit_code is ExitCode.PROMETHEUS
+    assert RunNotFound("x").exit_code is ExitCode.FAIL
+    assert not set(ExitCode) & set(WARNING_EXIT_CODE_RANGE)
+    failing = _result([_check("a", Verdict.FAIL)], [])
+    assert failing.exit_code is ExitCode.FAIL
+    assert _result([_check("a", Verdict.PASS)], []).exit_code is ExitCode.PASS
+    # the JSON holds a plain number, as result files written before the enum did
+    assert type(failing.to_dict()["exit_code"]) is int
+    assert '"exit_code": 1,' in json.dumps(failing.to_dict())
+    help_text = build_parser().format_help()
+    for code in ExitCode:
+        assert f"\n  {int(code):<3}  " in help_text, code

@@ -89,13 +89,14 @@ def test_a_significant_shift_beyond_the_spread_fails_only_that_endpoint() -> Non
     assert series["/busy"].reason.startswith("critical: median")
     assert series["/sparse"].verdict is Verdict.PASS
     reg = series["/busy"].regression
-    assert reg is not None and reg["baseline_runs"] == 4
-    assert reg["median"]["shift_percent"] > 15 and reg["median"]["confidence"] > 0.999
-    assert 0 < reg["median"]["spread_percent"] < 10
+    assert reg is not None and reg.baseline_runs == 4
+    median = reg.to_dict()["median"]
+    assert median["shift_percent"] > 15 and median["confidence"] > 0.999
+    assert 0 < median["spread_percent"] < 10
     # The baseline value is the median of the history runs' medians, not of the pooled runs.
-    assert series["/busy"].baseline == pytest.approx(reg["median"]["baseline"])
-    assert reg["buckets"]["bounds"][-1] is None  # +Inf, JSON-safe
-    assert sum(reg["buckets"]["run"]) == 4000
+    assert series["/busy"].baseline == pytest.approx(reg.median.baseline)
+    assert reg.bounds[-1] is None  # +Inf, JSON-safe
+    assert sum(c or 0 for c in reg.run_counts) == 4000
 
 
 def test_unchanged_runs_pass_with_the_detectable_shift_said() -> None:
@@ -143,7 +144,7 @@ def test_too_few_requests_is_said_and_follows_no_data() -> None:
     assert series["/sparse"].verdict is Verdict.SKIP
     assert series["/sparse"].reason.startswith("too few requests to judge")
     assert " requests) (no_data: skip)" in series["/sparse"].reason
-    assert series["/sparse"].regression["judgeable"] is False  # type: ignore[index]
+    assert series["/sparse"].regression.judgeable is False  # type: ignore[union-attr]
     assert series["/busy"].verdict is Verdict.PASS
 
 
@@ -305,9 +306,33 @@ def test_the_checks_unit_and_delta_conditions() -> None:
     # Values and thresholds in the check's unit (ms); the figures stay in seconds.
     assert 30 < busy.value < 50 and busy.baseline is not None and 25 < busy.baseline < 35
     assert busy.thresholds["critical"] == [pytest.approx(busy.baseline + 5)]
-    assert busy.regression is not None and busy.regression["median"]["run"] < 1
+    assert (
+        busy.regression is not None
+        and busy.regression.median.run is not None
+        and busy.regression.median.run < 1
+    )
     calm = sample_run("c", rng, n, {"/busy": 1.05})
     again = by_name(
         judge_regression(spec(text), "q", calm, history(rng, n), history=True, confidence=0.99)
     )
     assert again["/busy"].verdict is Verdict.PASS, again["/busy"].reason
+
+
+def test_the_figures_round_trip_a_result_file_to_the_same_json() -> None:
+    """A result file's ``regression`` objects read into ``RegressionFigures`` and write back
+    byte for byte, the ``requests_needed`` of a series too sparse to judge included."""
+    rng = random.Random(5)
+    n = {BUSY: 4000, SPARSE: 25}
+    run = sample_run("r", rng, n, {})
+    check = judge_regression(spec(), "q", run, history(rng, n), history=True, confidence=0.99)
+    window = RunWindow("r", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 74)
+    result = GateResult("0", 0.0, "http://p", window, [check], {})
+    text = json.dumps(result.to_dict(), indent=2)
+    assert '"requests_needed"' in text and '"judgeable": false' in text
+    assert json.dumps(GateResult.from_dict(json.loads(text)).to_dict(), indent=2) == text
+    # a hostile file's odd values read as absent, never as a crash
+    doc = json.loads(text)
+    doc["checks"][0]["series"][0]["regression"] = {"median": "x", "buckets": {"run": ["a", 2]}}
+    odd = GateResult.from_dict(doc).checks[0].series[0].regression
+    assert odd is not None and odd.median.run is None and odd.run_counts == (None, 2)
+    assert regression_rows(GateResult.from_dict(doc))

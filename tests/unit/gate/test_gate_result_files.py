@@ -374,3 +374,13 @@ def test_a_check_the_baseline_result_lacks_says_so(
     assert median["baseline"] is None and median["verdict"] == "warning"
     assert "the baseline result (pass) has no check named 'median'" in median["reason"]
     assert code == 0
+
+
+def test_a_result_files_baseline_source_is_one_of_the_three() -> None:
+    """``Baseline.source`` is ``run``, ``file`` or ``history``; an older file without one (or a
+    hand-edited odd one) reads by its ``run``, as before."""
+    from promgate.core.baseline_ref import Baseline
+
+    assert Baseline.from_dict({"source": "history", "history": ["a"]}).source == "history"
+    assert Baseline.from_dict({"file": "x.json"}).source == "file"
+    assert Baseline.from_dict({"source": "bogus", "file": "x.json"}).source == "file"

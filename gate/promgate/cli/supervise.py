@@ -25,7 +25,7 @@ from ..core.aborted import Abort
 from ..core.child import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
 from ..core.gate import Gate
 from ..core.live import LiveGate
-from ..errors import PrometheusError, UsageError
+from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from .args import RUN_EXIT_CODES, SECONDS, wait_seconds
 from .check import add_check_options, build_gate, judge_run, publish
@@ -35,7 +35,6 @@ __all__ = ["add_run_parser", "run_run"]
 #: ``--wait-timeout`` after Locust has ended: its final push was made before it exited, so what
 #: is not in Prometheus after a scrape or two will not come.
 FINAL_WAIT = 60.0
-EXIT_INTERRUPTED = 130
 
 _EPILOG = (
     """\
@@ -146,7 +145,7 @@ def run_run(args: argparse.Namespace) -> int:
     result = judge_run(args, gate, args.run_id)
     result.aborted = abort
     status = publish(args, result, gate.client)
-    return EXIT_INTERRUPTED if interrupted else status
+    return ExitCode.INTERRUPTED if interrupted else status
 
 
 def _run_id(args: argparse.Namespace, command: list[str]) -> str:

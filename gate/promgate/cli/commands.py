@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._version import __version__
-from ..errors import PromgateError
+from ..errors import ExitCode, PromgateError
 from ..report.github import annotation
 from ..textsafe import line_safe, redact_urls, show
 from . import check, lint, report, runs
 from .args import TOP_EXIT_CODES
-from .run import add_run_parser, run_run
+from .supervise import add_run_parser, run_run
 
 __all__ = ["COMMANDS", "build_parser", "main", "run"]
 
@@ -38,7 +38,6 @@ COMMANDS: list[tuple[Callable[[Any], argparse.ArgumentParser], Handler]] = [
     (report.add_report_parser, report.run_report),
     (runs.add_runs_parser, runs.run_runs),
 ]
-EXIT_INTERNAL = 4
 
 
 #: library parameter (``PromgateError.option``) -> the flag hint the CLI adds to its message
@@ -83,7 +82,7 @@ class _Parser(argparse.ArgumentParser):
             message += _did_you_mean(self, message.split(":", 1)[1].split())
         # The message quotes what was typed: controls escaped, a URL's password hidden.
         text = line_safe(redact_urls(f"{self.prog}: error: {message} (see {self.prog} --help)"))
-        self.exit(2, text + "\n")
+        self.exit(ExitCode.USAGE, text + "\n")
 
 
 def _did_you_mean(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
@@ -127,11 +126,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     if not argv:
         # No command at all: the overview of the commands helps more than "COMMAND required".
         parser.print_help(sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
-        return exc.code if isinstance(exc.code, int) else 2
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     try:
         code: int = args.handler(args)
         return code
@@ -144,7 +143,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("promgate: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as exc:
         if os.environ.get("PROMGATE_DEBUG"):
             raise
@@ -155,7 +154,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             "(a bug: rerun with PROMGATE_DEBUG=1 and report the traceback)",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return ExitCode.BUG
 
 
 def main() -> None:
