@@ -59,7 +59,13 @@ def test_sigterm_stops_the_demos_stack_and_locust(tmp_path: Path) -> None:
         wait_until(lambda: bool(_processes_naming(run_id)), timeout=60, what="Locust started")
         assert _listening(prometheus) and _listening(pushgateway)
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=90)
+        try:
+            # Its cleanup is bounded: Locust, Prometheus and the Pushgateway get 20 s each.
+            code = proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate(timeout=10)
+            pytest.fail(f"demo still running 90 s after SIGTERM; it printed:\n{text}{rest}")
     finally:
         if proc.poll() is None:
             proc.kill()
