@@ -67,7 +67,7 @@ def resolve_run(
     deadline = began + wait_timeout
     # An engine with an ingestion delay shows everything that much later (VictoriaMetrics,
     # hosted stores): every wait below is longer by it.
-    delay = float(getattr(client, "ingestion_delay", 0.0))
+    delay = client.ingestion_delay
     # A run normally shows up at once; a little patience covers a run shorter than one scrape.
     appear_deadline = began + min(wait_timeout, 5.0 + delay)
     start = _value(client, queries.run_start(sel, lookback))
