@@ -26,7 +26,8 @@ class RunRow:
     run_id: str
     start: float | None
     duration: float | None
-    requests: float | None
+    #: a count: whole in every format (JSON writes 1234, not 1234.0)
+    requests: int | None
     error_percent: float | None
     p95: float | None
     rps: float | None
@@ -65,7 +66,7 @@ def list_runs(
                 run_id=run_id,
                 start=c["start"] / 1000,  # the table's start is in ms, for Grafana
                 duration=c.get("duration"),
-                requests=c.get("requests"),
+                requests=_whole(c.get("requests")),
                 error_percent=ratio * 100 if ratio is not None else None,
                 p95=c.get("p95"),
                 rps=c.get("rps"),
@@ -87,7 +88,7 @@ def rows_from_results(
             run_id=r.run_id,
             start=r.run.start,
             duration=r.run.end - r.run.start if r.run.end > r.run.start else None,
-            requests=r.summary.get("requests"),
+            requests=_whole(r.summary.get("requests")),
             error_percent=r.summary.get("error_rate_percent"),
             p95=r.summary.get("p95"),
             rps=r.summary.get("rps"),
@@ -106,6 +107,10 @@ def marker_of(run_id: str, markers: Mapping[str, Collection[str]]) -> str | None
         if run_id in markers.get(marker, ()):
             return marker
     return None
+
+
+def _whole(value: float | None) -> int | None:
+    return round(value) if value is not None and math.isfinite(value) else None
 
 
 def _verdict_name(code: float | None) -> str | None:

@@ -215,7 +215,9 @@ def test_pinned_preferred_excluded_never(
 ) -> None:
     d = tmp_path / "results"
     for run_id, ago, median in (("a", 900, 0.05), ("b", 600, 0.06), ("c", 300, 0.07)):
-        write(d, earlier(result, run_id, ago, median=median))
+        doc = earlier(result, run_id, ago, median=median)
+        doc.setdefault("summary", {})["requests"] = 1234.0  # how a result file holds a count
+        write(d, doc)
     cfg = write_config(CONFIG)
     assert run(["runs", "pin", "a", "--dir", str(d)]) == 0
     assert run(["runs", "exclude", "c", "--dir", str(d)]) == 0
@@ -231,6 +233,8 @@ def test_pinned_preferred_excluded_never(
     rows = {r["run_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["a"]["marker"] == "pinned" and rows["c"]["marker"] == "excluded"
     assert rows["b"]["marker"] is None and rows["b"]["verdict"] == "pass"
+    assert [r["requests"] for r in rows.values()] == [1234] * 3  # a count: 1234, not 1234.0
+    assert all(type(r["requests"]) is int for r in rows.values())
     assert run(["runs", "pin", "c", "--dir", str(d)]) == 0  # pinning moves it out of excluded
     assert run(["runs", "pin", "a", "--dir", str(d), "--clear"]) == 0
     index = json.loads((d / INDEX_NAME).read_text())
