@@ -220,7 +220,7 @@ def _why(i: int, sel: Selector, answers: Mapping[Key, Sequence[Sample]], diag: D
         if near is not None:
             text += f" (did you mean {_quoted(near)}?)"
         elif values - {""}:
-            listed = ", ".join(_quoted(v) for v in sorted(values)[:SHOWN_VALUES])
+            listed = ", ".join(_quoted(v) for v in sorted(values, key=_order)[:SHOWN_VALUES])
             more = " ..." if len(values) > SHOWN_VALUES else ""
             text += f" (values: {listed}{more})"
         missing.append(text)
@@ -239,6 +239,16 @@ def _count(answers: Mapping[Key, Sequence[Sample]], key: Key) -> float | None:
 
 def _values(answers: Mapping[Key, Sequence[Sample]], key: Key, label: str) -> set[str]:
     return {s.labels.get(label, "") for s in answers.get(key, ())}
+
+
+def _order(value: str) -> tuple[float, str]:
+    """Numbers (a bucket's ``le``, a ``quantile``) by value, so ``2`` comes before ``10``; the
+    rest after them, as text."""
+    try:
+        number = float(value)
+    except ValueError:
+        return (math.inf, value)
+    return (number, "") if not math.isnan(number) else (math.inf, value)
 
 
 def _quoted(value: str) -> str:

@@ -89,6 +89,17 @@ def test_without_a_near_value_the_values_are_listed() -> None:
     assert got.endswith(" ...)")
 
 
+def test_numeric_label_values_are_listed_by_value() -> None:
+    query = 'sum(locust_response_time_seconds_bucket{job="locust", run_id="r-1", le="0.3"})'
+    found = values("le", "10", "+Inf", "0.25", "2", "0.5")
+    got = explain(
+        query,
+        answers(window=[], lookback=[], scope=count(9), metric=count(9), values_le=found),
+        DIAG,
+    )
+    assert got == 'no series with le="0.3" (values: "0.25", "0.5", "2", "10", "+Inf")'
+
+
 def test_the_metric_absent_for_the_run_with_its_near_name() -> None:
     query = 'locust_request_total{job="locust", run_id="r-1"}'
     names = values("__name__", "locust_requests_total", "locust_users")
