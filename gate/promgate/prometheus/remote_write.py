@@ -179,8 +179,8 @@ def _post(
                 _retry_after(resp.headers.get("Retry-After")),
             )
         hint = {
-            401: "check basic_auth / bearer_token",
-            403: "check the credentials' write permission",
+            401: "check basic_auth, bearer_token or sigv4",
+            403: "check the credentials' write permission, or the sigv4 region",
             404: "is it the write endpoint, e.g. /api/v1/write or /api/v1/push?",
         }.get(resp.status_code, "rejected, not retried")
         raise PrometheusUnavailable(
