@@ -194,6 +194,13 @@ class PrometheusClient:
         except (ValueError, RecursionError):
             body = None
         answer = parse_answer(body)
+        if answer is None and resp.status in (401, 403):
+            # An auth layer's own answer, not Prometheus's JSON (Amazon's: a signature refused).
+            said = self._redact(" ".join(resp.body[:300].decode("utf-8", "replace").split()))
+            raise PrometheusUnavailable(
+                f"Prometheus refused access at {self.shown_url}: HTTP {resp.status}"
+                f"{': ' + said if said else ''} (check basic_auth, bearer_token or sigv4)"
+            )
         if answer is None:
             error = PrometheusUnavailable(
                 f"not a Prometheus API at {self.shown_url}: HTTP {resp.status} from {path} "
