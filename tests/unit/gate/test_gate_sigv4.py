@@ -208,6 +208,14 @@ def test_options_sign_runs_markers_without_a_config(aws_env: Any, proxy: sv.Veri
     assert received.method == "POST" and received.problem == ""
 
 
+def test_report_signs_its_queries(aws_env: Any, proxy: sv.VerifyingServer, tmp_path: Path
+                                  ) -> None:  # fmt: skip
+    argv = ["report", "--prometheus", proxy.base, "--run-id", "run-1", "--html"]
+    code = run([*argv, str(tmp_path / "r.html"), "--prometheus-sigv4-region", sv.REGION])
+    assert code == 0
+    assert len(proxy.received) >= 3 and not proxy.refused()
+
+
 def test_a_profile_chooses_the_credentials(
     aws_env: dict[str, str], proxy: sv.VerifyingServer, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
