@@ -118,10 +118,9 @@ class AwsSigV4Auth(AuthBase):
             body = body.encode("utf-8")
         if body is not None and not isinstance(body, bytes):
             raise TypeError(f"cannot sign a streamed body ({type(body).__name__})")
-        signed = {k: v for k, v in r.headers.items() if k.lower() not in _UNSIGNED}
         for name in ("Authorization", "X-Amz-Date", TOKEN_HEADER):
-            signed.pop(name, None)  # a retry's request carries the last attempt's signature
-            r.headers.pop(name, None)
+            r.headers.pop(name, None)  # a redirected request carries the last signature
+        signed = {k: v for k, v in r.headers.items() if k.lower() not in _UNSIGNED}
         method, data = r.method or "GET", body or b""
         request = self._request(method=method, url=r.url, data=data, headers=signed)
         self._auth(credentials, self.service, self.region).add_auth(request)
