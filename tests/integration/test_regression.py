@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 from localstack import LocalStack
 from promgate.cli import run
-from promgate.core.distribution import requests_needed
+from promgate.core.stats.distribution import requests_needed
 from support import DemoApi, new_run_id, start_locust, wait_until
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import CompletedRun
 from promgate.cli import run
-from promgate.core.format import format_value
+from promgate.core.judging.format import format_value
 from support import free_port
 from unit.report.report_support import CHROMIUM, png_stats, screenshot
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import requests
 from prometheus_client import push_to_gateway
 
-from ..core.result import GateResult
+from ..core.model.result import GateResult
 from ..errors import PrometheusUnavailable, UsageError
 from ..prometheus.http_values import check_base_url
 from ..prometheus.remote_write import remote_write

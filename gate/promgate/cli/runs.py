@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from ..config.loader import load_config
-from ..core.result_files import gather_results
-from ..core.runs import list_runs, rows_from_results
+from ..core.runs.result_files import gather_results
+from ..core.runs.runs import list_runs, rows_from_results
 from ..defaults import LOOKBACK
 from ..errors import ExitCode, UsageError
 from ..prometheus.client import PrometheusClient, build_session

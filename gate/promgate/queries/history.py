@@ -1,5 +1,5 @@
 """Regression against history: the per-endpoint figures of past runs and the runs whose
-pushed gate verdict passed (core/history.py, core/regression.py)."""
+pushed gate verdict passed (core/regression/history.py, core/regression/regression.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import math
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from ..core.result import GateResult
+from ..core.model.result import GateResult
 from ..prometheus.remote_write import RemoteSample
 from ..queries import RESULTS_JOB
 

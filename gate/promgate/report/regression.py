@@ -9,9 +9,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..core.format import format_value
-from ..core.regression_figures import StatFigures
-from ..core.result import CheckResult, GateResult, SeriesResult
+from ..core.judging.format import format_value
+from ..core.model.regression_figures import StatFigures
+from ..core.model.result import CheckResult, GateResult, SeriesResult
 
 __all__ = [
     "HEADER",

@@ -7,8 +7,8 @@ import time
 from dataclasses import asdict
 from typing import TextIO
 
-from ..core.format import format_value
-from ..core.runs import RunRow
+from ..core.judging.format import format_value
+from ..core.runs.runs import RunRow
 
 __all__ = ["format_runs"]
 

@@ -15,8 +15,8 @@ from gate_fakeprom import FakePrometheus, vector
 from promgate import ConfigError, parse_condition
 from promgate.cli import run
 from promgate.config.units import UNITS
-from promgate.core.format import limit_text
-from promgate.core.result import Verdict
+from promgate.core.judging.format import limit_text
+from promgate.core.model.result import Verdict
 from test_gate_cli import check
 from test_gate_regression import BUSY, by_name, history, judge_regression, sample_run, spec
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from promgate import ConfigError, parse_condition
 from promgate.config.units import UNITS, parse_quantity
-from promgate.core.format import format_value
+from promgate.core.judging.format import format_value
 
 S, MS, PCT, RATIO, RPS = (UNITS[u] for u in ("seconds", "ms", "percent", "ratio", "rps"))
 

@@ -7,7 +7,7 @@ import math
 import random
 
 import pytest
-from promgate.core.distribution import (
+from promgate.core.stats.distribution import (
     Buckets,
     detectable_shift,
     mann_whitney,

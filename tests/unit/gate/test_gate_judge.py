@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 from promgate import RunWindow, Sample, Verdict, load_config, parse_config
-from promgate.core.judge import judge_check, reduce_values
-from promgate.core.result import CheckResult, GateResult
+from promgate.core.judging.judge import judge_check, reduce_values
+from promgate.core.model.result import CheckResult, GateResult
 
 
 def _spec(extra: str = "", critical: str = "> 2s", warning: str = "> 1s"):  # type: ignore[no-untyped-def]

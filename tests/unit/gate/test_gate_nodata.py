@@ -1,5 +1,5 @@
-"""Why a query returned nothing (``core.nodata``): the queries planned for its selectors, and what
-each combination of answers is explained as. Pure: the answers are given, no Prometheus."""
+"""Why a query returned nothing (``core.judging.nodata``): the queries planned for its selectors,
+and what each combination of answers is explained as. Pure: the answers are given, no Prometheus."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 from promgate.config.lint import parse_promql
-from promgate.core.nodata import Diagnosis, Key, Matcher, explain, plan, selectors
+from promgate.core.judging.nodata import Diagnosis, Key, Matcher, explain, plan, selectors
 from promgate.prometheus.types import RunWindow, Sample
 
 START = 1_700_000_000.0

@@ -14,7 +14,7 @@ from promgate.cli.check import build_gate
 from promgate.cli.commands import build_parser
 from promgate.config.loader import parse_config
 from promgate.config.outcomes import CheckMode
-from promgate.core.format import REPORT_ONLY
+from promgate.core.judging.format import REPORT_ONLY
 from promgate.errors import ConfigError
 from promgate.report.github import github_annotations
 from promgate.report.html.data import report_data

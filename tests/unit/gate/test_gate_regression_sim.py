@@ -13,9 +13,9 @@ import math
 import random
 
 from promgate import parse_config
-from promgate.core.distribution import Buckets
-from promgate.core.regression import AGGREGATED, RunData, judge_regression
-from promgate.core.result import Verdict
+from promgate.core.model.result import Verdict
+from promgate.core.regression.regression import AGGREGATED, RunData, judge_regression
+from promgate.core.stats.distribution import Buckets
 
 #: the exporter's bounds (seconds)
 BOUNDS = (

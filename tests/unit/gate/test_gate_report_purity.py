@@ -1,7 +1,7 @@
 """Every renderer in ``promgate/report/`` is a pure function of a ``GateResult``: read from the
 source with ``ast``, no module there imports a network, process, file or environment API, calls a
 clock, or reaches the Prometheus client or the core's collection. I/O lives in ``cli/`` and
-``prometheus/``; what the reports show is collected into the result by ``core/collect.py``."""
+``prometheus/``; what the reports show is collected into the result by ``core/runs/collect.py``."""
 
 from __future__ import annotations
 
@@ -28,9 +28,12 @@ FORBIDDEN_MODULES = (
     "tenacity",
     "promgate.prometheus.client",
     "promgate.prometheus.window",
-    "promgate.core.collect",
     "promgate.core.gate",
-    "promgate.core.result_files",
+    # runs read from Prometheus and from files; promgate run's child process
+    "promgate.core.runs.collect",
+    "promgate.core.runs.result_files",
+    "promgate.core.runs.baseline_plan",
+    "promgate.core.live",
 )
 #: names a renderer never imports from an allowed module (the Pushgateway's HTTP, a server)
 FORBIDDEN_NAMES = frozenset(
@@ -110,8 +113,9 @@ def test_renderers_do_no_io() -> None:
         for module, path in modules.items()
         for use in io_uses(module, path.read_text(encoding="utf-8"))
     ]
-    assert not problems, "I/O in report/ (move it to cli/, core/collect.py or prometheus/):\n" + (
-        "\n".join(problems)
+    assert not problems, (
+        "I/O in report/ (move it to cli/, core/runs/collect.py or prometheus/):\n"
+        + ("\n".join(problems))
     )
 
 
@@ -122,7 +126,7 @@ def test_the_checker_sees_io() -> None:
         "import requests": "import requests",
         "from http.client import HTTPConnection": "from http.client import HTTPConnection",
         "from ...prometheus.client import PrometheusClient": "from promgate.prometheus.client",
-        "from ...core.collect import fetch_report": "from promgate.core.collect",
+        "from ...core.runs.collect import fetch_report": "from promgate.core.runs.collect",
         "from prometheus_client import push_to_gateway": "import push_to_gateway",
         "from os import environ": "from os import environ",
         "x = os.environ.get('CI')": "os.environ",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from gate_fakeprom import START, FakePrometheus, value, vector
 from promgate.cli import run
-from promgate.core.result_files import INDEX_NAME
+from promgate.core.runs.result_files import INDEX_NAME
 from test_gate_cli import _one_line_error, check
 
 Writer = Callable[[str], Path]
@@ -379,7 +379,7 @@ def test_a_check_the_baseline_result_lacks_says_so(
 def test_a_result_files_baseline_source_is_one_of_the_three() -> None:
     """``Baseline.source`` is ``run``, ``file`` or ``history``; an older file without one (or a
     hand-edited odd one) reads by its ``run``, as before."""
-    from promgate.core.baseline_ref import Baseline
+    from promgate.core.model.baseline_ref import Baseline
 
     assert Baseline.from_dict({"source": "history", "history": ["a"]}).source == "history"
     assert Baseline.from_dict({"file": "x.json"}).source == "file"

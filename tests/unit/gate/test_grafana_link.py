@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from promgate.core.links import DASHBOARD_UID, dashboard_url
-from promgate.core.result import GateResult
+from promgate.core.model.result import GateResult
+from promgate.core.runs.links import DASHBOARD_UID, dashboard_url
 from promgate.errors import UsageError
 from promgate.prometheus.types import RunWindow
 from promgate.report.html.render import ReportData, render_html

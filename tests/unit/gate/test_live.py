@@ -18,12 +18,12 @@ from gate_fakeprom import START, FakePrometheus, value, vector
 from promgate.cli import run
 from promgate.config.abort import AbortRule
 from promgate.config.loader import parse_config
-from promgate.core.aborted import Abort
-from promgate.core.child import generated_run_id, locust_option
 from promgate.core.gate import Gate
-from promgate.core.judge import judge_check
-from promgate.core.live import AbortTimer, LiveGate, find_breach, live_window
-from promgate.core.result import GateResult
+from promgate.core.judging.judge import judge_check
+from promgate.core.live.child import generated_run_id, locust_option
+from promgate.core.live.live import AbortTimer, LiveGate, find_breach, live_window
+from promgate.core.model.aborted import Abort
+from promgate.core.model.result import GateResult
 from promgate.errors import ConfigError
 from promgate.prometheus.client import PrometheusClient
 from promgate.prometheus.types import Sample

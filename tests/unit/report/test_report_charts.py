@@ -6,7 +6,7 @@ import math
 import re
 
 import pytest
-from promgate.core.format import format_value
+from promgate.core.judging.format import format_value
 from promgate.report.html.charts import Chart, Line, Threshold, render_chart
 
 

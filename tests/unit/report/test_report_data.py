@@ -1,5 +1,5 @@
 """The report's data: read from a stand-in Prometheus client into the result
-(``core.collect``), then shown from the result alone (``report.html.data``, no client)."""
+(``core.runs.collect``), then shown from the result alone (``report.html.data``, no client)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from promgate import queries
 from promgate.cli.files import write_html
 from promgate.cli.report import run_report
-from promgate.core.collect import fetch_report, observe_run, per_push_rates
-from promgate.core.result import GateResult
+from promgate.core.model.result import GateResult
+from promgate.core.runs.collect import fetch_report, observe_run, per_push_rates
 from promgate.errors import PrometheusUnavailable, UsageError
 from promgate.prometheus.templating import render
 from promgate.prometheus.types import Sample, Series

@@ -14,14 +14,14 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from promgate import CheckResult, GateResult, RunWindow, SeriesResult, Verdict
 from promgate.config.loader import parse_config
-from promgate.core.format import (
+from promgate.core.judging.format import (
     KEY_LINES_LABEL,
     conditions_text,
     format_labels,
     format_value,
     key_lines,
 )
-from promgate.core.judge import judge_check
+from promgate.core.judging.judge import judge_check
 from promgate.prometheus.types import Sample
 from promgate.report.analysis import analysis_document
 from promgate.report.github import github_annotations

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from ...core.format import VERDICT_GLYPHS, VERDICT_WORDS, format_value
+from ...core.judging.format import VERDICT_GLYPHS, VERDICT_WORDS, format_value
 from ..regression import HEADER, RegressionRow, cells
 from .charts import PALETTE
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from ...core.format import (
+from ...core.judging.format import (
     KEY_LINES_LABEL,
     NO_DATA,
     REPORT_ONLY,
@@ -29,7 +29,7 @@ from ...core.format import (
     format_value,
     key_lines,
 )
-from ...core.runreport import EndpointRow, ErrorRow
+from ...core.model.runreport import EndpointRow, ErrorRow
 from ...levels import ERROR_RATIO
 from ..regression import RegressionRow
 from .charts import Chart, off_scale, render_chart, swatch, threshold_key
@@ -47,8 +47,9 @@ __all__ = [
     "summary_key_lines",
 ]
 
-#: state -> (banner text, glyph, explanation), from the one vocabulary in ``core.format``. The
-#: glyph and text carry the meaning, so the verdict never depends on colour alone.
+#: state -> (banner text, glyph, explanation), from the one vocabulary in
+#: ``core.judging.format``. The glyph and text carry the meaning, so the verdict never depends
+#: on colour alone.
 VERDICTS = {
     state: (word, VERDICT_GLYPHS[state], VERDICT_MEANINGS[state])
     for state, word in VERDICT_WORDS.items()
@@ -58,7 +59,8 @@ VERDICTS = {
 @dataclass(frozen=True)
 class CheckRow:
     name: str
-    #: a state of ``core.format.VERDICT_WORDS``: pass | warning | fail | skip | no_data | unknown
+    #: a state of ``core.judging.format.VERDICT_WORDS``:
+    #: pass | warning | fail | skip | no_data | unknown
     verdict: str
     value: float | None
     #: unit of value and baseline (a gate unit name: "seconds", "percent", "rps", "count")
@@ -123,7 +125,7 @@ def _num(value: float | None) -> bool:
 
 
 def summary_key_lines(summary: Summary) -> tuple[str, str]:
-    """The two lines CI scripts read from the report (``core.format.key_lines``)."""
+    """The two lines CI scripts read from the report (``core.judging.format.key_lines``)."""
     err = summary.error_ratio * 100 if summary.error_ratio is not None else None
     return key_lines(summary.p95, err)
 

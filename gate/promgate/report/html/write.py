@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from ...core.result import GateResult
+from ...core.model.result import GateResult
 from .data import report_data
 from .render import ReportData, render_html
 from .style import CSS

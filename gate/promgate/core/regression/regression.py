@@ -24,11 +24,16 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config.conditions import Condition
-from ..config.loader import CheckSpec
-from ..config.units import convert, get_unit
-from .baseline_ref import NoBaseline
-from .distribution import (
+from ...config.conditions import Condition
+from ...config.loader import CheckSpec
+from ...config.units import convert, get_unit
+from ..judging.format import format_labels, format_value
+from ..judging.judge import POLICY_VERDICT, missing_outcome
+from ..model.baseline_ref import NoBaseline
+from ..model.regression_figures import figures_of
+from ..model.result import CheckResult, SeriesResult, Verdict, worst
+from ..model.rundata import AGGREGATED, STATS, Key, RunData
+from ..stats.distribution import (
     Buckets,
     detectable_shift,
     mann_whitney,
@@ -36,11 +41,6 @@ from .distribution import (
     tail_test,
     z_for,
 )
-from .format import format_labels, format_value
-from .judge import POLICY_VERDICT, missing_outcome
-from .regression_figures import figures_of
-from .result import CheckResult, SeriesResult, Verdict, worst
-from .rundata import AGGREGATED, STATS, Key, RunData
 
 __all__ = ["AGGREGATED", "RunData", "judge_regression"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from .. import queries
-from ..prometheus.types import Sample
+from ... import queries
+from ...prometheus.types import Sample
 
 __all__ = ["SUMMARY_QUERIES", "summary_value"]
 

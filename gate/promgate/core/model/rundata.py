@@ -4,7 +4,7 @@ keeps them: the latency histogram's bucket counts (``le`` -> cumulative count, t
 failure counts and throughput.
 
 ``RunData.from_records`` is the one way both sources become comparable figures: the records
-fetched from Prometheus (``core.collect``) and the records read back from a result file go
+fetched from Prometheus (``core.runs.collect``) and the records read back from a result file go
 through it, so the same run judged from either gives the same statistics.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .distribution import Buckets
+from ..stats.distribution import Buckets
 
 __all__ = ["AGGREGATED", "STATS", "EndpointRecord", "Key", "RunData"]
 

@@ -9,14 +9,14 @@ with ``schema`` 1 or none still read); times are Unix seconds, values are in the
     {"schema": "promgate.result/2", "promgate_version": str, "generated_at": float,
      "verdict": "pass"|"warning"|"fail", "exit_code": int, "warning_exit_code": int,
      "strict": bool,
-     "prometheus": str, "run": RunWindow, "baseline": null | Baseline (core.baseline_ref),
+     "prometheus": str, "run": RunWindow, "baseline": null | Baseline (core.model.baseline_ref),
      "summary": {"requests": float|null, "failures": ..., "error_rate_percent": ...,
                  "rps": ..., "p50": s, "p95": s, "p99": s, "avg_response_time": s,
                  "cpu_usage_avg": %, "memory_usage_avg": %},
      "checks": [CheckResult], "notes": [str], "aborted": null | Abort,
-     "dashboard_url": null | str, "profile": null | RunProfile (core.profile),
-     "endpoints": null | [EndpointRecord] (core.rundata),
-     "report": null | RunReport (core.runreport: the HTML report's tables and chart lines),
+     "dashboard_url": null | str, "profile": null | RunProfile (core.model.profile),
+     "endpoints": null | [EndpointRecord] (core.model.rundata),
+     "report": null | RunReport (core.model.runreport: the HTML report's tables and chart lines),
      "report_checks": [CheckResult] (``mode: report``: never counted)}
     RunWindow = {"run_id", "job", "start", "end", "final_scrape", "scrape_interval",
                  "eval_time", "window"}
@@ -26,7 +26,7 @@ with ``schema`` 1 or none still read); times are Unix seconds, values are in the
                    "reason": str, "series": [SeriesResult], "mode": "gate"|"report"}
     SeriesResult = {"labels": {str: str}, "value", "baseline", "verdict", "reason",
                     "thresholds": {"warning": [float|null], "critical": [float|null]}}
-    Abort = see ``promgate.core.aborted`` (``promgate run`` stopped the load test early)
+    Abort = see ``promgate.core.model.aborted`` (``promgate run`` stopped the load test early)
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config.loader import CheckSpec
-from ..config.outcomes import CheckMode
-from ..errors import ExitCode
-from ..prometheus.types import RunWindow
+from ...config.loader import CheckSpec
+from ...config.outcomes import CheckMode
+from ...errors import ExitCode
+from ...prometheus.types import RunWindow
 from .aborted import Abort
 from .baseline_ref import Baseline
 from .profile import RunProfile

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from ..prometheus.types import RunWindow
+from ...prometheus.types import RunWindow
 
 __all__ = ["Baseline", "BaselineSource", "NoBaseline"]
 

@@ -10,17 +10,17 @@ import math
 import time
 from collections.abc import Callable, Mapping
 
-from .. import queries
-from .._version import __version__
-from ..errors import PrometheusError
-from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import render
-from ..prometheus.types import RunWindow, Sample
-from .profile import RunProfile
-from .result import GateResult, Verdict
-from .rundata import AGGREGATED, EndpointRecord, Key, RunData
-from .runreport import EndpointRow, ErrorRow, Panel, RunReport, SeriesLine
-from .summary import SUMMARY_QUERIES, summary_value
+from ... import queries
+from ..._version import __version__
+from ...errors import PrometheusError
+from ...prometheus.client import PrometheusClient
+from ...prometheus.templating import render
+from ...prometheus.types import RunWindow, Sample
+from ..judging.summary import SUMMARY_QUERIES, summary_value
+from ..model.profile import RunProfile
+from ..model.result import GateResult, Verdict
+from ..model.rundata import AGGREGATED, EndpointRecord, Key, RunData
+from ..model.runreport import EndpointRow, ErrorRow, Panel, RunReport, SeriesLine
 
 __all__ = [
     "MAX_POINTS",

@@ -10,14 +10,14 @@ import math
 import sys
 from collections.abc import Sequence
 
-from ..config.conditions import Condition
-from ..config.loader import CheckSpec, Reduce
-from ..config.outcomes import Policy
-from ..config.units import convert
-from ..prometheus.types import Sample
-from .baseline_ref import NoBaseline
+from ...config.conditions import Condition
+from ...config.loader import CheckSpec, Reduce
+from ...config.outcomes import Policy
+from ...config.units import convert
+from ...prometheus.types import Sample
+from ..model.baseline_ref import NoBaseline
+from ..model.result import CheckResult, SeriesResult, Verdict, worst
 from .format import format_labels, format_value
-from .result import CheckResult, SeriesResult, Verdict, worst
 
 __all__ = ["POLICY_VERDICT", "judge_check", "missing_outcome", "reduce_values"]
 
@@ -66,7 +66,7 @@ def judge_check(
 ) -> CheckResult:
     """Judge one check; ``baseline`` is None when there is no baseline at all (``missing``
     then says why, and whether the relative conditions are skipped); ``why`` explains an
-    empty answer (``core.nodata``)."""
+    empty answer (``core.judging.nodata``)."""
     current = _converted(spec, samples)
     base = _converted(spec, baseline) if baseline is not None else None
     series: list[SeriesResult] = []

@@ -14,11 +14,11 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .. import queries
-from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import check_duration, escape_string
-from ..prometheus.types import RunWindow, Sample
-from ..prometheus.window import run_selector
+from ... import queries
+from ...prometheus.client import PrometheusClient
+from ...prometheus.templating import check_duration, escape_string
+from ...prometheus.types import RunWindow, Sample
+from ...prometheus.window import run_selector
 
 __all__ = [
     "INFO_LABELS",

@@ -1,5 +1,6 @@
 """What the HTML report shows beyond the verdict: the run's time series for its charts, the
-endpoint table and the errors table, as ``core.collect.fetch_report`` read them from Prometheus.
+endpoint table and the errors table, as ``core.runs.collect.fetch_report``
+read them from Prometheus.
 
 A result keeps them (``report`` in the result file), so the report renders again from the file
 alone, byte for byte, with no Prometheus (``promgate report --result``). Values are in the

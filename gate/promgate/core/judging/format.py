@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from ..config.conditions import parse_condition
-from ..config.units import Unit, get_unit
-from ..errors import ConfigError
-from .result import Verdict
+from ...config.conditions import parse_condition
+from ...config.units import Unit, get_unit
+from ...errors import ConfigError
+from ..model.result import Verdict
 
 __all__ = [
     "KEY_LINES_LABEL",

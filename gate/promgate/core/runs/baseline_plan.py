@@ -13,16 +13,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.baseline import Comparable
-from ..errors import RunNotFound
-from ..prometheus.client import PrometheusClient
-from ..prometheus.types import RunWindow
-from .baseline_ref import Baseline, NoBaseline
+from ...config.baseline import Comparable
+from ...errors import RunNotFound
+from ...prometheus.client import PrometheusClient
+from ...prometheus.types import RunWindow
+from ..model.baseline_ref import Baseline, NoBaseline
+from ..model.profile import RunProfile
+from ..model.result import GateResult
+from ..regression.history import History, history_candidates, run_markers
 from .baselines import Candidate, Choice, choose, preference_order
 from .collect import fetch_profile, fetch_verdict
-from .history import History, history_candidates, run_markers
-from .profile import RunProfile
-from .result import GateResult
 from .result_files import ResultSet
 
 __all__ = ["Plan", "plan_baseline"]

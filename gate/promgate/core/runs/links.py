@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode, urlsplit
 
-from ..errors import UsageError
-from ..prometheus.types import RunWindow
+from ...errors import UsageError
+from ...prometheus.types import RunWindow
 
 __all__ = ["DASHBOARD_UID", "check_grafana_url", "dashboard_url"]
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 
-from .. import queries
-from ..config.loader import CheckSpec
-from ..config.windows import WindowKind, WindowSpec
-from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import render
-from ..prometheus.types import RunWindow
-from .result import CheckResult
+from ... import queries
+from ...config.loader import CheckSpec
+from ...config.windows import WindowKind, WindowSpec
+from ...prometheus.client import PrometheusClient
+from ...prometheus.templating import render
+from ...prometheus.types import RunWindow
+from ..model.result import CheckResult
 
 __all__ = ["WindowResolver"]
 

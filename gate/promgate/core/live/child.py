@@ -14,7 +14,7 @@ import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 __all__ = ["LocustProcess", "generated_run_id", "locust_option"]
 

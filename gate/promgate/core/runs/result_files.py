@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from .result import SCHEMA, SCHEMAS, GateResult
+from ...errors import UsageError
+from ..model.result import SCHEMA, SCHEMAS, GateResult
 
 __all__ = [
     "INDEX_NAME",

@@ -11,12 +11,12 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from .. import queries
-from ..defaults import LOOKBACK
-from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import check_duration, render
-from .history import run_markers
-from .result import GateResult, Verdict
+from ... import queries
+from ...defaults import LOOKBACK
+from ...prometheus.client import PrometheusClient
+from ...prometheus.templating import check_duration, render
+from ..model.result import GateResult, Verdict
+from ..regression.history import run_markers
 
 __all__ = ["RunRow", "list_runs", "marker_of", "rows_from_results"]
 

@@ -14,21 +14,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .. import queries
-from ..config.abort import AbortRule
-from ..config.conditions import Condition
-from ..config.loader import CheckSpec
-from ..errors import ConfigError, PrometheusError
-from ..prometheus.client import PrometheusClient
-from ..prometheus.templating import render
-from ..prometheus.types import RunWindow
-from ..prometheus.window import run_selector
-from .aborted import Abort, elapsed_text
-from .format import format_labels, format_value
-from .gate import Gate
-from .judge import judge_check
-from .result import CheckResult
-from .windows import WindowResolver
+from ... import queries
+from ...config.abort import AbortRule
+from ...config.conditions import Condition
+from ...config.loader import CheckSpec
+from ...errors import ConfigError, PrometheusError
+from ...prometheus.client import PrometheusClient
+from ...prometheus.templating import render
+from ...prometheus.types import RunWindow
+from ...prometheus.window import run_selector
+from ..gate import Gate
+from ..judging.format import format_labels, format_value
+from ..judging.judge import judge_check
+from ..judging.windows import WindowResolver
+from ..model.aborted import Abort, elapsed_text
+from ..model.result import CheckResult
 
 __all__ = ["AbortTimer", "Breach", "LiveGate", "LiveValue", "Tick", "find_breach", "live_window"]
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from ..config.baseline import Comparable
-from .profile import RunProfile, profile_differences
-from .result import Verdict
+from ...config.baseline import Comparable
+from ..model.profile import RunProfile, profile_differences
+from ..model.result import Verdict
 
 __all__ = ["Candidate", "Choice", "choose", "preference_order"]
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import promql_parser
 
-from .. import queries
-from ..prometheus.templating import escape_string
-from ..prometheus.types import RunWindow, Sample
-from ..prometheus.window import run_selector
-from ..textsafe import clip
+from ... import queries
+from ...prometheus.templating import escape_string
+from ...prometheus.types import RunWindow, Sample
+from ...prometheus.window import run_selector
+from ...textsafe import clip
 
 __all__ = ["Diagnosis", "Matcher", "Selector", "explain", "plan", "selectors"]
 
