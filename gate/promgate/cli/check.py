@@ -14,7 +14,7 @@ from ..config.thresholds import load_thresholds
 from ..core.gate import Gate
 from ..core.model.result import GateResult
 from ..core.runs.collect import fetch_report
-from ..core.runs.links import check_grafana_url, dashboard_url
+from ..core.runs.grafana_link import check_grafana_url, dashboard_url
 from ..defaults import WAIT_TIMEOUT
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient

@@ -22,8 +22,8 @@ from types import FrameType
 from typing import Any
 
 from ..core.gate import Gate
-from ..core.live.child import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
-from ..core.live.live import LiveGate
+from ..core.live.live_gate import LiveGate
+from ..core.live.locust_process import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
 from ..core.model.aborted import Abort
 from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient

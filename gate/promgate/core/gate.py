@@ -18,9 +18,9 @@ from typing import TypeVar
 
 from .._version import __version__
 from ..config.baseline import REGRESSION_PRESET
-from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
 from ..config.outcomes import CheckMode, check_warning_exit_code
+from ..config.query_lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.units import convert, get_unit
 from ..defaults import WAIT_TIMEOUT
 from ..errors import ConfigError, PrometheusError, UsageError
@@ -32,12 +32,12 @@ from .judging.judge import judge_check
 from .judging.nodata import Diagnosis, explain
 from .judging.nodata import plan as diagnosis_queries
 from .judging.summary import SUMMARY_QUERIES, summary_value
-from .judging.windows import WindowResolver
+from .judging.window_edges import WindowResolver
 from .model.baseline_ref import NoBaseline
 from .model.result import CheckResult, GateResult
 from .model.rundata import RunData
-from .regression.history import history_samples
-from .regression.regression import judge_regression
+from .regression.baseline_history import history_samples
+from .regression.latency_regression import judge_regression
 from .runs.baseline_plan import Source, plan_baseline
 from .runs.collect import fetch_profile, fetch_run
 from .runs.result_files import gather_results

@@ -111,7 +111,7 @@ from .run import (
     run_start,
     run_timestamp_samples,
 )
-from .windows import (
+from .window_figures import (
     HISTOGRAM_BOUNDS_MS,
     apdex,
     apdex_bracket,

@@ -1,5 +1,6 @@
 """Regression against history: the per-endpoint figures of past runs and the runs whose
-pushed gate verdict passed (core/regression/history.py, core/regression/regression.py)."""
+pushed gate verdict passed (core/regression/baseline_history.py,
+core/regression/latency_regression.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from ..core.judging.format import (
 )
 from ..core.model.result import CheckResult, GateResult, SeriesResult, Verdict
 from ..textsafe import xml_safe
-from .regression import HEADER, cells, row_for
+from .regression_rows import HEADER, cells, row_for
 
 __all__ = ["render_junit"]
 

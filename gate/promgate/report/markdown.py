@@ -24,7 +24,7 @@ from ..core.judging.format import (
     verdict_word,
 )
 from ..core.model.result import CheckResult, GateResult, Verdict
-from .regression import HEADER, baseline_text, cells, regression_rows
+from .regression_rows import HEADER, baseline_text, cells, regression_rows
 
 __all__ = ["render_markdown"]
 

@@ -14,7 +14,7 @@ from ..core.judging.format import (
 )
 from ..core.model.result import CheckResult, GateResult, Verdict
 from ..textsafe import line_safe
-from .regression import baseline_text, regression_rows, text_lines
+from .regression_rows import baseline_text, regression_rows, text_lines
 
 __all__ = ["render_table", "write_table"]
 

@@ -40,7 +40,7 @@ def test_good_config_loads_with_interpolation() -> None:
     assert (cfg.prometheus.username, cfg.prometheus.password) == ("ci", "s3cr$t")
     assert cfg.prometheus.headers == {"X-Scope-OrgID": "team-a"}
     p95, errors, custom = cfg.checks
-    assert p95.query == queries.locust_quantile(0.95)  # presets are queries.py, not copies
+    assert p95.query == queries.locust_quantile(0.95)  # presets are promgate.queries, not copies
     assert (p95.unit.name, p95.query_unit.name) == ("seconds", "seconds")
     assert (errors.unit.name, errors.query_unit.name) == ("percent", "ratio")
     assert errors.query == PRESETS["error_rate"].query == queries.error_ratio()
@@ -161,7 +161,7 @@ def test_lint_ok_and_unknown_variable(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_every_preset_lints() -> None:
-    from promgate.config.lint import PLACEHOLDERS, parse_promql
+    from promgate.config.query_lint import PLACEHOLDERS, parse_promql
     from promgate.prometheus.templating import render
 
     for preset in PRESETS.values():

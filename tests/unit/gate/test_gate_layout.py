@@ -167,10 +167,10 @@ def test_the_checker_sees_a_violation() -> None:
     assert _layer(target) > _layer("promgate.report.text")
     # ... and so is the judging kernel importing promgate run's orchestration.
     path = PACKAGE / "core" / "judging" / "judge.py"
-    node = ast.parse("from ..live.child import LocustProcess").body[0]
+    node = ast.parse("from ..live.locust_process import LocustProcess").body[0]
     assert isinstance(node, ast.ImportFrom)
     (target,) = _resolve("promgate.core.judging.judge", path, node)
-    assert target == "promgate.core.live.child"
+    assert target == "promgate.core.live.locust_process"
     assert (_core_layer(target) or 0) > (_core_layer("promgate.core.judging.judge") or 0)
 
 

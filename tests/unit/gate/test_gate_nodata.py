@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pytest
-from promgate.config.lint import parse_promql
+from promgate.config.query_lint import parse_promql
 from promgate.core.judging.nodata import Diagnosis, Key, Matcher, explain, plan, selectors
 from promgate.prometheus.types import RunWindow, Sample
 

@@ -18,7 +18,7 @@ from promgate.core.judging.format import REPORT_ONLY
 from promgate.errors import ConfigError
 from promgate.report.github import github_annotations
 from promgate.report.html.data import report_data
-from promgate.report.html.render import render_html
+from promgate.report.html.page import render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
 from promgate.report.text import render_table

@@ -12,13 +12,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from promgate import ConfigError, RunWindow, Sample, parse_config
 from promgate.core.model.result import Baseline, GateResult, Verdict
-from promgate.core.regression.history import History, history_samples
-from promgate.core.regression.regression import AGGREGATED, RunData, judge_regression
+from promgate.core.regression.baseline_history import History, history_samples
+from promgate.core.regression.latency_regression import AGGREGATED, RunData, judge_regression
 from promgate.core.stats.distribution import Buckets
-from promgate.report.html.regression import regression_section
+from promgate.report.html.regression_section import regression_section
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
-from promgate.report.regression import regression_rows
+from promgate.report.regression_rows import regression_rows
 from promgate.report.text import render_table
 
 BOUNDS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)
@@ -276,7 +276,7 @@ class _Client:
 
 
 def test_find_history_newest_earlier_runs_same_labels() -> None:
-    from promgate.core.regression.history import find_history
+    from promgate.core.regression.baseline_history import find_history
 
     judged = RunWindow("now", "shop", 100.0, 160.0, 161.0, 1.0, 162.0, 80)
     starts = {"a": 10.0, "b": 40.0, "c": 70.0, "now": 100.0, "later": 130.0, "d": 55.0}

@@ -14,7 +14,7 @@ import random
 
 from promgate import parse_config
 from promgate.core.model.result import Verdict
-from promgate.core.regression.regression import AGGREGATED, RunData, judge_regression
+from promgate.core.regression.latency_regression import AGGREGATED, RunData, judge_regression
 from promgate.core.stats.distribution import Buckets
 
 #: the exporter's bounds (seconds)

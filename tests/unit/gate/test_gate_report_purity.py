@@ -107,7 +107,7 @@ def _modules() -> dict[str, Path]:
 
 def test_renderers_do_no_io() -> None:
     modules = _modules()
-    assert "promgate.report.html.render" in modules and len(modules) > 10
+    assert "promgate.report.html.page" in modules and len(modules) > 10
     problems = [
         f"{path.relative_to(REPORT.parent)}: {use}"
         for module, path in modules.items()

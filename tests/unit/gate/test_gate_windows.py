@@ -9,14 +9,14 @@ import pytest
 from gate_fakeprom import END, START, FakePrometheus, value, vector
 from promgate import Gate, PrometheusClient, parse_config, queries
 from promgate.cli import run
-from promgate.config.lint import PLACEHOLDERS, parse_promql
 from promgate.config.presets import PRESETS
+from promgate.config.query_lint import PLACEHOLDERS, parse_promql
 from promgate.config.windows import EXACT_APDEX_T_MS, WindowKind
 from promgate.core.model.result import CheckResult, GateResult
 from promgate.prometheus.templating import render
 from promgate.report.github import github_annotations
 from promgate.report.html.data import report_data
-from promgate.report.html.render import render_html
+from promgate.report.html.page import render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
 from promgate.report.text import render_table
@@ -210,7 +210,7 @@ def test_the_window_is_shown_in_every_format_and_kept_in_json(fake_prom: FakePro
 def test_live_abort_judges_the_window_only_once_the_run_reaches_it(
     fake_prom: FakePrometheus, tmp_path: Path
 ) -> None:
-    from promgate.core.live.live import LiveGate
+    from promgate.core.live.live_gate import LiveGate
 
     cfg = tmp_path / "gate.yaml"
     cfg.write_text(

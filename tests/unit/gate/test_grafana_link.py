@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from promgate.core.model.result import GateResult
-from promgate.core.runs.links import DASHBOARD_UID, dashboard_url
+from promgate.core.runs.grafana_link import DASHBOARD_UID, dashboard_url
 from promgate.errors import UsageError
 from promgate.prometheus.types import RunWindow
-from promgate.report.html.render import ReportData, render_html
+from promgate.report.html.page import ReportData, render_html
 from promgate.report.markdown import render_markdown
 from promgate.report.text import render_table
 

@@ -20,15 +20,15 @@ from promgate.config.abort import AbortRule
 from promgate.config.loader import parse_config
 from promgate.core.gate import Gate
 from promgate.core.judging.judge import judge_check
-from promgate.core.live.child import generated_run_id, locust_option
-from promgate.core.live.live import AbortTimer, LiveGate, find_breach, live_window
+from promgate.core.live.live_gate import AbortTimer, LiveGate, find_breach, live_window
+from promgate.core.live.locust_process import generated_run_id, locust_option
 from promgate.core.model.aborted import Abort
 from promgate.core.model.result import GateResult
 from promgate.errors import ConfigError
 from promgate.prometheus.client import PrometheusClient
 from promgate.prometheus.types import Sample
 from promgate.report.github import github_annotations
-from promgate.report.html.render import ReportData, render_html
+from promgate.report.html.page import ReportData, render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
 from promgate.report.text import render_table

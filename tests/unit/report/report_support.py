@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from promgate.report.html.charts import Chart, Line, Threshold
-from promgate.report.html.render import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
+from promgate.report.html.page import CheckRow, EndpointRow, ErrorRow, ReportData, Summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

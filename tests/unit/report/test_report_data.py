@@ -21,7 +21,7 @@ from promgate.prometheus.templating import render
 from promgate.prometheus.types import Sample, Series
 from promgate.prometheus.window import RunWindow, run_selector
 from promgate.report.html.data import report_data
-from promgate.report.html.render import ReportData, render_html
+from promgate.report.html.page import ReportData, render_html
 
 WINDOW = RunWindow("r<1>", "locust", 1000.0, 1060.0, 1061.0, 1.0, 1062.0, 75)
 VARS = {"job": "locust", "run_id": "r<1>", "window": "75s"}

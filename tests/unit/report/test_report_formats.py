@@ -26,7 +26,7 @@ from promgate.prometheus.types import Sample
 from promgate.report.analysis import analysis_document
 from promgate.report.github import github_annotations
 from promgate.report.html.data import report_data
-from promgate.report.html.render import render_html
+from promgate.report.html.page import render_html
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
 from promgate.report.push import results_registry

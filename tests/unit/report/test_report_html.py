@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from promgate.report.html.render import (
+from promgate.report.html.page import (
     EndpointRow,
     ErrorRow,
     ReportData,

@@ -8,10 +8,10 @@ import json
 import pytest
 from promgate import queries
 from promgate.cli import run
-from promgate.core.runs.runs import RunRow, list_runs
+from promgate.core.runs.run_listing import RunRow, list_runs
 from promgate.prometheus.templating import render
 from promgate.prometheus.types import Sample
-from promgate.report.runs import format_runs
+from promgate.report.runs_table import format_runs
 
 VARS = {"job": "locust", "window": "7d"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from promgate.report.html.render import render_html
+from promgate.report.html.page import render_html
 from report_support import CHROMIUM, png_rows, png_stats, sample_report, screenshot
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

@@ -20,7 +20,7 @@ from ...prometheus.types import RunWindow
 from ..model.baseline_ref import Baseline, NoBaseline
 from ..model.profile import RunProfile
 from ..model.result import GateResult
-from ..regression.history import History, history_candidates, run_markers
+from ..regression.baseline_history import History, history_candidates, run_markers
 from .baselines import Candidate, Choice, choose, preference_order
 from .collect import fetch_profile, fetch_verdict
 from .result_files import ResultSet

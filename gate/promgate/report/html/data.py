@@ -17,9 +17,9 @@ from ...core.judging.format import check_title, conditions_text, display_state
 from ...core.model.result import CheckResult, GateResult
 from ...core.model.runreport import Panel, RunReport
 from ...errors import ConfigError
-from ..regression import baseline_text, regression_rows
+from ..regression_rows import baseline_text, regression_rows
 from .charts import Chart, Line, Threshold
-from .render import CheckRow, ReportData, Summary
+from .page import CheckRow, ReportData, Summary
 
 __all__ = ["report_data"]
 

@@ -16,7 +16,7 @@ from ...defaults import LOOKBACK
 from ...prometheus.client import PrometheusClient
 from ...prometheus.templating import check_duration, render
 from ..model.result import GateResult, Verdict
-from ..regression.history import run_markers
+from ..regression.baseline_history import run_markers
 
 __all__ = ["RunRow", "list_runs", "marker_of", "rows_from_results"]
 

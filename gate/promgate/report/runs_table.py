@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import TextIO
 
 from ..core.judging.format import format_value
-from ..core.runs.runs import RunRow
+from ..core.runs.run_listing import RunRow
 
 __all__ = ["format_runs"]
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from html import escape
 
 from ...core.judging.format import VERDICT_GLYPHS, VERDICT_WORDS, format_value
-from ..regression import HEADER, RegressionRow, cells
+from ..regression_rows import HEADER, RegressionRow, cells
 from .charts import PALETTE
 
 __all__ = ["distribution_chart", "regression_section"]

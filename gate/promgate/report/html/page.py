@@ -31,9 +31,9 @@ from ...core.judging.format import (
 )
 from ...core.model.runreport import EndpointRow, ErrorRow
 from ...levels import ERROR_RATIO
-from ..regression import RegressionRow
+from ..regression_rows import RegressionRow
 from .charts import Chart, off_scale, render_chart, swatch, threshold_key
-from .regression import regression_section
+from .regression_section import regression_section
 from .style import CSS
 
 __all__ = [

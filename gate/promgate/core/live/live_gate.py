@@ -26,7 +26,7 @@ from ...prometheus.window import run_selector
 from ..gate import Gate
 from ..judging.format import format_labels, format_value
 from ..judging.judge import judge_check
-from ..judging.windows import WindowResolver
+from ..judging.window_edges import WindowResolver
 from ..model.aborted import Abort, elapsed_text
 from ..model.result import CheckResult
 
