@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gate_cli_support import check, one_line_error
 from gate_fakeprom import START, FakePrometheus, value, vector
 from promgate.cli import run
 from promgate.core.runs.result_files import INDEX_NAME
-from test_gate_cli import _one_line_error, check
 
 Writer = Callable[[str], Path]
 #: one absolute check (judged without a baseline) and one relative check
@@ -128,7 +128,7 @@ def test_bad_result_files_exit_2_naming_the_file(
         prom.hits = 0
         code = check(prom, cfg, "--baseline-file", str(where if in_dir else bad))
         err = capsys.readouterr().err
-        line = _one_line_error(err)
+        line = one_line_error(err)
         assert code == 2, (kind, err)
         assert str(bad) in line and expected[kind] in line, (kind, line)
         assert prom.hits == 0  # refused before a single query: nothing judged, nothing passed
@@ -343,7 +343,7 @@ def test_a_bad_index_is_exit_2_naming_it(
     (d / INDEX_NAME).write_text(index, encoding="utf-8")
     capsys.readouterr()
     assert check(prom, write_config(CONFIG), "--baseline-file", str(d)) == 2
-    assert str(d / INDEX_NAME) in _one_line_error(capsys.readouterr().err)
+    assert str(d / INDEX_NAME) in one_line_error(capsys.readouterr().err)
     assert run(["runs", "--dir", str(d)]) == 2
 
 

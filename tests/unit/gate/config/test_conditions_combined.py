@@ -11,14 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gate_cli_support import check
 from gate_fakeprom import FakePrometheus, vector
 from promgate import ConfigError, parse_condition
 from promgate.cli import run
 from promgate.config.units import UNITS
 from promgate.core.judging.format import limit_text
 from promgate.core.model.result import Verdict
-from test_gate_cli import check
-from test_gate_regression import BUSY, by_name, history, judge_regression, sample_run, spec
+from promgate.core.regression.latency_regression import judge_regression
+from regression_support import BUSY, by_name, history, sample_run, spec
 
 MS, S = UNITS["ms"], UNITS["seconds"]
 FLOOR = "> +20% and > +15ms"

@@ -229,7 +229,7 @@ def test_fuzz_structured_config_only_config_errors(doc: object) -> None:
 def test_docs_presets_table_is_current() -> None:
     from presets_doc import presets_markdown
 
-    doc = (Path(__file__).resolve().parents[3] / "docs" / "gate.md").read_text()
+    doc = (Path(__file__).resolve().parents[4] / "docs" / "gate.md").read_text()
     block = doc.split("<!-- presets:begin")[1].split("-->\n", 1)[1]
     block = block.split("<!-- presets:end -->")[0]
     assert block == presets_markdown(), "regenerate the presets table in docs/gate.md"
@@ -267,7 +267,7 @@ def test_defaults_are_one_table_the_config_help_and_docs_agree_with() -> None:
         assert f"(default: {defaults.LOOKBACK})" in (lookback.help or "")
     wait = next(a for a in choices["check"]._actions if "--wait-timeout" in a.option_strings)
     assert f"else {defaults.WAIT_TIMEOUT:g})" in (wait.help or "")
-    docs = Path(__file__).resolve().parents[3] / "docs"
+    docs = Path(__file__).resolve().parents[4] / "docs"
     gate_md = (docs / "gate.md").read_text(encoding="utf-8")
     assert f"lookback: {defaults.LOOKBACK} " in gate_md
     assert f"wait_timeout: {defaults.WAIT_TIMEOUT:g}\n" in gate_md

@@ -13,69 +13,13 @@ import pytest
 from promgate import ConfigError, RunWindow, Sample, parse_config
 from promgate.core.model.result import Baseline, GateResult, Verdict
 from promgate.core.regression.baseline_history import History, history_samples
-from promgate.core.regression.latency_regression import AGGREGATED, RunData, judge_regression
-from promgate.core.stats.distribution import Buckets
+from promgate.core.regression.latency_regression import RunData, judge_regression
 from promgate.report.html.regression_section import regression_section
 from promgate.report.junit import render_junit
 from promgate.report.markdown import render_markdown
 from promgate.report.regression_rows import regression_rows
 from promgate.report.text import render_table
-
-BOUNDS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)
-BUSY, SPARSE = ("GET", "/busy"), ("GET", "/sparse")
-CONFIG = """
-baseline: {history: 4}
-checks:
-  - name: latency
-    preset: latency_regression
-    critical: "> +10%"
-"""
-
-
-def spec(text: str = CONFIG):  # type: ignore[no-untyped-def]
-    return parse_config(text, "t.yaml", env={}).checks[0]
-
-
-def sample_run(
-    run_id: str, rng: random.Random, n: dict[tuple[str, str], int], scale: dict[str, float]
-) -> RunData:
-    """A run of log-normal latencies (median 30 ms), each endpoint times ``scale[name]``."""
-    buckets: dict[tuple[str, str], Buckets] = {}
-    percentiles: dict[tuple[str, str], dict[str, float]] = {}
-    everything: list[float] = []
-    for key, count in n.items():
-        values = sorted(
-            0.030 * scale.get(key[1], 1.0) * math.exp(rng.gauss(0, 0.3)) for _ in range(count)
-        )
-        everything += values
-        buckets[key] = _bucket(values)
-        percentiles[key] = _locust(values)
-    buckets[AGGREGATED] = Buckets.pooled(list(buckets.values()))
-    percentiles[AGGREGATED] = _locust(sorted(everything))
-    return RunData(run_id, buckets, percentiles)
-
-
-def _bucket(values: list[float]) -> Buckets:
-    return Buckets.from_cumulative((b, sum(1 for v in values if v <= b)) for b in BOUNDS)
-
-
-def _locust(values: list[float]) -> dict[str, float]:
-    # Locust's percentile: a value on its 1 ms grid.
-    def q(p: float) -> float:
-        return round(values[min(len(values) - 1, int(p * len(values)))] * 1000) / 1000
-
-    return {"median": q(0.5), "p95": q(0.95)}
-
-
-def history(rng: random.Random, n: dict[tuple[str, str], int]) -> list[RunData]:
-    return [
-        sample_run(f"h{i}", rng, n, {"/busy": f, "/sparse": f})
-        for i, f in enumerate((0.97, 1.0, 1.02, 1.04))
-    ]
-
-
-def by_name(result):  # type: ignore[no-untyped-def]
-    return {s.labels["name"]: s for s in result.series}
+from regression_support import BUSY, CONFIG, SPARSE, by_name, history, sample_run, spec
 
 
 def test_a_significant_shift_beyond_the_spread_fails_only_that_endpoint() -> None:

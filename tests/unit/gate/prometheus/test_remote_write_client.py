@@ -18,9 +18,9 @@ from typing import Any
 
 import cramjam
 import pytest
+from gate_cli_support import CHECKS, Writer, check, closed_port_url, one_line_error
 from gate_fakeprom import FakePrometheus, value
 from promgate.cli import run
-from test_gate_cli import CHECKS, Writer, _closed_port_url, _one_line_error, check
 
 Series = tuple[dict[str, str], float, int]
 #: the delivery takes the prometheus: block's attempts (3 here) and first backoff
@@ -171,7 +171,7 @@ def test_400_is_reported_once_with_its_reason(
     _passing(fake_prom)
     rec.script.append((400, {}, b"out of order sample\n"))
     assert check(fake_prom, write_config(CHECKS), "--remote-write-results", url) == 3
-    line = _one_line_error(capsys.readouterr().err)
+    line = one_line_error(capsys.readouterr().err)
     assert "HTTP 400: out of order sample" in line and "refused" in line
     assert len(rec.seen) == 1  # not retried
 
@@ -180,17 +180,17 @@ def test_receiver_down_exits_3_after_the_verdict(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _passing(fake_prom)
-    code = check(fake_prom, write_config(CHECKS), "--remote-write-results", _closed_port_url())
+    code = check(fake_prom, write_config(CHECKS), "--remote-write-results", closed_port_url())
     out, err = capsys.readouterr()
     assert code == 3 and "PASS" in out  # judged and shown; the delivery failed, as a push does
-    assert "remote write of the verdict" in _one_line_error(err)
+    assert "remote write of the verdict" in one_line_error(err)
 
 
 def test_bad_url_is_refused_before_judging(
     fake_prom: FakePrometheus, write_config: Writer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert check(fake_prom, write_config(CHECKS), "--remote-write-results", "http://[::1") == 2
-    assert "remote-write URL" in _one_line_error(capsys.readouterr().err)
+    assert "remote-write URL" in one_line_error(capsys.readouterr().err)
     assert fake_prom.hits == 0
     both = ("--remote-write-results", "http://a:1", "--push-results", "http://b:2")
     assert check(fake_prom, write_config(CHECKS), *both) == 2
@@ -228,4 +228,4 @@ def test_markers_refuse_two_sinks_from_the_environment(
     monkeypatch.setenv("PROMGATE_REMOTE_WRITE_URL", "http://127.0.0.1:1/api/v1/write")
     monkeypatch.setenv("PROMGATE_PUSHGATEWAY_URL", "http://127.0.0.1:1")
     assert run(["runs", "pin", "r-1"]) == 2
-    assert "both PROMGATE_PUSHGATEWAY_URL" in _one_line_error(capsys.readouterr().err)
+    assert "both PROMGATE_PUSHGATEWAY_URL" in one_line_error(capsys.readouterr().err)

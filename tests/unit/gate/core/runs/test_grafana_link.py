@@ -16,7 +16,7 @@ from promgate.report.html.page import ReportData, render_html
 from promgate.report.markdown import render_markdown
 from promgate.report.text import render_table
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[5]
 RUN = RunWindow("ci 42/a&b", "locust", 1_700_000_000.25, 1_700_000_090.5, 1_700_000_091.0, 1.0,
                 1_700_000_091.0, 92)  # fmt: skip
 

@@ -14,7 +14,7 @@ from gate_fakeprom import FakePrometheus, value
 from promgate import ConfigError, Gate, PrometheusClient, UsageError, parse_config
 from promgate.cli import run
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 Writer = Callable[..., Path]
 
 

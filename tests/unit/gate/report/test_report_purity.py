@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-REPORT = Path(__file__).resolve().parents[3] / "gate" / "promgate" / "report"
+REPORT = Path(__file__).resolve().parents[4] / "gate" / "promgate" / "report"
 
 #: modules (and their submodules) a renderer never imports
 FORBIDDEN_MODULES = (
