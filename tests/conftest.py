@@ -66,6 +66,7 @@ UNIT_SECONDS = {
     "test_report_screenshot": 15,
     "test_latency_regression_sim": 12,
     "test_deploy_kubernetes": 10,
+    "test_deploy_kubernetes_commands": 8,  # renders the overlays too (kubectl kustomize)
 }
 
 
