@@ -12,10 +12,10 @@ from typing import Any
 
 from ..config.loader import GateConfig, load_config
 from ..config.thresholds import load_thresholds
-from ..core.collect import fetch_report
 from ..core.gate import Gate
-from ..core.links import check_grafana_url, dashboard_url
-from ..core.result import GateResult
+from ..core.model.result import GateResult
+from ..core.runs.collect import fetch_report
+from ..core.runs.grafana_link import check_grafana_url, dashboard_url
 from ..defaults import WAIT_TIMEOUT
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient

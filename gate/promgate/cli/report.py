@@ -15,8 +15,8 @@ import json
 import sys
 from typing import Any
 
-from ..core.collect import fetch_profile, fetch_report, observe_run
-from ..core.result import SCHEMA, SCHEMAS, GateResult
+from ..core.model.result import SCHEMA, SCHEMAS, GateResult
+from ..core.runs.collect import fetch_profile, fetch_report, observe_run
 from ..defaults import LOOKBACK
 from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient

@@ -8,13 +8,13 @@ import sys
 from typing import Any
 
 from ..config.loader import load_config
-from ..core.result_files import gather_results
-from ..core.runs import list_runs, rows_from_results
+from ..core.runs.result_files import gather_results
+from ..core.runs.run_listing import list_runs, rows_from_results
 from ..defaults import LOOKBACK
 from ..errors import ExitCode, UsageError
 from ..prometheus.client import PrometheusClient, build_session
 from ..prometheus.settings import PrometheusSettings
-from ..report.runs import format_runs
+from ..report.runs_table import format_runs
 from .args import RUNS_EXIT_CODES, add_sigv4_options, prometheus_url, with_sigv4
 from .markers import mark_run
 

@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-from ..core.aborted import Abort
-from ..core.child import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
 from ..core.gate import Gate
-from ..core.live import LiveGate
+from ..core.live.live_gate import LiveGate
+from ..core.live.locust_process import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
+from ..core.model.aborted import Abort
 from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from .args import RUN_EXIT_CODES, SECONDS, wait_seconds

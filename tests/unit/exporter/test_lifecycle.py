@@ -16,7 +16,7 @@ from locust.env import Environment
 from locust_prometheus import PrometheusExporter
 from locust_prometheus.links import DASHBOARD_UID, dashboard_link
 from locust_prometheus.options import ExporterConfig, config_from_options
-from locust_prometheus.runs import RunIds
+from locust_prometheus.run_ids import RunIds
 from locust_prometheus.shutdown import ShutdownOnce
 from locust_prometheus.workers import WorkerReports
 
