@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DURATION_TOLERANCE", "RunProfile", "profile_differences"]
+__all__ = ["DURATION_FLOOR", "DURATION_TOLERANCE", "RunProfile", "profile_differences"]
 
 #: how far (relative) a baseline run's duration may be from the judged run's
 DURATION_TOLERANCE = 0.10
+#: ...and in seconds at least: the same ``--run-time`` measures a second or two apart (when the
+#: first request and the last report fell), which is 15-30 % of a 6 s run
+DURATION_FLOOR = 5.0
 #: ``locust_run_info`` labels with a field of their own (the rest stay in ``labels``)
 _OWN = ("testplan", "environment", "host", "users", "spawn_rate", "locustfile_digest")
 
@@ -130,8 +133,12 @@ def profile_differences(judged: RunProfile, base: RunProfile) -> list[str]:
     if dj and db and dj != db:
         out.append(f"locustfile digest {db[:12]} (judged run {dj[:12]})")
     tj, tb = judged.duration, base.duration
-    if tj is not None and tb is not None and tj > 0 and abs(tb / tj - 1.0) > DURATION_TOLERANCE:
-        out.append(f"duration {tb:.0f}s (judged run {tj:.0f}s, beyond ±{DURATION_TOLERANCE:.0%})")
+    if tj is not None and tb is not None and tj > 0:
+        if abs(tb - tj) > max(DURATION_TOLERANCE * tj, DURATION_FLOOR):
+            out.append(
+                f"duration {tb:.0f}s (judged run {tj:.0f}s, beyond ±{DURATION_TOLERANCE:.0%} "
+                f"and ±{DURATION_FLOOR:.0f}s)"
+            )
     return out
 
 

@@ -306,6 +306,22 @@ def test_duration_beyond_ten_percent(
     assert "duration" in missing and "beyond ±10%" in missing and "host http://other" in missing
 
 
+def test_short_runs_differ_in_duration_by_more_than_seconds_of_jitter() -> None:
+    """The same ``--run-time 8s`` measured 6 s and 7 s apart on a busy machine (17 %): within
+    the 5 s floor; twice the duration is not."""
+    from promgate.core.model.profile import RunProfile, profile_differences
+
+    def run(duration: float) -> RunProfile:
+        return RunProfile(run_id="r", job="locust", duration=duration)
+
+    assert profile_differences(run(6.0), run(7.0)) == []
+    assert profile_differences(run(6.0), run(11.5)) == [
+        "duration 12s (judged run 6s, beyond ±10% and ±5s)"
+    ]
+    assert profile_differences(run(600.0), run(640.0)) == []  # 6.7 %
+    assert profile_differences(run(600.0), run(670.0))  # 11.7 %, 70 s
+
+
 def test_comparable_config_values(write_config: Writer) -> None:
     from promgate.config.baseline import Comparable
     from promgate.config.loader import load_config
