@@ -3,7 +3,7 @@ index, a repository holding only a locustfile, a gate config and one copied temp
 three runs every template must get right (tests/integration/test_ci_templates*.py):
 
 1. on the default branch: passes and keeps its result as the baseline;
-2. a pull request against a server whose busiest endpoint is 30 % slower: fails on that endpoint,
+2. a pull request against a server whose busiest endpoint is 50 % slower: fails on that endpoint,
    naming the baseline's run id;
 3. a pull request against the unchanged server: passes.
 """
@@ -85,10 +85,12 @@ LOAD = {"USERS": "6", "SPAWN_RATE": "6", "DURATION": "5s"}
 
 
 def serve(api: DemoApi, slow: bool = False) -> None:
-    """The system under test: 110-120 ms per request, the busiest endpoint 30 % slower if
+    """The system under test: 110-120 ms per request, the busiest endpoint 50 % slower if
     ``slow``. Long enough that a shared machine's stalls (tens of ms in a p95 of a few hundred
-    requests) stay well inside the gate's 20 %, and a 30 % slowdown well outside it."""
-    routes = {BUSIEST: {"latency_factor": 1.3}} if slow else {}
+    requests) stay well inside the gate's 20 %, and a 50 % slowdown well outside it even when
+    the baseline run was the slowed one (a loaded run measured a 130 ms median where 115 ms was
+    served, and a 30 % slowdown then read +15 %)."""
+    routes = {BUSIEST: {"latency_factor": 1.5}} if slow else {}
     api.configure(latency_ms=110, jitter_ms=10, error_rate=0.0, routes=routes)
 
 

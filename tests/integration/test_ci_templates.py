@@ -146,7 +146,7 @@ def test_azure_pipelines_compares_with_the_default_branch(
     (summary,) = job.summaries  # one summary on the run's page
     assert "latency regression" in summary
 
-    # 2. A pull request against a server whose busiest endpoint is 30 % slower: fails on it,
+    # 2. A pull request against a server whose busiest endpoint is 50 % slower: fails on it,
     # against run 1, and publishes no baseline.
     serve(demo_api, slow=True)
     job, reports = pipeline(9002, "refs/pull/7/merge")

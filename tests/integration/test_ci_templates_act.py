@@ -169,7 +169,7 @@ def test_github_template_under_act_compares_with_the_default_branch(
     link = result["dashboard_url"]
     assert link.startswith(f"{GRAFANA}/d/promgate-locust-run?var-run_id=gh-101-1&from="), link
 
-    # 2. A pull request against a server whose busiest endpoint is 30 % slower: fails on it,
+    # 2. A pull request against a server whose busiest endpoint is 50 % slower: fails on it,
     # against run 1; nothing is saved; the PR comment is written (the repository's own branch).
     git(repo, "checkout", "-q", "-b", "feature")
     pull = {

@@ -120,7 +120,7 @@ def test_gitlab_template_under_gitlab_ci_local_compares_with_the_default_branch(
     assert any("baseline" in note for note in result["notes"]), result["notes"]
     assert [p.name for p in cache.iterdir()] == [f"{first}.json"], log
 
-    # 2. A merge request against a server whose busiest endpoint is 30 % slower: fails on it,
+    # 2. A merge request against a server whose busiest endpoint is 50 % slower: fails on it,
     # against run 1; the cache is only read.
     git(repo, "checkout", "-q", "-b", "feature")
     serve(demo_api, slow=True)

@@ -133,13 +133,16 @@ def profile_differences(judged: RunProfile, base: RunProfile) -> list[str]:
     if dj and db and dj != db:
         out.append(f"locustfile digest {db[:12]} (judged run {dj[:12]})")
     tj, tb = judged.duration, base.duration
-    if tj is not None and tb is not None and tj > 0:
-        if abs(tb - tj) > max(DURATION_TOLERANCE * tj, DURATION_FLOOR):
-            out.append(
-                f"duration {tb:.0f}s (judged run {tj:.0f}s, beyond ±{DURATION_TOLERANCE:.0%} "
-                f"and ±{DURATION_FLOOR:.0f}s)"
-            )
+    if tj is not None and tb is not None and _durations_differ(tj, tb):
+        out.append(
+            f"duration {tb:.0f}s (judged run {tj:.0f}s, beyond ±{DURATION_TOLERANCE:.0%} "
+            f"and ±{DURATION_FLOOR:.0f}s)"
+        )
     return out
+
+
+def _durations_differ(judged: float, base: float) -> bool:
+    return judged > 0 and abs(base - judged) > max(DURATION_TOLERANCE * judged, DURATION_FLOOR)
 
 
 def _n(value: float) -> str:
