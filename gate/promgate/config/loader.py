@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 import yaml
 
@@ -32,7 +32,7 @@ from .baseline import (
 )
 from .conditions import Condition, parse_condition
 from .outcomes import POLICIES, CheckMode, Policy, check_warning_exit_code, parse_mode
-from .presets import PRESETS
+from .presets import PRESETS, Preset
 from .prometheus_block import parse_prometheus
 from .units import Unit, get_unit
 from .windows import WHOLE, WindowSpec, check_window, parse_window, preset_description
@@ -128,6 +128,26 @@ def load_config(
     return parse_config(text, str(path), env, errors=errors, notes=notes)
 
 
+_TOP_KEYS = (
+    "prometheus",
+    "checks",
+    "job",
+    "vars",
+    "wait_timeout",
+    "lookback",
+    "baseline",
+    "baseline_missing",
+    "no_data",
+    "version",
+    "window",
+    "warning_exit_code",
+)
+
+#: a top-level mapping of the config: key -> (key node, value node)
+_Top = dict[str, tuple[yaml.Node, yaml.Node]]
+_Keep = Callable[[ConfigError], None]
+
+
 def parse_config(
     text: str,
     source: str = "<config>",
@@ -151,30 +171,54 @@ def parse_config(
     if root is None:
         raise ConfigError("empty config (expected a mapping with checks:)", file=source)
     top = doc.mapping(root, "")
-    allowed = {
-        "prometheus",
-        "checks",
-        "job",
-        "vars",
-        "wait_timeout",
-        "lookback",
-        "baseline",
-        "baseline_missing",
-        "no_data",
-        "version",
-        "window",
-        "warning_exit_code",
-    }
     for name, (knode, _) in top.items():
-        if name not in allowed:
-            keep(doc.fail(knode, name, unknown_key(name, sorted(allowed))))
-    prometheus = PrometheusSettings()
-    if "prometheus" in top:
-        try:
-            prometheus = parse_prometheus(doc, top["prometheus"][1])
-        except ConfigError as exc:
-            keep(exc)
+        if name not in _TOP_KEYS:
+            keep(doc.fail(knode, name, unknown_key(name, sorted(_TOP_KEYS))))
+    # Sections in a fixed order: without ``errors``, the first problem found is the one raised.
+    prometheus = _kept(keep, lambda: parse_prometheus(doc, top["prometheus"][1]), top, "prometheus")
     job = opt_str(doc, top, "job")
+    variables = _variables(doc, top)
+    wait_timeout = _wait_timeout(doc, top)
+    lookback = _lookback(doc, top, keep)
+    settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
+    warning_exit_code = _warning_exit_code(doc, top, keep)
+    defaults: dict[str, Policy | None] = {
+        "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
+        "no_data": _policy(doc, top, "no_data", None),
+    }
+    window = _kept(keep, lambda: parse_window(doc, top["window"][1], "window"), top, "window")
+    checks, rejected = _checks(doc, root, top, defaults, keep, WHOLE if window is None else window)
+    return GateConfig(
+        source,
+        _unique(checks, source, keep),
+        PrometheusSettings() if prometheus is None else prometheus,
+        job,
+        variables,
+        wait_timeout,
+        lookback,
+        baseline_history=settings.history,
+        comparable=settings.comparable,
+        rejected=tuple(rejected),
+        warning_exit_code=warning_exit_code,
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _kept(keep: _Keep, parse: Callable[[], _T], top: _Top, key: str) -> _T | None:
+    """A top-level section parsed by ``parse``, or None when it is absent or has a problem
+    (kept for lint, or raised)."""
+    if key not in top:
+        return None
+    try:
+        return parse()
+    except ConfigError as exc:
+        keep(exc)
+        return None
+
+
+def _variables(doc: YamlDoc, top: _Top) -> dict[str, str]:
     variables: dict[str, str] = {}
     if "vars" in top:
         for name, (_knode, vnode) in doc.mapping(top["vars"][1], "vars").items():
@@ -182,36 +226,49 @@ def parse_config(
             if isinstance(val, (dict, list)) or val is None:
                 raise doc.fail(vnode, f"vars.{name}", "expected a scalar value")
             variables[name] = str(val)
-    wait_timeout = None
-    if "wait_timeout" in top:
-        node = top["wait_timeout"][1]
-        wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
-        if not wait_timeout >= 0:  # NaN too: it would never time out
-            raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
+    return variables
+
+
+def _wait_timeout(doc: YamlDoc, top: _Top) -> float | None:
+    if "wait_timeout" not in top:
+        return None
+    node = top["wait_timeout"][1]
+    wait_timeout = float(doc.typed(node, "wait_timeout", (int, float), "seconds"))
+    if not wait_timeout >= 0:  # NaN too: it would never time out
+        raise doc.fail(node, "wait_timeout", "must be >= 0 seconds")
+    return wait_timeout
+
+
+def _lookback(doc: YamlDoc, top: _Top, keep: _Keep) -> str:
     lookback = opt_str(doc, top, "lookback") or LOOKBACK
     try:
         check_duration(lookback)
     except ConfigError as exc:
         keep(doc.fail(top["lookback"][1], "lookback", exc.message))
-        lookback = LOOKBACK
-    settings = parse_baseline(doc, top["baseline"][1]) if "baseline" in top else BaselineSettings()
-    warning_exit_code = 0
-    if "warning_exit_code" in top:
-        node = top["warning_exit_code"][1]
-        try:
-            warning_exit_code = check_warning_exit_code(doc.value(node, "warning_exit_code"))
-        except ConfigError as exc:
-            keep(doc.fail(node, "warning_exit_code", exc.message))
-    defaults: dict[str, Policy | None] = {
-        "baseline_missing": _policy(doc, top, "baseline_missing", "warn"),
-        "no_data": _policy(doc, top, "no_data", None),
-    }
-    window = WHOLE
-    if "window" in top:
-        try:
-            window = parse_window(doc, top["window"][1], "window")
-        except ConfigError as exc:
-            keep(exc)
+        return LOOKBACK
+    return lookback
+
+
+def _warning_exit_code(doc: YamlDoc, top: _Top, keep: _Keep) -> int:
+    if "warning_exit_code" not in top:
+        return 0
+    node = top["warning_exit_code"][1]
+    try:
+        return check_warning_exit_code(doc.value(node, "warning_exit_code"))
+    except ConfigError as exc:
+        keep(doc.fail(node, "warning_exit_code", exc.message))
+        return 0
+
+
+def _checks(
+    doc: YamlDoc,
+    root: yaml.Node,
+    top: _Top,
+    defaults: Mapping[str, Policy | None],
+    keep: _Keep,
+    window: WindowSpec,
+) -> tuple[list[CheckSpec], list[RejectedQuery]]:
+    """The valid checks, and the queries of those rejected for another problem (lint)."""
     checks: list[CheckSpec] = []
     rejected: list[RejectedQuery] = []
     if "checks" not in top:
@@ -228,6 +285,11 @@ def parse_config(
             except ConfigError as exc:
                 keep(exc)
                 rejected.extend(found)
+    return checks, rejected
+
+
+def _unique(checks: list[CheckSpec], source: str, keep: _Keep) -> tuple[CheckSpec, ...]:
+    """The checks without a second one of the same name (results are matched by name)."""
     seen: dict[str, int | None] = {}
     for check in list(checks):
         if check.name in seen:
@@ -241,19 +303,7 @@ def parse_config(
                 )
             )
         seen[check.name] = check.line
-    return GateConfig(
-        source,
-        tuple(checks),
-        prometheus,
-        job,
-        variables,
-        wait_timeout,
-        lookback,
-        baseline_history=settings.history,
-        comparable=settings.comparable,
-        rejected=tuple(rejected),
-        warning_exit_code=warning_exit_code,
-    )
+    return tuple(checks)
 
 
 def _policy(
@@ -304,103 +354,43 @@ def _check(
     """One check; ``where`` (``checks[2]``) names it until its name is known, then every
     message says ``checks.NAME``."""
     m = doc.mapping(node, where)
-    name_or_none = opt_str(doc, m, "name", where)
-    if not name_or_none or not name_or_none.strip():
-        raise doc.fail(node, f"{where}.name", "missing (every check needs a name)")
-    # Names are free text ("p95 latency", "checkout error rate"); every output escapes them.
-    # Control characters only: a newline would split the one-line reports.
-    name = name_or_none.strip()
-    if any(not c.isprintable() and c != " " for c in name):
-        raise doc.fail(m["name"][1], f"{where}.name", "no control characters (newlines, tabs)")
+    name = _check_name(doc, node, m, where)
     key = f"checks.{name}"
     for other, (knode, _) in m.items():
         if other not in _CHECK_KEYS:
             keep(doc.fail(knode, f"{key}.{other}", unknown_key(other, _CHECK_KEYS)))
     preset_name = opt_str(doc, m, "preset", key)
-    query: str | None = None
-    if "query" in m:
-        raw = doc.value(m["query"][1], f"{key}.query", interpolate=False)
-        if not isinstance(raw, str) or not raw.strip():
-            raise doc.fail(m["query"][1], f"{key}.query", "expected a PromQL expression")
-        query = raw.strip()
-        found_query(RejectedQuery(key, query, node.start_mark.line + 1))
+    query = _own_query(doc, node, m, key, found_query)
     if (query is None) == (preset_name is None):
         raise doc.fail(node, key, "set exactly one of query or preset")
+    preset = _preset(doc, m, key, preset_name) if preset_name is not None else None
     no_data_default = defaults.get("no_data")
-    if preset_name is not None:
-        preset = PRESETS.get(preset_name)
-        if preset is None:
-            close = difflib.get_close_matches(preset_name, sorted(PRESETS), n=3, cutoff=0.6)
-            # Two swapped characters (p59) are the commonest typo: prefer the same letters.
-            close.sort(key=lambda c: sorted(c) != sorted(preset_name))
-            hint = (
-                f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(PRESETS))}"
-            )
-            raise doc.fail(
-                m["preset"][1], f"{key}.preset", f"unknown preset {preset_name!r} ({hint})"
-            )
+    if preset is not None:
         query = preset.query
-        native = preset.unit
-        shown = preset.shown_unit
         no_data_default = no_data_default or preset.no_data
     assert query is not None
     window, query = check_window(doc, m, key, preset_name, query, window)
-    try:
-        unit_name = opt_str(doc, m, "unit", key) or (shown if preset_name else "count")
-        unit = get_unit(unit_name)
-        qunit_name = opt_str(doc, m, "query_unit", key) or (native if preset_name else unit_name)
-        query_unit = get_unit(qunit_name)
-    except ConfigError as exc:
-        bad = "unit" if "unit" in m else "query_unit"
-        raise doc.fail(m.get(bad, (node, node))[1], f"{key}.{bad}", exc.message) from None
-    if unit.dimension != query_unit.dimension:
-        raise doc.fail(
-            m.get("unit", (node, node))[1],
-            f"{key}.unit",
-            f"{unit.name} cannot show values in {query_unit.name}",
-        )
-    levels: dict[str, tuple[Condition, ...]] = {}
-    for level in ("warning", "critical"):
-        conds: list[Condition] = []
-        if level in m:
-            vnode = m[level][1]
-            raw_val = doc.value(vnode, f"{key}.{level}")
-            items = raw_val if isinstance(raw_val, list) else [raw_val]
-            for item in items:
-                try:
-                    conds.append(parse_condition(item, unit))
-                except ConfigError as exc:
-                    raise doc.fail(vnode, f"{key}.{level}", exc.message) from None
-        levels[level] = tuple(conds)
-    if not levels["warning"] and not levels["critical"]:
+    unit, query_unit = _units(doc, node, m, key, preset)
+    warning, critical = (_conditions(doc, m, key, level, unit) for level in _LEVELS)
+    if not warning and not critical:
         raise doc.fail(node, key, "set warning or critical (or both)")
-    mode = CheckMode.GATE
-    if "mode" in m:
-        try:
-            mode = parse_mode(doc.value(m["mode"][1], f"{key}.mode"))
-        except ConfigError as exc:
-            raise doc.fail(m["mode"][1], f"{key}.mode", exc.message) from None
-    abort = parse_abort(doc, m["abort"][1], f"{key}.abort") if "abort" in m else None
-    if abort is not None and mode is CheckMode.REPORT:
-        raise doc.fail(m["abort"][1], f"{key}.abort", "a report-only check never stops a run")
-    if abort is not None and not levels["critical"]:
-        raise doc.fail(m["abort"][1], f"{key}.abort", "needs a critical condition to abort on")
-    confidence = DEFAULT_CONFIDENCE
-    if "confidence" in m:
-        confidence = parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
+    mode = _mode(doc, m, key)
+    abort = _abort(doc, m, key, mode, critical)
+    confidence = (
+        parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
+        if "confidence" in m
+        else DEFAULT_CONFIDENCE
+    )
     if preset_name == REGRESSION_PRESET:
-        check_regression_conditions(doc, node, key, (*levels["warning"], *levels["critical"]))
-    given = opt_str(doc, m, "reduce", key) or "each"
-    reduce = next((r for r in REDUCERS if r == given), None)
-    if reduce is None:
-        raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
+        check_regression_conditions(doc, node, key, (*warning, *critical))
+    reduce = _reduce(doc, m, key)
     return CheckSpec(
         name=name,
         query=query,
         unit=unit,
         query_unit=query_unit,
-        warning=levels["warning"],
-        critical=levels["critical"],
+        warning=warning,
+        critical=critical,
         description=opt_str(doc, m, "description", key)
         or (preset_description(preset_name, window) if preset_name else ""),
         preset=preset_name,
@@ -416,3 +406,110 @@ def _check(
         window=window,
         mode=mode,
     )
+
+
+_LEVELS = ("warning", "critical")
+
+
+def _check_name(doc: YamlDoc, node: yaml.Node, m: _Top, where: str) -> str:
+    name = opt_str(doc, m, "name", where)
+    if not name or not name.strip():
+        raise doc.fail(node, f"{where}.name", "missing (every check needs a name)")
+    # Names are free text ("p95 latency", "checkout error rate"); every output escapes them.
+    # Control characters only: a newline would split the one-line reports.
+    if any(not c.isprintable() and c != " " for c in name.strip()):
+        raise doc.fail(m["name"][1], f"{where}.name", "no control characters (newlines, tabs)")
+    return name.strip()
+
+
+def _own_query(
+    doc: YamlDoc, node: yaml.Node, m: _Top, key: str, found: Callable[[RejectedQuery], None]
+) -> str | None:
+    """The check's ``query:``, handed to ``found`` at once (lint checks its PromQL even when
+    the check is rejected later); None without one."""
+    if "query" not in m:
+        return None
+    raw = doc.value(m["query"][1], f"{key}.query", interpolate=False)
+    if not isinstance(raw, str) or not raw.strip():
+        raise doc.fail(m["query"][1], f"{key}.query", "expected a PromQL expression")
+    found(RejectedQuery(key, raw.strip(), node.start_mark.line + 1))
+    return raw.strip()
+
+
+def _preset(doc: YamlDoc, m: _Top, key: str, name: str) -> Preset:
+    preset = PRESETS.get(name)
+    if preset is not None:
+        return preset
+    close = difflib.get_close_matches(name, sorted(PRESETS), n=3, cutoff=0.6)
+    # Two swapped characters (p59) are the commonest typo: prefer the same letters.
+    close.sort(key=lambda c: sorted(c) != sorted(name))
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(PRESETS))}"
+    raise doc.fail(m["preset"][1], f"{key}.preset", f"unknown preset {name!r} ({hint})")
+
+
+def _units(
+    doc: YamlDoc, node: yaml.Node, m: _Top, key: str, preset: Preset | None
+) -> tuple[Unit, Unit]:
+    """The unit values are shown and judged in, and the one the query's values come in (by
+    default the preset's, else ``count`` and the shown unit); of one dimension."""
+    try:
+        unit_name = opt_str(doc, m, "unit", key) or (preset.shown_unit if preset else "count")
+        unit = get_unit(unit_name)
+        qunit_name = opt_str(doc, m, "query_unit", key) or (preset.unit if preset else unit_name)
+        query_unit = get_unit(qunit_name)
+    except ConfigError as exc:
+        bad = "unit" if "unit" in m else "query_unit"
+        raise doc.fail(m.get(bad, (node, node))[1], f"{key}.{bad}", exc.message) from None
+    if unit.dimension != query_unit.dimension:
+        raise doc.fail(
+            m.get("unit", (node, node))[1],
+            f"{key}.unit",
+            f"{unit.name} cannot show values in {query_unit.name}",
+        )
+    return unit, query_unit
+
+
+def _conditions(doc: YamlDoc, m: _Top, key: str, level: str, unit: Unit) -> tuple[Condition, ...]:
+    """``warning:`` or ``critical:``: one condition or a list, in the check's unit."""
+    if level not in m:
+        return ()
+    vnode = m[level][1]
+    raw = doc.value(vnode, f"{key}.{level}")
+    conds: list[Condition] = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        try:
+            conds.append(parse_condition(item, unit))
+        except ConfigError as exc:
+            raise doc.fail(vnode, f"{key}.{level}", exc.message) from None
+    return tuple(conds)
+
+
+def _mode(doc: YamlDoc, m: _Top, key: str) -> CheckMode:
+    if "mode" not in m:
+        return CheckMode.GATE
+    try:
+        return parse_mode(doc.value(m["mode"][1], f"{key}.mode"))
+    except ConfigError as exc:
+        raise doc.fail(m["mode"][1], f"{key}.mode", exc.message) from None
+
+
+def _abort(
+    doc: YamlDoc, m: _Top, key: str, mode: CheckMode, critical: tuple[Condition, ...]
+) -> AbortRule | None:
+    """``abort:``: only on a gating check, which needs a critical condition to stop the run on."""
+    if "abort" not in m:
+        return None
+    abort = parse_abort(doc, m["abort"][1], f"{key}.abort")
+    if mode is CheckMode.REPORT:
+        raise doc.fail(m["abort"][1], f"{key}.abort", "a report-only check never stops a run")
+    if not critical:
+        raise doc.fail(m["abort"][1], f"{key}.abort", "needs a critical condition to abort on")
+    return abort
+
+
+def _reduce(doc: YamlDoc, m: _Top, key: str) -> Reduce:
+    given = opt_str(doc, m, "reduce", key) or "each"
+    reduce = next((r for r in REDUCERS if r == given), None)
+    if reduce is None:
+        raise doc.fail(m["reduce"][1], f"{key}.reduce", f"expected one of {', '.join(REDUCERS)}")
+    return reduce
