@@ -69,48 +69,8 @@ def judge_check(
     empty answer (``core.nodata``)."""
     current = _converted(spec, samples)
     base = _converted(spec, baseline) if baseline is not None else None
-    series: list[SeriesResult] = []
-    if spec.reduce == "each":
-        for labels, value in current:
-            bval = _match(labels, base, len(current))
-            series.append(_judge_one(spec, labels, value, bval, missing))
-        if series:
-            verdict = worst([s.verdict for s in series])
-            decisive = _nearest(spec, [s for s in series if s.verdict is verdict])
-            value, bvalue, reason = decisive.value, decisive.baseline, decisive.reason
-            if len(series) > 1 and verdict is Verdict.PASS:
-                reason = (
-                    f"all {len(series)} series {reason} (nearest {format_labels(decisive.labels)})"
-                )
-            elif len(series) > 1:
-                reason = f"{format_labels(decisive.labels)}: {reason}"
-        else:
-            one = _judge_one(spec, {}, None, _match({}, base, 1), missing, why)
-            verdict, value, bvalue, reason = one.verdict, None, one.baseline, one.reason
-    else:
-        value = reduce_values([v for _, v in current if v is not None], spec.reduce)
-        bvalue = (
-            reduce_values([v for _, v in base if v is not None], spec.reduce)
-            if base is not None
-            else None
-        )
-        one = _judge_one(spec, {}, value, bvalue, missing, why if not current else "")
-        verdict, reason = one.verdict, one.reason
-        dropped = sum(1 for _, v in current if v is None)
-        if dropped and value is not None:
-            reason += f" ({spec.reduce} of {len(current) - dropped} series; {dropped} without data)"
-        elif len(current) > 1:
-            reason += f" ({spec.reduce} of {len(current)} series)"
-        series = [
-            SeriesResult(
-                lb,
-                v,
-                _match(lb, base, len(current)),
-                verdict if v is not None else Verdict.SKIP,
-                "reduced" if v is not None else "no data",
-            )
-            for lb, v in current
-        ]
+    judge = _judge_each if spec.reduce == "each" else _judge_reduced
+    verdict, value, bvalue, reason, series = judge(spec, current, base, missing, why)
     return CheckResult.for_spec(
         spec,
         query,
@@ -121,6 +81,63 @@ def judge_check(
         series=series,
         baseline_query=baseline_query,
     )
+
+
+#: a check's verdict, value, baseline value and reason, and its series
+_Judged = tuple[Verdict, float | None, float | None, str, list[SeriesResult]]
+_Values = list[tuple[dict[str, str], float | None]]
+
+
+def _judge_each(
+    spec: CheckSpec, current: _Values, base: _Values | None, missing: NoBaseline | None, why: str
+) -> _Judged:
+    """Each series judged on its own; the check's headline is the nearest of the worst."""
+    series = [
+        _judge_one(spec, labels, value, _match(labels, base, len(current)), missing)
+        for labels, value in current
+    ]
+    if not series:
+        one = _judge_one(spec, {}, None, _match({}, base, 1), missing, why)
+        return one.verdict, None, one.baseline, one.reason, series
+    verdict = worst([s.verdict for s in series])
+    decisive = _nearest(spec, [s for s in series if s.verdict is verdict])
+    reason = decisive.reason
+    if len(series) > 1 and verdict is Verdict.PASS:
+        reason = f"all {len(series)} series {reason} (nearest {format_labels(decisive.labels)})"
+    elif len(series) > 1:
+        reason = f"{format_labels(decisive.labels)}: {reason}"
+    return verdict, decisive.value, decisive.baseline, reason, series
+
+
+def _judge_reduced(
+    spec: CheckSpec, current: _Values, base: _Values | None, missing: NoBaseline | None, why: str
+) -> _Judged:
+    """The series reduced to one value (``reduce: max`` ...), judged once; each series keeps
+    its value, marked ``reduced``."""
+    value = reduce_values([v for _, v in current if v is not None], spec.reduce)
+    bvalue = (
+        reduce_values([v for _, v in base if v is not None], spec.reduce)
+        if base is not None
+        else None
+    )
+    one = _judge_one(spec, {}, value, bvalue, missing, why if not current else "")
+    verdict, reason = one.verdict, one.reason
+    dropped = sum(1 for _, v in current if v is None)
+    if dropped and value is not None:
+        reason += f" ({spec.reduce} of {len(current) - dropped} series; {dropped} without data)"
+    elif len(current) > 1:
+        reason += f" ({spec.reduce} of {len(current)} series)"
+    series = [
+        SeriesResult(
+            lb,
+            v,
+            _match(lb, base, len(current)),
+            verdict if v is not None else Verdict.SKIP,
+            "reduced" if v is not None else "no data",
+        )
+        for lb, v in current
+    ]
+    return verdict, value, bvalue, reason, series
 
 
 def _nearest(spec: CheckSpec, candidates: Sequence[SeriesResult]) -> SeriesResult:
