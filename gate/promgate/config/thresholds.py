@@ -14,18 +14,18 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError
-from .conditions import Condition
+from .conditions import Condition, Op
 from .loader import CheckSpec, GateConfig
 from .outcomes import Policy
 from .presets import PRESETS
-from .units import get_unit
+from .units import UnitName, get_unit
 
 __all__ = ["FILE_METRICS", "load_thresholds", "parse_thresholds"]
 
 #: metric of the file -> (preset, bound: ">" upper / "<" lower, no_data). The guide's script skips a
 #: metric it has no figure for; so does the gate, and reports it as skipped. It still never
 #: passes on nothing: a run with every check skipped fails (and an unknown run fails first).
-FILE_METRICS: dict[str, tuple[str, str, Policy]] = {
+FILE_METRICS: dict[str, tuple[str, Op, Policy]] = {
     "response_time_p95": ("p95", ">", "skip"),
     "response_time_p99": ("p99", ">", "skip"),
     "error_rate": ("error_rate", ">", "skip"),
@@ -35,7 +35,7 @@ FILE_METRICS: dict[str, tuple[str, str, Policy]] = {
 }
 #: a unit of the file as a suffix in the gate's own condition syntax ("> 5%")
 _SUFFIX = {"seconds": "s", "ms": "ms", "percent": "%"}
-_FILE_UNITS = {
+_FILE_UNITS: dict[str, UnitName] = {
     "seconds": "seconds",
     "ms": "ms",
     "percent": "percent",
@@ -133,7 +133,7 @@ def _metric_check(name: str, spec: object, source: str, line: int | None) -> Che
 def _bound(
     spec: dict[str, object],
     level: str,
-    bound: str,
+    bound: Op,
     unit_name: str,
     source: str,
     line: int | None,
