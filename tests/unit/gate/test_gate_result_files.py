@@ -384,3 +384,36 @@ def test_a_result_files_baseline_source_is_one_of_the_three() -> None:
     assert Baseline.from_dict({"source": "history", "history": ["a"]}).source == "history"
     assert Baseline.from_dict({"file": "x.json"}).source == "file"
     assert Baseline.from_dict({"source": "bogus", "file": "x.json"}).source == "file"
+
+
+def test_a_result_files_closed_fields_read_as_one_of_their_values() -> None:
+    """A check's ``unit``, ``reduce``, ``no_data`` and ``baseline_missing`` and an abort's
+    ``reason`` and ``unit`` are each one of a closed set: a hand-edited odd one reads the field's
+    default (as an odd number reads as absent), a known one reads as written."""
+    from promgate.core.aborted import Abort
+    from promgate.core.result import CheckResult
+
+    check = {"name": "c", "verdict": "pass"}
+    odd = CheckResult.from_dict(
+        {**check, "unit": "furlongs", "reduce": "median", "no_data": 1, "baseline_missing": "x"}
+    )
+    assert (odd.unit, odd.reduce, odd.no_data, odd.baseline_missing) == (
+        "count",
+        "max",
+        "fail",
+        "fail",
+    )
+    known = CheckResult.from_dict(
+        {**check, "unit": "ms", "reduce": "each", "no_data": "skip", "baseline_missing": "warn"}
+    )
+    assert (known.unit, known.reduce, known.no_data, known.baseline_missing) == (
+        "ms",
+        "each",
+        "skip",
+        "warn",
+    )
+    assert known.to_dict()["unit"] == "ms"
+    abort = Abort.from_dict({"reason": "gremlins", "unit": "parsecs", "at": 1.0})
+    assert (abort.reason, abort.unit) == ("breach", "count")
+    abort = Abort.from_dict({"reason": "interrupted", "unit": "seconds", "at": 1.0})
+    assert (abort.reason, abort.unit) == ("interrupted", "seconds")
