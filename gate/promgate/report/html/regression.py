@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from ...core.format import VERDICT_GLYPHS, VERDICT_WORDS, format_value
+from ...core.format import VERDICT_GLYPHS, VERDICT_WORDS, display_state, format_value
 from ..regression import HEADER, RegressionRow, cells
 from .charts import PALETTE
 
@@ -27,7 +27,7 @@ def regression_section(rows: Sequence[RegressionRow], baseline: str) -> str:
     body = []
     for r in rows:
         texts = cells(r)[:-1]
-        state = r.verdict if r.verdict in VERDICT_WORDS else "unknown"
+        state = display_state(r.verdict)
         badge = (
             f'<span class="badge v-{state}">{VERDICT_GLYPHS[state]} '
             f"{escape(VERDICT_WORDS[state])}</span>"
