@@ -390,30 +390,29 @@ def test_a_result_files_closed_fields_read_as_one_of_their_values() -> None:
     """A check's ``unit``, ``reduce``, ``no_data`` and ``baseline_missing`` and an abort's
     ``reason`` and ``unit`` are each one of a closed set: a hand-edited odd one reads the field's
     default (as an odd number reads as absent), a known one reads as written."""
-    from promgate.core.aborted import Abort
-    from promgate.core.result import CheckResult
+    from promgate import GateResult
 
-    check = {"name": "c", "verdict": "pass"}
-    odd = CheckResult.from_dict(
-        {**check, "unit": "furlongs", "reduce": "median", "no_data": 1, "baseline_missing": "x"}
-    )
-    assert (odd.unit, odd.reduce, odd.no_data, odd.baseline_missing) == (
-        "count",
-        "max",
-        "fail",
-        "fail",
-    )
-    known = CheckResult.from_dict(
-        {**check, "unit": "ms", "reduce": "each", "no_data": "skip", "baseline_missing": "warn"}
-    )
-    assert (known.unit, known.reduce, known.no_data, known.baseline_missing) == (
-        "ms",
-        "each",
-        "skip",
-        "warn",
-    )
-    assert known.to_dict()["unit"] == "ms"
-    abort = Abort.from_dict({"reason": "gremlins", "unit": "parsecs", "at": 1.0})
-    assert (abort.reason, abort.unit) == ("breach", "count")
-    abort = Abort.from_dict({"reason": "interrupted", "unit": "seconds", "at": 1.0})
-    assert (abort.reason, abort.unit) == ("interrupted", "seconds")
+    def read(check: dict[str, Any], aborted: dict[str, Any]) -> GateResult:
+        run = {"run_id": "r", "job": "locust", "start": 1.0, "end": 2.0, "eval_time": 3.0}
+        return GateResult.from_dict(
+            {"run": {**run, "window": "5s"}, "checks": [check], "aborted": aborted}
+        )
+
+    odd = read(
+        {"name": "c", "verdict": "pass", "unit": "furlongs", "reduce": "median", "no_data": 1,
+         "baseline_missing": "x"},
+        {"reason": "gremlins", "unit": "parsecs", "at": 1.0},
+    )  # fmt: skip
+    c = odd.checks[0]
+    assert (c.unit, c.reduce, c.no_data, c.baseline_missing) == ("count", "max", "fail", "fail")
+    assert odd.aborted is not None and (odd.aborted.reason, odd.aborted.unit) == ("breach", "count")
+    known = read(
+        {"name": "c", "verdict": "pass", "unit": "ms", "reduce": "each", "no_data": "skip",
+         "baseline_missing": "warn"},
+        {"reason": "interrupted", "unit": "seconds", "at": 1.0},
+    )  # fmt: skip
+    c = known.checks[0]
+    assert (c.unit, c.reduce, c.no_data, c.baseline_missing) == ("ms", "each", "skip", "warn")
+    assert known.to_dict()["checks"][0]["unit"] == "ms"
+    assert known.aborted is not None
+    assert (known.aborted.reason, known.aborted.unit) == ("interrupted", "seconds")
