@@ -137,10 +137,7 @@ def parse_check(
     if (query is None) == (preset_name is None):
         raise doc.fail(node, key, "set exactly one of query or preset")
     preset = _preset(doc, m, key, preset_name) if preset_name is not None else None
-    no_data_default = defaults.get("no_data")
-    if preset is not None:
-        query = preset.query
-        no_data_default = no_data_default or preset.no_data
+    query = preset.query if preset is not None else query
     assert query is not None
     window, query = check_window(doc, m, key, preset_name, query, window)
     unit, query_unit = _units(doc, node, m, key, preset)
@@ -149,14 +146,16 @@ def parse_check(
         raise doc.fail(node, key, "set warning or critical (or both)")
     mode = _mode(doc, m, key)
     abort = _abort(doc, m, key, mode, critical)
-    confidence = (
-        parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
-        if "confidence" in m
-        else DEFAULT_CONFIDENCE
-    )
+    confidence = DEFAULT_CONFIDENCE
+    if "confidence" in m:
+        confidence = parse_confidence(doc, m["confidence"][1], f"{key}.confidence", preset_name)
     if preset_name == REGRESSION_PRESET:
         check_regression_conditions(doc, node, key, (*warning, *critical))
     reduce = _reduce(doc, m, key)
+    description = opt_str(doc, m, "description", key) or (
+        preset_description(preset_name, window) if preset_name else ""
+    )
+    no_data, baseline_missing = _policies(doc, m, key, defaults, preset)
     return CheckSpec(
         name=name,
         query=query,
@@ -164,21 +163,34 @@ def parse_check(
         query_unit=query_unit,
         warning=warning,
         critical=critical,
-        description=opt_str(doc, m, "description", key)
-        or (preset_description(preset_name, window) if preset_name else ""),
+        description=description,
         preset=preset_name,
         reduce=reduce,
-        no_data=parse_policy(doc, m, "no_data", no_data_default or "fail", key) or "fail",
-        baseline_missing=parse_policy(
-            doc, m, "baseline_missing", defaults.get("baseline_missing") or "warn", key
-        )
-        or "warn",
+        no_data=no_data,
+        baseline_missing=baseline_missing,
         line=node.start_mark.line + 1,
         abort=abort,
         confidence=confidence,
         window=window,
         mode=mode,
     )
+
+
+def _policies(
+    doc: YamlDoc,
+    m: _Map,
+    key: str,
+    defaults: Mapping[str, Policy | None],
+    preset: Preset | None,
+) -> tuple[Policy, Policy]:
+    """The check's ``no_data`` and ``baseline_missing``; unset, the config's top-level ones
+    (for ``no_data`` then the preset's), else ``fail`` and ``warn``."""
+    no_data_default = defaults.get("no_data") or (preset.no_data if preset is not None else None)
+    no_data = parse_policy(doc, m, "no_data", no_data_default or "fail", key) or "fail"
+    baseline_missing = parse_policy(
+        doc, m, "baseline_missing", defaults.get("baseline_missing") or "warn", key
+    )
+    return no_data, baseline_missing or "warn"
 
 
 _LEVELS = ("warning", "critical")
