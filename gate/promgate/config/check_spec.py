@@ -21,7 +21,7 @@ from .baseline import (
     check_regression_conditions,
     parse_confidence,
 )
-from .conditions import Condition, parse_condition
+from .conditions import LEVELS, Condition, Level, parse_condition
 from .outcomes import POLICIES, CheckMode, Policy, parse_mode
 from .presets import PRESETS, Preset
 from .units import Unit, get_unit
@@ -65,6 +65,13 @@ class CheckSpec:
     @property
     def relative(self) -> bool:
         return any(c.needs_baseline for c in (*self.warning, *self.critical))
+
+    def conditions(self, level: Level) -> tuple[Condition, ...]:
+        return self.warning if level == "warning" else self.critical
+
+    def thresholds(self, baseline: float | None) -> dict[str, list[float | None]]:
+        """Each level's absolute thresholds against ``baseline`` (None: relative, none)."""
+        return {level: [c.threshold(baseline) for c in self.conditions(level)] for level in LEVELS}
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,7 @@ def parse_check(
     assert query is not None
     window, query = check_window(doc, m, key, preset_name, query, window)
     unit, query_unit = _units(doc, node, m, key, preset)
-    warning, critical = (_conditions(doc, m, key, level, unit) for level in _LEVELS)
+    warning, critical = (_conditions(doc, m, key, level, unit) for level in LEVELS)
     if not warning and not critical:
         raise doc.fail(node, key, "set warning or critical (or both)")
     mode = _mode(doc, m, key)
@@ -191,9 +198,6 @@ def _policies(
         doc, m, "baseline_missing", defaults.get("baseline_missing") or "warn", key
     )
     return no_data, baseline_missing or "warn"
-
-
-_LEVELS = ("warning", "critical")
 
 
 def _check_name(doc: YamlDoc, node: yaml.Node, m: _Map, where: str) -> str:
@@ -254,7 +258,7 @@ def _units(
     return unit, query_unit
 
 
-def _conditions(doc: YamlDoc, m: _Map, key: str, level: str, unit: Unit) -> tuple[Condition, ...]:
+def _conditions(doc: YamlDoc, m: _Map, key: str, level: Level, unit: Unit) -> tuple[Condition, ...]:
     """``warning:`` or ``critical:``: one condition or a list, in the check's unit."""
     if level not in m:
         return ()

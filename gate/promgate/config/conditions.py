@@ -14,17 +14,20 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from ..errors import ConfigError
 from .units import Unit, parse_quantity
 
-__all__ = ["Condition", "Op", "Relative", "parse_condition"]
+__all__ = ["LEVELS", "Condition", "Level", "Op", "Relative", "parse_condition"]
 
 #: a condition's comparison: the value against the threshold
 Op = Literal[">=", "<=", "==", "!=", ">", "<"]
 #: "" absolute; "percent" (+20% of baseline); "delta" (+50ms over baseline)
 Relative = Literal["", "percent", "delta"]
+#: a check's conditions by what a breach means: ``critical`` fails the check, ``warning`` warns
+Level = Literal["warning", "critical"]
+LEVELS: tuple[Level, ...] = get_args(Level)
 
 _OPS: dict[Op, Callable[[float, float], bool]] = {
     ">=": operator.ge,

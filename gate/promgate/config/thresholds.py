@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError
-from .conditions import Condition, Op
+from .conditions import LEVELS, Condition, Level, Op
 from .loader import CheckSpec, GateConfig
 from .outcomes import Policy
 from .presets import PRESETS
@@ -109,8 +109,7 @@ def _metric_check(name: str, spec: object, source: str, line: int | None) -> Che
             key=f"{name}.unit",
         )
     warning, critical = (
-        _bound(spec, level, bound, unit_name, source, line, name)
-        for level in ("warning", "critical")
+        _bound(spec, level, bound, unit_name, source, line, name) for level in LEVELS
     )
     if not warning and not critical:
         raise ConfigError("set warning or critical", file=source, line=line, key=name)
@@ -132,7 +131,7 @@ def _metric_check(name: str, spec: object, source: str, line: int | None) -> Che
 
 def _bound(
     spec: dict[str, object],
-    level: str,
+    level: Level,
     bound: Op,
     unit_name: str,
     source: str,

@@ -10,7 +10,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from ..config.conditions import Condition
+from ..config.conditions import Condition, Level
 from ..config.loader import CheckSpec, Reduce
 from ..config.outcomes import Policy
 from ..config.units import convert
@@ -19,7 +19,7 @@ from .baseline_ref import NoBaseline
 from .format import format_labels, format_value
 from .result import CheckResult, SeriesResult, Verdict, worst
 
-__all__ = ["POLICY_VERDICT", "judge_check", "missing_outcome", "reduce_values"]
+__all__ = ["LEVEL_VERDICTS", "POLICY_VERDICT", "judge_check", "missing_outcome", "reduce_values"]
 
 #: the verdict each ``no_data`` / ``baseline_missing`` policy gives
 POLICY_VERDICT: dict[Policy, Verdict] = {
@@ -28,6 +28,13 @@ POLICY_VERDICT: dict[Policy, Verdict] = {
     "pass": Verdict.PASS,
     "skip": Verdict.SKIP,
 }
+
+
+#: the verdict a breach of each level gives, the most severe first
+LEVEL_VERDICTS: tuple[tuple[Level, Verdict], ...] = (
+    ("critical", Verdict.FAIL),
+    ("warning", Verdict.WARN),
+)
 
 
 def reduce_values(values: Sequence[float], how: Reduce) -> float | None:
@@ -198,10 +205,7 @@ def _judge_one(
     missing: NoBaseline | None = None,
     why: str = "",
 ) -> SeriesResult:
-    thresholds = {
-        "warning": [c.threshold(baseline) for c in spec.warning],
-        "critical": [c.threshold(baseline) for c in spec.critical],
-    }
+    thresholds = spec.thresholds(baseline)
     if value is None:
         verdict = POLICY_VERDICT[spec.no_data]
         reason = (
@@ -211,11 +215,8 @@ def _judge_one(
         )
         return SeriesResult(labels, None, baseline, verdict, reason, thresholds)
     outcomes: list[tuple[Verdict, str]] = []
-    for level, cond_verdict, conds in (
-        ("critical", Verdict.FAIL, spec.critical),
-        ("warning", Verdict.WARN, spec.warning),
-    ):
-        for cond in conds:
+    for level, cond_verdict in LEVEL_VERDICTS:
+        for cond in spec.conditions(level):
             hit = cond.triggered(value, baseline)
             if hit is None and missing is not None:
                 outcomes.append(missing_outcome(spec, missing, f"{level} '{cond.text}'"))
@@ -251,7 +252,7 @@ def missing_outcome(spec: CheckSpec, missing: NoBaseline, what: str) -> tuple[Ve
 
 
 def _explain(
-    level: str, value: float, cond: Condition, baseline: float | None, spec: CheckSpec
+    level: Level, value: float, cond: Condition, baseline: float | None, spec: CheckSpec
 ) -> str:
     text = f"{level}: {format_value(value, spec.unit)} {cond.text}"
     if cond.needs_baseline and baseline is not None:

@@ -38,7 +38,7 @@ from .distribution import (
     z_for,
 )
 from .format import format_labels, format_value
-from .judge import POLICY_VERDICT, missing_outcome
+from .judge import LEVEL_VERDICTS, POLICY_VERDICT, missing_outcome
 from .regression_figures import figures_of
 from .result import CheckResult, SeriesResult, Verdict, worst
 from .rundata import AGGREGATED, STATS, Key, RunData
@@ -157,10 +157,7 @@ def _judge_series(
         )
     ev = _evidence(spec, key, run_b, run_q, present, history=history, confidence=confidence)
     base = ev.median_base * k
-    thresholds = {
-        "warning": [c.threshold(base) for c in spec.warning],
-        "critical": [c.threshold(base) for c in spec.critical],
-    }
+    thresholds = spec.thresholds(base)
     outcomes, notes = _outcomes(spec, ev, confidence)
     doc = ev.doc
     if outcomes:
@@ -264,11 +261,8 @@ def _outcomes(
     notes on those crossed that do not count (not significant, within the history's spread)."""
     outcomes: list[tuple[Verdict, str, str]] = []
     notes: list[str] = []
-    for level, level_verdict, conds in (
-        ("critical", Verdict.FAIL, spec.critical),
-        ("warning", Verdict.WARN, spec.warning),
-    ):
-        for cond in conds:
+    for level, level_verdict in LEVEL_VERDICTS:
+        for cond in spec.conditions(level):
             for stat, _q in _STATS:
                 why = _fires(cond, ev.stats[stat], confidence, ev.k)
                 if why is None:
