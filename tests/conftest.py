@@ -64,8 +64,9 @@ UNIT_SECONDS = {
     "test_gate_hostile_prometheus": 25,  # fault modes wait out their 2 s deadlines
     "test_gate_fuzz": 25,
     "test_report_screenshot": 15,
-    "test_gate_regression_sim": 12,
+    "test_latency_regression_sim": 12,
     "test_deploy_kubernetes": 10,
+    "test_deploy_kubernetes_commands": 8,  # renders the overlays too (kubectl kustomize)
 }
 
 

@@ -1,7 +1,9 @@
 """The receiving side of AWS SigV4, for the tests: recompute a received request's signature with
-botocore from the request as it arrived (its signed headers, its body), and a small verifying
-proxy that forwards only verified requests, as Amazon Managed Service for Prometheus would take
-them. Fixed fake credentials; no network beyond loopback.
+botocore from the request as it arrived (its signed headers, its query string, its body), and a
+small verifying proxy that forwards only verified requests, as Amazon Managed Service for
+Prometheus would take them: remote write to a receiver, and with ``api`` the workspace's query
+API (``/workspaces/ws-test/api/v1/...``) to a Prometheus. Fixed fake credentials; no network
+beyond loopback.
 """
 
 from __future__ import annotations
@@ -119,37 +121,53 @@ class Received:
     problem: str
 
 
+#: the path of the proxy's workspace, as in Amazon's URLs
+WORKSPACE = "/workspaces/ws-test"
+#: an answer of the proxy: status, body, content type
+Answer = tuple[int, bytes, str]
+
+
 @dataclass
 class VerifyingServer:
-    """An HTTP server on 127.0.0.1 that checks every request's signature; a verified request
-    is forwarded to ``upstream`` (its answer relayed) or, without one, answered 204. A request
-    that does not verify gets 403, as Amazon's endpoint answers."""
+    """An HTTP server on 127.0.0.1 that checks every request's signature. A verified remote
+    write (``url``) is forwarded to ``upstream``; any other verified request under ``base``
+    (the workspace URL) to the same path under ``api``, a Prometheus (query string kept);
+    the answer relayed. Without a target, a verified request is answered 204. A request that
+    does not verify gets 403, as Amazon's endpoint answers."""
 
     secrets: Mapping[str, tuple[str, str | None]]
     upstream: str = ""
+    api: str = ""
     received: list[Received] = field(default_factory=list)
+    #: the workspace's remote-write URL, and the workspace's base URL (its query API's)
     url: str = ""
+    base: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> int:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         problem = verify(
             method, f"http://{headers.get('Host', '')}{path}", headers, body, self.secrets
         )
         with self._lock:
             self.received.append(Received(method, path, headers, body, problem))
         if problem:
-            return 403
-        if not self.upstream:
-            return 204
-        forward = urllib.request.Request(self.upstream, data=body, method=method)
+            return 403, problem.encode(), "text/plain"
+        rest = path.removeprefix(WORKSPACE)
+        if rest == "/api/v1/remote_write" or rest == path:
+            target = self.upstream
+        else:
+            target = self.api and self.api + rest
+        if not target:
+            return 204, b"", "text/plain"
+        forward = urllib.request.Request(target, data=body or None, method=method)
         for name in ("Content-Type", "Content-Encoding", "X-Prometheus-Remote-Write-Version"):
             if name in headers:
                 forward.add_header(name, headers[name])
         try:
             with urllib.request.urlopen(forward, timeout=10) as answer:
-                return int(answer.status)
+                return int(answer.status), answer.read(), answer.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
-            return exc.code
+            return exc.code, exc.read(), exc.headers.get("Content-Type", "")
 
     def verified(self) -> list[Received]:
         with self._lock:
@@ -162,26 +180,33 @@ class VerifyingServer:
 
 @contextmanager
 def verifying_server(
-    secrets: Mapping[str, tuple[str, str | None]], upstream: str = ""
+    secrets: Mapping[str, tuple[str, str | None]], upstream: str = "", api: str = ""
 ) -> Iterator[VerifyingServer]:
-    server = VerifyingServer(secrets, upstream)
-    handle: Callable[[str, str, dict[str, str], bytes], int] = server.handle
+    server = VerifyingServer(secrets, upstream, api.rstrip("/"))
+    handle: Callable[[str, str, dict[str, str], bytes], Answer] = server.handle
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+        def answer(self, method: str) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status = handle("POST", self.path, dict(self.headers.items()), body)
+            status, text, kind = handle(method, self.path, dict(self.headers.items()), body)
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(text)))
             self.end_headers()
+            self.wfile.write(text)
+
+        def do_POST(self) -> None:
+            self.answer("POST")
+
+        def do_GET(self) -> None:
+            self.answer("GET")
 
         def log_message(self, *args: object) -> None:
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.url = (
-        f"http://127.0.0.1:{httpd.server_address[1]}/workspaces/ws-test/api/v1/remote_write"
-    )
+    server.base = f"http://127.0.0.1:{httpd.server_address[1]}{WORKSPACE}"
+    server.url = f"{server.base}/api/v1/remote_write"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -11,7 +11,7 @@ so that ``python -m locust_prometheus`` can say what to install; ``PrometheusExp
 
 from __future__ import annotations
 
-from typing import Any
+import typing
 
 from .__about__ import __version__
 from .options import ConfigError, ExporterConfig, config_from_options
@@ -29,7 +29,7 @@ __all__ = [
 _LOCUST_EXTRA = frozenset({"locust", "gevent", "configargparse"})
 
 #: Why the plugin cannot load ("" when it can): a one-line ``what: detail (hint)`` message.
-MISSING_DEPENDENCY = ""
+_MISSING_DEPENDENCY = ""
 
 try:
     from ._activate import activate
@@ -37,14 +37,14 @@ try:
 except ImportError as exc:
     if (exc.name or "").partition(".")[0] not in _LOCUST_EXTRA:
         raise
-    MISSING_DEPENDENCY = (
+    _MISSING_DEPENDENCY = (
         f"locust_prometheus: cannot load the exporter: module {exc.name!r} is not installed "
         "(install promgate[locust])"
     )
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> typing.Any:
         if name in ("PrometheusExporter", "activate"):
-            raise ImportError(MISSING_DEPENDENCY, name=name)
+            raise ImportError(_MISSING_DEPENDENCY, name=name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 else:
     activate()

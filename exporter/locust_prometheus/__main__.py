@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from . import MISSING_DEPENDENCY
+from . import _MISSING_DEPENDENCY
 
 #: Exit code when the ``locust`` extra is not installed (as for a bad option: nothing ran).
 EXIT_MISSING_DEPENDENCY = 2
@@ -20,8 +20,8 @@ DOCS_URL = "https://github.com/promgate/promgate/blob/main/docs/exporter.md"
 
 
 def main(argv: list[str] | None = None) -> int:
-    if MISSING_DEPENDENCY:
-        print(MISSING_DEPENDENCY, file=sys.stderr)
+    if _MISSING_DEPENDENCY:
+        print(_MISSING_DEPENDENCY, file=sys.stderr)
         return EXIT_MISSING_DEPENDENCY
     import configargparse  # type: ignore[import-untyped]
 

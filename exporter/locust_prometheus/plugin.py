@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -20,12 +19,11 @@ from .exposition import Health
 from .links import dashboard_link
 from .options import ExporterConfig
 from .profile_labels import profile_labels
-from .pushgateway_http import FailureLog, Handler, Pusher
+from .pushgateway_http import Handler
 from .pushing import FINAL_PUSH_BUDGET, PushChannel, delete_later
 from .redact import redact_urls
-from .remote_write import RemoteWriter
 from .render import Renderer
-from .runs import RunIds, write_run_id_file
+from .run_ids import RunIds, write_run_id_file
 from .server import MetricsServer
 from .shutdown import ShutdownOnce
 from .snapshot import RunSnapshot
@@ -70,20 +68,8 @@ class PrometheusExporter:
         return self.channel.config
 
     @property
-    def pusher(self) -> Pusher | RemoteWriter | None:
-        return self.channel.pusher
-
-    @property
     def health(self) -> Health:
         return self.channel.health
-
-    @property
-    def failure_log(self) -> FailureLog:
-        return self.channel.failure_log
-
-    @property
-    def guard(self) -> Any:
-        return self.renderer.guard
 
     @property
     def environment(self) -> Any:
@@ -93,10 +79,6 @@ class PrometheusExporter:
     def environment(self, environment: Any) -> None:
         self.renderer.environment = environment
         self.renderer.info = run_info(self.config, environment)
-
-    @property
-    def info(self) -> Mapping[str, str]:
-        return self.renderer.info
 
     def snapshot(self, *, final: bool = False) -> RunSnapshot:
         """Locust's statistics now; call from the gevent loop (it does not yield)."""
@@ -151,7 +133,7 @@ class PrometheusExporter:
             )
         target = redact_urls(self.config.remote_write or self.config.pushgateway)
         verb = "remote write to" if self.config.remote_write else "pushing to"
-        where = f"{verb} {target}" if self.pusher else "not pushing"
+        where = f"{verb} {target}" if self.channel.pusher else "not pushing"
         logger.info(
             "locust_prometheus: run id %s (job %s), %s every %gs",
             self.config.run_id,
@@ -280,7 +262,7 @@ class PrometheusExporter:
                 self.end_time = time.time()
             # Workers' last reports reach the master after test_stop; this push carries them.
             # After an earlier failed final push, one quick attempt is enough.
-            budget = FINAL_PUSH_BUDGET if self.failure_log.failures == 0 else 0.0
+            budget = FINAL_PUSH_BUDGET if self.channel.failure_log.failures == 0 else 0.0
             ok = self.push(final=True, budget=budget)
             # Remote write has no scrape to wait for: its series end at once (staleness markers).
             self._linger(deleting=ok and not self.config.keep and not self.channel.remote)

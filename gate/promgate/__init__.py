@@ -15,7 +15,7 @@ from .config.loader import CheckSpec, GateConfig, load_config, parse_config
 from .config.presets import PRESETS, Preset
 from .config.thresholds import load_thresholds
 from .core.gate import Gate
-from .core.result import CheckResult, GateResult, SeriesResult, Verdict
+from .core.model.result import CheckResult, GateResult, SeriesResult, Verdict
 from .errors import (
     ConfigError,
     ExitCode,

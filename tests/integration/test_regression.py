@@ -11,8 +11,9 @@ judged run checks the history the gate found against the test's own bookkeeping.
 The acceptance assumes a machine whose own noise is the ±5 % factor. On a busy shared runner the
 test measures that first (Locust's figures of the history runs, and of the endpoints a judged run
 did not change) and skips, with the figures, where the runner moved them further: there no gate
-can tell the runner from the server. ``tests/unit/gate/test_gate_regression_sim.py`` runs the same
-protocol thirty-fold on simulated runs, without a runner.
+can tell the runner from the server.
+``tests/unit/gate/core/regression/test_latency_regression_sim.py`` runs the same protocol
+thirty-fold on simulated runs, without a runner.
 
     .venv/bin/python -m pytest -s -p no:cacheprovider tests/integration/test_regression.py
 
@@ -33,7 +34,7 @@ from typing import Any
 import pytest
 from localstack import LocalStack
 from promgate.cli import run
-from promgate.core.distribution import requests_needed
+from promgate.core.stats.distribution import requests_needed
 from support import DemoApi, new_run_id, start_locust, wait_until
 
 pytestmark = pytest.mark.integration

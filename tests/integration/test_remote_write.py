@@ -87,11 +87,14 @@ def check_run(query: Query, run: LocustRun, truth: dict[tuple[str, str], tuple[i
     one interval of the run's end."""
     sel = f'{{job="locust", run_id="{run.run_id}"}}'
     expected = sum(r for r, _ in truth.values())
-    wait_until(
-        lambda: scalar(query, f"sum(last_over_time(locust_requests_total{sel}[10m]))") == expected,
-        30,
-        f"the final send of {run.run_id} in {what}",
-    )
+    total = f"sum(last_over_time(locust_requests_total{sel}[10m]))"
+    try:  # the run has ended: only the store's ingestion delay (or a retried send) is left
+        wait_until(lambda: scalar(query, total) == expected, 60, f"the final send in {what}")
+    except TimeoutError as exc:  # seen once under load 10: say what arrived and what was sent
+        raise AssertionError(
+            f"{exc}: {scalar(query, total)} of {expected} requests; the run printed:\n"
+            + run.output[-4000:]
+        ) from None
     reqs = per_endpoint(query, f"locust_requests_total{sel}")
     fails = per_endpoint(query, f"locust_request_failures_total{sel}")
     assert reqs == {k: r for k, (r, _) in truth.items()}, what

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from conftest import CompletedRun
 from promgate.cli import run
-from promgate.core.format import format_value
+from promgate.core.judging.format import format_value
 from support import free_port
-from unit.report.report_support import CHROMIUM, png_stats, screenshot
+from unit.gate.report.html.report_support import CHROMIUM, png_stats, screenshot
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 
 from ..config.outcomes import check_warning_exit_code
 from ..errors import ConfigError, ExitCode, UsageError
+from ..prometheus.settings import PrometheusSettings
 
 __all__ = [
     "EXIT_CODES",
@@ -17,10 +19,12 @@ __all__ = [
     "RUN_EXIT_CODES",
     "SECONDS",
     "TOP_EXIT_CODES",
+    "add_sigv4_options",
     "parse_vars",
     "prometheus_url",
     "wait_seconds",
     "warning_code",
+    "with_sigv4",
 ]
 
 #: ``--wait-timeout``'s metavar everywhere (the other durations say SECONDS too)
@@ -139,3 +143,36 @@ def prometheus_url(given: str | None, default: str | None = None) -> str:
     if not url:
         raise UsageError("no Prometheus URL (pass --prometheus URL or set PROMGATE_PROMETHEUS_URL)")
     return url
+
+
+def add_sigv4_options(p: argparse.ArgumentParser) -> None:
+    """``--prometheus-sigv4-region/-profile``: the exporter's names, for every command that
+    talks to Prometheus."""
+    p.add_argument(
+        "--prometheus-sigv4-region",
+        metavar="REGION",
+        help="sign every request to Prometheus (queries, remote write) with AWS SigV4 for this "
+        "region, as Amazon Managed Service for Prometheus requires; credentials from the "
+        "standard AWS chain; needs promgate[aws] (env PROMGATE_PROMETHEUS_SIGV4_REGION, or "
+        "config prometheus: {sigv4: {region: ...}})",
+    )
+    p.add_argument(
+        "--prometheus-sigv4-profile",
+        metavar="PROFILE",
+        help="AWS profile for the SigV4 credentials (env PROMGATE_PROMETHEUS_SIGV4_PROFILE, or "
+        "config prometheus.sigv4.profile; default: AWS_PROFILE or the default chain)",
+    )
+
+
+def with_sigv4(args: argparse.Namespace, settings: PrometheusSettings) -> PrometheusSettings:
+    """``settings`` with the SigV4 region and profile of the options, else of the environment
+    (``PROMGATE_PROMETHEUS_SIGV4_REGION``/``_PROFILE``), else the config's."""
+    env = os.environ
+    region = getattr(args, "prometheus_sigv4_region", None)
+    region = region or env.get("PROMGATE_PROMETHEUS_SIGV4_REGION") or settings.sigv4_region
+    profile = getattr(args, "prometheus_sigv4_profile", None)
+    profile = profile or env.get("PROMGATE_PROMETHEUS_SIGV4_PROFILE") or settings.sigv4_profile
+    region, profile = (region or "").strip() or None, (profile or "").strip() or None
+    if (region, profile) == (settings.sigv4_region, settings.sigv4_profile):
+        return settings
+    return dataclasses.replace(settings, sigv4_region=region, sigv4_profile=profile)

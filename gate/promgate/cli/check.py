@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -11,10 +12,10 @@ from typing import Any
 
 from ..config.loader import GateConfig, load_config
 from ..config.thresholds import load_thresholds
-from ..core.collect import fetch_report
 from ..core.gate import Gate
-from ..core.links import check_grafana_url, dashboard_url
-from ..core.result import GateResult
+from ..core.model.result import GateResult
+from ..core.runs.collect import fetch_report
+from ..core.runs.grafana_link import check_grafana_url, dashboard_url
 from ..defaults import WAIT_TIMEOUT
 from ..errors import UsageError
 from ..prometheus.client import PrometheusClient
@@ -24,7 +25,16 @@ from ..report.junit import render_junit
 from ..report.markdown import render_markdown
 from ..report.text import write_table
 from ..textsafe import line_safe
-from .args import EXIT_CODES, SECONDS, parse_vars, prometheus_url, wait_seconds, warning_code
+from .args import (
+    EXIT_CODES,
+    SECONDS,
+    add_sigv4_options,
+    parse_vars,
+    prometheus_url,
+    wait_seconds,
+    warning_code,
+    with_sigv4,
+)
 from .files import write_html, write_report
 from .pushgateway import check_push_url, check_remote_write_url, push_results, write_results
 
@@ -66,6 +76,7 @@ def add_check_options(
         metavar="URL",
         help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL, or config)",
     )
+    add_sigv4_options(p)
     p.add_argument("--run-id", metavar="ID", help=run_id_help)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", metavar="FILE", help="gate config (YAML)")
@@ -136,7 +147,8 @@ def add_check_options(
         "--remote-write-results",
         metavar="URL",
         help="deliver the verdicts by Prometheus remote write instead (e.g. "
-        "https://mimir/api/v1/push), with the config's prometheus: auth, TLS and headers",
+        "https://mimir/api/v1/push), with the config's prometheus: auth (or SigV4), TLS and "
+        "headers",
     )
     p.add_argument(
         "--grafana-url",
@@ -178,6 +190,7 @@ def build_gate(args: argparse.Namespace) -> Gate:
     config: GateConfig = (
         load_config(args.config) if args.config else load_thresholds(args.thresholds)
     )
+    config = dataclasses.replace(config, prometheus=with_sigv4(args, config.prometheus))
     url = prometheus_url(args.prometheus, config.prometheus.url)
     client = PrometheusClient.from_settings(url, config.prometheus)
     return Gate(

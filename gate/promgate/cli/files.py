@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..core.result import GateResult
+from ..core.model.result import GateResult
 from ..errors import UsageError
 from ..report.html.write import html_files
 

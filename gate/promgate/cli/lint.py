@@ -11,8 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from ..config.lint import lint_config
 from ..config.loader import load_config
+from ..config.query_lint import lint_config
 from ..config.thresholds import load_thresholds
 from ..errors import ConfigError, ExitCode
 from ..report.github import annotation

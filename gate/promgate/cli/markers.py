@@ -15,9 +15,9 @@ import time
 import requests
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
-from ..core.result_files import RunIndex, gather_results, read_index, write_index
+from ..core.runs.result_files import RunIndex, gather_results, read_index, write_index
 from ..errors import PrometheusUnavailable, UsageError
-from ..prometheus.remote_write import remote_write
+from ..prometheus.remote_write_client import remote_write
 from ..queries import RESULTS_JOB
 from ..report.push import registry_samples
 from ..textsafe import redact_url

@@ -1,16 +1,16 @@
 """Delivering the gate's results (docs/metrics.md, "Gate results"): to a Pushgateway
 (``--push-results``) or by remote write (``--remote-write-results``). The gauges are
-``report.push.results_registry``, the HTTP is here and in ``prometheus.remote_write``."""
+``report.push.results_registry``, the HTTP is here and in ``prometheus.remote_write_client``."""
 
 from __future__ import annotations
 
 import requests
 from prometheus_client import push_to_gateway
 
-from ..core.result import GateResult
+from ..core.model.result import GateResult
 from ..errors import PrometheusUnavailable, UsageError
 from ..prometheus.http_values import check_base_url
-from ..prometheus.remote_write import remote_write
+from ..prometheus.remote_write_client import remote_write
 from ..report.push import registry_samples, results_registry
 from ..textsafe import redact_url
 

@@ -15,13 +15,21 @@ import json
 import sys
 from typing import Any
 
-from ..core.collect import fetch_profile, fetch_report, observe_run
-from ..core.result import SCHEMA, SCHEMAS, GateResult
+from ..core.model.result import SCHEMA, SCHEMAS, GateResult
+from ..core.runs.collect import fetch_profile, fetch_report, observe_run
 from ..defaults import LOOKBACK
 from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
+from ..prometheus.settings import PrometheusSettings
 from ..prometheus.window import find_latest_run, resolve_run
-from .args import REPORT_EXIT_CODES, SECONDS, prometheus_url, wait_seconds
+from .args import (
+    REPORT_EXIT_CODES,
+    SECONDS,
+    add_sigv4_options,
+    prometheus_url,
+    wait_seconds,
+    with_sigv4,
+)
 from .check import HTML_HELP
 from .files import write_html
 
@@ -50,6 +58,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="URL",
         help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL); not needed with --result",
     )
+    add_sigv4_options(p)
     p.add_argument(
         "--run-id",
         metavar="ID",
@@ -80,7 +89,8 @@ def run_report(args: argparse.Namespace, client: PrometheusClient | None = None)
     """Run ``promgate report``; errors are raised as ``PromgateError`` (the CLI maps them)."""
 
     def prometheus() -> PrometheusClient:
-        return client or PrometheusClient(prometheus_url(args.prometheus))
+        settings = with_sigv4(args, PrometheusSettings())
+        return client or PrometheusClient.from_settings(prometheus_url(args.prometheus), settings)
 
     result = _load_result(args.result) if args.result else None
     if result is not None:

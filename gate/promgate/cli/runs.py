@@ -8,14 +8,14 @@ import sys
 from typing import Any
 
 from ..config.loader import load_config
-from ..core.result_files import gather_results
-from ..core.runs import list_runs, rows_from_results
+from ..core.runs.result_files import gather_results
+from ..core.runs.run_listing import list_runs, rows_from_results
 from ..defaults import LOOKBACK
 from ..errors import ExitCode, UsageError
 from ..prometheus.client import PrometheusClient, build_session
 from ..prometheus.settings import PrometheusSettings
-from ..report.runs import format_runs
-from .args import RUNS_EXIT_CODES, prometheus_url
+from ..report.runs_table import format_runs
+from .args import RUNS_EXIT_CODES, add_sigv4_options, prometheus_url, with_sigv4
 from .markers import mark_run
 
 __all__ = ["add_runs_parser", "run_runs"]
@@ -31,7 +31,8 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
         "result files in DIR (promgate check --json). 'runs pin RUN' makes RUN a preferred "
         "baseline, 'runs exclude RUN' keeps it from ever being one: with --dir, in DIR's index "
         "file (promgate-index.json); else as markers pushed to --pushgateway or written by "
-        "--remote-write (auth from --config's prometheus: block). --clear undoes.",
+        "--remote-write (auth from --config's prometheus: block, or --prometheus-sigv4-region). "
+        "--clear undoes.",
         epilog=RUNS_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -42,6 +43,7 @@ def add_runs_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--prometheus", metavar="URL", help="Prometheus base URL (env PROMGATE_PROMETHEUS_URL)"
     )
+    add_sigv4_options(p)
     p.add_argument(
         "--dir",
         metavar="DIR",
@@ -105,10 +107,12 @@ def _count(text: str) -> int:
 def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -> int:
     """Run ``promgate runs``; errors are raised as ``PromgateError`` (the CLI maps them)."""
     settings = load_config(args.config) if args.config else None
+    block = with_sigv4(args, settings.prometheus if settings else PrometheusSettings())
     if args.action:
         if not args.run:
             raise UsageError(f"runs {args.action}: which run? (promgate runs {args.action} RUN)")
-        session = build_session(settings.prometheus) if settings else None
+        signed = block.sigv4_region and not args.dir and not args.pushgateway
+        session = build_session(block) if settings or signed else None
         line = mark_run(
             args.action,
             args.run,
@@ -128,7 +132,6 @@ def run_runs(args: argparse.Namespace, client: PrometheusClient | None = None) -
         rows = rows_from_results([r for _, r in found.results], idx.pinned, idx.excluded)
     else:
         if client is None:
-            block = settings.prometheus if settings else PrometheusSettings()
             url = prometheus_url(args.prometheus, block.url)
             client = PrometheusClient.from_settings(url, block)
         rows = list_runs(client, args.job, args.lookback)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import signal
 import sys
@@ -21,10 +20,10 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-from ..core.aborted import Abort
-from ..core.child import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
 from ..core.gate import Gate
-from ..core.live import LiveGate
+from ..core.live.live_gate import LiveGate
+from ..core.live.locust_process import RUN_ID_ENV, LocustProcess, generated_run_id, locust_option
+from ..core.model.aborted import Abort
 from ..errors import ExitCode, PrometheusError, UsageError
 from ..prometheus.client import PrometheusClient
 from .args import RUN_EXIT_CODES, SECONDS, wait_seconds
@@ -165,11 +164,17 @@ def _run_id(args: argparse.Namespace, command: list[str]) -> str:
 def _fast_client(gate: Gate, interval: float) -> PrometheusClient:
     """A client that answers or fails within about one interval: an evaluation that hangs on a
     slow Prometheus would delay the next one, and only the final check must be patient."""
-    settings = gate.config.prometheus
-    quick = dataclasses.replace(
-        settings, retries=min(settings.retries, 2), timeout=min(settings.timeout, interval)
+    settings, main = gate.config.prometheus, gate.client
+    # The final check's session: its auth (AWS credentials resolved once, at start), TLS, headers.
+    client = PrometheusClient(
+        main.url,
+        session=main.session,
+        retries=min(settings.retries, 2),
+        timeout=min(settings.timeout, interval),
+        retry_wait=settings.retry_wait,
     )
-    return PrometheusClient.from_settings(gate.client.url, quick)
+    client.ingestion_delay = settings.ingestion_delay
+    return client
 
 
 def _run_exists(live: LiveGate) -> bool:

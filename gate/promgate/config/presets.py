@@ -141,8 +141,9 @@ _LIST += [
     ),
 ]
 
-# Judged by core/regression.py (run vs baseline distributions), not by a threshold on a value:
-# the query shown is the histogram it compares; Locust's percentiles give the shifts.
+# Judged by core/regression/latency_regression.py (run vs baseline distributions), not by a
+# threshold on a value: the query shown is the histogram it compares; Locust's percentiles give
+# the shifts.
 _LIST.append(
     Preset(
         "latency_regression",

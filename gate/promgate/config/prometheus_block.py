@@ -1,5 +1,6 @@
-"""The config's ``prometheus:`` block (URL, timeout, retries, auth, TLS, headers, ingestion
-delay) as ``PrometheusSettings``; every error names the file, line and ``prometheus.KEY``."""
+"""The config's ``prometheus:`` block (URL, timeout, retries, auth, AWS SigV4, TLS, headers,
+ingestion delay) as ``PrometheusSettings``; every error names the file, line and
+``prometheus.KEY``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import yaml
 
 from ..errors import UsageError
+from ..prometheus.aws_sigv4 import check_region
 from ..prometheus.http_values import check_base_url, check_header, check_secret_text
 from ..prometheus.settings import PrometheusSettings
 from .yamldoc import YamlDoc, opt_str, unknown_key
@@ -41,6 +43,8 @@ def parse_prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
         )
     if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
         raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
+    if kwargs.get("sigv4_region"):
+        _sigv4_alone(doc, m, kwargs)
     return PrometheusSettings(**kwargs)
 
 
@@ -70,6 +74,8 @@ def _setting(
         return {name: doc.typed(vnode, key, bool, "true or false")}
     if name == "basic_auth":
         return _basic_auth(doc, vnode, key)
+    if name == "sigv4":
+        return _sigv4(doc, vnode, key)
     return {name: _headers(doc, vnode, key)}
 
 
@@ -106,6 +112,38 @@ def _headers(doc: YamlDoc, vnode: yaml.Node, key: str) -> dict[str, str]:
     return found
 
 
+#: keys of ``prometheus.sigv4`` (Prometheus's own ``sigv4:`` block names them the same way)
+SIGV4_KEYS = ("region", "profile")
+
+
+def _sigv4_alone(
+    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], kwargs: dict[str, Any]
+) -> None:
+    """SigV4 signs every request itself: no other way to authenticate beside it."""
+    other: list[str] = [k for k in ("basic_auth", "bearer_token", "bearer_token_file") if k in m]
+    other += [f"headers.{h}" for h in kwargs.get("headers", {}) if h.lower() == "authorization"]
+    if other:
+        raise doc.fail(
+            m["sigv4"][1],
+            "prometheus.sigv4",
+            f"AWS SigV4 signing excludes {', '.join(other)} (choose one way to authenticate)",
+        )
+
+
+def _sigv4(doc: YamlDoc, node: yaml.Node, key: str) -> dict[str, str]:
+    """``sigv4: {region: eu-west-1, profile: ci}``: the region turns signing on."""
+    block = doc.mapping(node, key)
+    for sub in block:
+        if sub not in SIGV4_KEYS:
+            raise doc.fail(block[sub][0], f"{key}.{sub}", unknown_key(sub, SIGV4_KEYS))
+    region = (opt_str(doc, block, "region", key) or "").strip()
+    profile = (opt_str(doc, block, "profile", key) or "").strip()
+    if not region:
+        raise doc.fail(node, f"{key}.region", "missing: the workspace's region (e.g. us-east-1)")
+    _http_value(doc, block["region"][1], f"{key}.region", check_region, region, "region")
+    return {"sigv4_region": region, **({"sigv4_profile": profile} if profile else {})}
+
+
 #: bounds of timeout and retry_wait (seconds) and of retries: beyond them a socket timeout
 #: overflows, and a gate would wait for days
 MAX_SECONDS = 3600.0
@@ -139,4 +177,5 @@ PROMETHEUS_KEYS = (
     "insecure_skip_verify",
     "headers",
     "ingestion_delay",
+    "sigv4",
 )

@@ -5,7 +5,7 @@
     window: {skip: 30s}      # from 30 s after the run's start
     window: {last: 2m}       # the last 2 minutes before the run's end
 
-Every preset has a windowed form in ``queries/windows.py`` (counters from their values at the
+Every preset has a windowed form in ``queries/window_figures.py`` (counters from their values at the
 window's edges, percentiles from the window's own bucket counts); a ``query:`` check reads the
 window from ``$win_start``, ``$win_end`` (Unix seconds, for ``@``), ``$win_seconds`` and
 ``$win_range`` (a PromQL duration).

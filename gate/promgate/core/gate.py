@@ -19,9 +19,9 @@ from typing import TypeVar
 
 from .._version import __version__
 from ..config.baseline import REGRESSION_PRESET
-from ..config.lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.loader import CheckSpec, GateConfig
 from ..config.outcomes import CheckMode, check_warning_exit_code
+from ..config.query_lint import PLACEHOLDERS, lint_check, parse_promql
 from ..config.units import convert, get_unit
 from ..defaults import WAIT_TIMEOUT
 from ..errors import ConfigError, PrometheusError, UsageError
@@ -29,19 +29,19 @@ from ..prometheus.client import PrometheusClient
 from ..prometheus.templating import render
 from ..prometheus.types import RunWindow, Sample
 from ..prometheus.window import find_latest_run, resolve_run
-from .baseline_plan import Plan, Source, plan_baseline
-from .baseline_ref import NoBaseline
-from .collect import fetch_profile, fetch_run
-from .history import history_samples
-from .judge import judge_check
-from .nodata import Diagnosis, explain
-from .nodata import plan as diagnosis_queries
-from .regression import judge_regression
-from .result import CheckResult, GateResult
-from .result_files import gather_results
-from .rundata import RunData
-from .summary import SUMMARY_QUERIES, summary_value
-from .windows import WindowResolver
+from .judging.judge import judge_check
+from .judging.nodata import Diagnosis, explain
+from .judging.nodata import plan as diagnosis_queries
+from .judging.summary import SUMMARY_QUERIES, summary_value
+from .judging.window_edges import WindowResolver
+from .model.baseline_ref import NoBaseline
+from .model.result import CheckResult, GateResult
+from .model.rundata import RunData
+from .regression.baseline_history import history_samples
+from .regression.latency_regression import judge_regression
+from .runs.baseline_plan import Plan, Source, plan_baseline
+from .runs.collect import fetch_profile, fetch_run
+from .runs.result_files import gather_results
 
 __all__ = ["Gate"]
 
@@ -245,7 +245,7 @@ class Gate:
         answers: Mapping[tuple[str, str], list[Sample]],
         window: RunWindow,
     ) -> dict[str, str]:
-        """Why each check whose query returned nothing did (``core.nodata``): its queries in
+        """Why each check whose query returned nothing did (``core.judging.nodata``): its queries in
         one concurrent round; one that fails is left out, never failing the gate."""
         diag = Diagnosis(window, self.config.lookback, self.wait_timeout)
         # A check whose window the run lacks sent no query: its reason says why (core/windows).

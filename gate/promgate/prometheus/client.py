@@ -16,6 +16,7 @@ import tenacity
 
 from ..errors import PrometheusUnavailable, QueryError, QuerySyntaxError, UsageError
 from ..textsafe import redact_url
+from .aws_sigv4 import TOKEN_HEADER, AwsSigV4Auth, check_region
 from .http_values import check_base_url, check_header, check_secret_text
 from .response import matrix_series, parse_answer, vector_samples
 from .settings import PrometheusSettings
@@ -46,7 +47,8 @@ def normalize_url(url: str) -> str:
 
 
 def build_session(settings: PrometheusSettings) -> requests.Session:
-    """A session carrying the config's auth, TLS options and extra headers."""
+    """A session carrying the config's auth, TLS options and extra headers. With
+    ``sigv4_region`` the AWS credentials are resolved here, once (``UsageError`` without any)."""
     session = HeaderSafeSession(settings.headers)
     for name, value in settings.headers.items():
         check_header(name, value)
@@ -64,6 +66,20 @@ def build_session(settings: PrometheusSettings) -> requests.Session:
     if token:
         check_secret_text(token, "bearer token")
         session.headers["Authorization"] = f"Bearer {token}"
+    if settings.sigv4_region:
+        if settings.username is not None or token or "Authorization" in session.headers:
+            raise UsageError(
+                "bad prometheus auth: AWS SigV4 signing excludes basic_auth, a bearer token and "
+                "an Authorization header (choose one)"
+            )
+        region = check_region(settings.sigv4_region)
+        session.auth = AwsSigV4Auth(region, settings.sigv4_profile or "")
+        session.secret_headers.add(TOKEN_HEADER.lower())
+    elif settings.sigv4_profile:
+        raise UsageError(
+            "bad prometheus sigv4 profile: it needs a region (--prometheus-sigv4-region or "
+            "prometheus: {sigv4: {region: ...}}), which turns signing on"
+        )
     if settings.insecure_skip_verify:
         session.verify = False
     elif settings.ca_file:
@@ -178,6 +194,13 @@ class PrometheusClient:
         except (ValueError, RecursionError):
             body = None
         answer = parse_answer(body)
+        if answer is None and resp.status in (401, 403):
+            # An auth layer's own answer, not Prometheus's JSON (Amazon's: a signature refused).
+            said = self._redact(" ".join(resp.body[:300].decode("utf-8", "replace").split()))
+            raise PrometheusUnavailable(
+                f"Prometheus refused access at {self.shown_url}: HTTP {resp.status}"
+                f"{': ' + said if said else ''} (check basic_auth, bearer_token or sigv4)"
+            )
         if answer is None:
             error = PrometheusUnavailable(
                 f"not a Prometheus API at {self.shown_url}: HTTP {resp.status} from {path} "
@@ -197,7 +220,7 @@ class PrometheusClient:
         if resp.status in (401, 403):
             raise PrometheusUnavailable(
                 f"Prometheus refused access: HTTP {resp.status} {error_text} "
-                "(check basic_auth / bearer_token)"
+                "(check basic_auth, bearer_token or sigv4)"
             )
         if etype == "bad_data" or resp.status == 400:
             raise QuerySyntaxError(f"Prometheus rejected the query: {error_text}: {_short(expr)}")

@@ -1,4 +1,5 @@
-"""How to reach Prometheus: URL, auth, TLS, extra headers, timeout and retries.
+"""How to reach Prometheus: URL, auth (basic, bearer or AWS SigV4), TLS, extra headers, timeout
+and retries.
 
 The config's ``prometheus:`` section is parsed into this; the client builds its HTTP session from
 it. A plain value object, so the config loader does not pull in the HTTP client.
@@ -31,3 +32,7 @@ class PrometheusSettings:
     #: seconds an engine takes to show what it received (VictoriaMetrics's -search.latencyOffset,
     #: 30 s by default; a hosted store's ingestion pipeline): the gate waits that much longer
     ingestion_delay: float = 0.0
+    #: sign every request with AWS SigV4 for this region (Amazon Managed Service for
+    #: Prometheus), with the credentials of the standard AWS chain, of ``sigv4_profile`` if set
+    sigv4_region: str | None = None
+    sigv4_profile: str | None = None

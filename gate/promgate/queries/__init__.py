@@ -9,229 +9,32 @@ Whole-run figures read the *last* value of the run's series (``max_over_time`` f
 only grow, ``last_over_time`` for gauges), never ``increase()``, which extrapolates and misses what
 happened before the first scrape.
 
-One concern per part, all re-exported here (callers use ``queries.x``): ``_expr`` (selectors and
-helpers), ``run`` (whole-run figures), ``live`` (live figures), ``grafana`` (dashboard variables
-and tables), ``rules`` (recording and alert rules), ``history`` (regression against history).
+One concern per part, each declaring its public names in its own ``__all__``, all re-exported
+here (callers use ``queries.x``): ``_expr`` (selectors and helpers), ``run`` (whole-run figures),
+``live`` (live figures), ``grafana`` (dashboard variables and tables), ``rules`` (recording and
+alert rules), ``history`` (regression against history), ``window_figures`` (figures over a
+check's ``window:``, Apdex), ``diagnose`` (why a query returned nothing).
 """
 
 from __future__ import annotations
 
-from ._expr import ANY_RUN, RUN, RUN_LABELS, SUT, WINDOW
-from .diagnose import (
-    diagnose_label_values,
-    diagnose_last_seen,
-    diagnose_metric_names,
-    diagnose_push_failures,
-    diagnose_run_jobs,
-    diagnose_series_count,
-)
-from .grafana import (
-    compare_endpoints,
-    endpoint_label_values,
-    job_label_values,
-    run_end_ms,
-    run_ids,
-    run_ids_before,
-    run_start_ms,
-    runs_table,
-    steady_region,
-    sut_job_label_values,
-)
-from .history import (
-    RESULTS_JOB,
-    endpoint_buckets,
-    endpoint_percentiles,
-    passing_runs,
-    run_info,
-    run_info_labels,
-    run_markers,
-    run_percentiles,
-    run_verdict,
-)
-from .live import (
-    duration_heatmap,
-    error_ratio_window,
-    failures_per_second,
-    histogram_quantile_window,
-    http_error_ratio,
-    http_quantile,
-    http_requests_per_second,
-    live_endpoint_percentile,
-    live_error_ratio,
-    live_failures_per_second,
-    live_percentile,
-    live_requests_per_second,
-    loadgen_cpu,
-    loadgen_memory,
-    peak_rps,
-    requests_per_second,
-    users,
-    users_by_class,
-    workers,
-)
-from .rules import (
-    REC_CPU,
-    REC_FAILURES,
-    REC_P95,
-    REC_P99,
-    REC_RPS,
-    REC_USERS,
-    alert_error_ratio,
-    alert_push_failures,
-    alert_recorded_above,
-    alert_run_stalled,
-    recording_rules,
-)
-from .run import (
-    avg_response_time,
-    endpoint_quantile,
-    endpoint_table,
-    error_ratio,
-    errors_by_error,
-    failures_counter,
-    failures_total,
-    histogram_quantile_run,
-    latest_run,
-    loadgen_cpu_avg,
-    loadgen_cpu_max,
-    loadgen_memory_max,
-    locust_quantile,
-    locust_rps,
-    max_response_time,
-    max_users,
-    node_cpu_percent,
-    node_memory_percent,
-    push_interval_seconds,
-    push_time,
-    requests_counter,
-    requests_total,
-    response_bytes_total,
-    run_duration_seconds,
-    run_end,
-    run_start,
-    run_timestamp_samples,
-)
-from .windows import (
-    HISTOGRAM_BOUNDS_MS,
-    apdex,
-    apdex_bracket,
-    le_label,
-    le_matcher,
-    run_steady,
-    window_avg_response_time,
-    window_error_ratio,
-    window_failures,
-    window_loadgen_cpu,
-    window_max_users,
-    window_node_cpu,
-    window_node_memory,
-    window_quantile,
-    window_requests,
-    window_rps,
-)
+from . import _expr, diagnose, grafana, history, live, rules, run, window_figures
+from ._expr import *  # noqa: F403
+from .diagnose import *  # noqa: F403
+from .grafana import *  # noqa: F403
+from .history import *  # noqa: F403
+from .live import *  # noqa: F403
+from .rules import *  # noqa: F403
+from .run import *  # noqa: F403
+from .window_figures import *  # noqa: F403
 
-__all__ = [
-    "ANY_RUN",
-    "HISTOGRAM_BOUNDS_MS",
-    "REC_CPU",
-    "REC_FAILURES",
-    "REC_P95",
-    "REC_P99",
-    "REC_RPS",
-    "REC_USERS",
-    "RESULTS_JOB",
-    "RUN",
-    "RUN_LABELS",
-    "SUT",
-    "WINDOW",
-    "alert_error_ratio",
-    "alert_push_failures",
-    "alert_recorded_above",
-    "alert_run_stalled",
-    "apdex",
-    "apdex_bracket",
-    "avg_response_time",
-    "compare_endpoints",
-    "diagnose_label_values",
-    "diagnose_last_seen",
-    "diagnose_metric_names",
-    "diagnose_push_failures",
-    "diagnose_run_jobs",
-    "diagnose_series_count",
-    "duration_heatmap",
-    "endpoint_buckets",
-    "endpoint_label_values",
-    "endpoint_percentiles",
-    "endpoint_quantile",
-    "endpoint_table",
-    "error_ratio",
-    "error_ratio_window",
-    "errors_by_error",
-    "failures_counter",
-    "failures_per_second",
-    "failures_total",
-    "histogram_quantile_run",
-    "histogram_quantile_window",
-    "http_error_ratio",
-    "http_quantile",
-    "http_requests_per_second",
-    "job_label_values",
-    "latest_run",
-    "le_label",
-    "le_matcher",
-    "live_endpoint_percentile",
-    "live_error_ratio",
-    "live_failures_per_second",
-    "live_percentile",
-    "live_requests_per_second",
-    "loadgen_cpu",
-    "loadgen_cpu_avg",
-    "loadgen_cpu_max",
-    "loadgen_memory",
-    "loadgen_memory_max",
-    "locust_quantile",
-    "locust_rps",
-    "max_response_time",
-    "max_users",
-    "node_cpu_percent",
-    "node_memory_percent",
-    "passing_runs",
-    "peak_rps",
-    "push_interval_seconds",
-    "push_time",
-    "recording_rules",
-    "requests_counter",
-    "requests_per_second",
-    "requests_total",
-    "response_bytes_total",
-    "run_duration_seconds",
-    "run_end",
-    "run_end_ms",
-    "run_ids",
-    "run_ids_before",
-    "run_info",
-    "run_info_labels",
-    "run_markers",
-    "run_percentiles",
-    "run_start",
-    "run_start_ms",
-    "run_steady",
-    "run_timestamp_samples",
-    "run_verdict",
-    "runs_table",
-    "steady_region",
-    "sut_job_label_values",
-    "users",
-    "users_by_class",
-    "window_avg_response_time",
-    "window_error_ratio",
-    "window_failures",
-    "window_loadgen_cpu",
-    "window_max_users",
-    "window_node_cpu",
-    "window_node_memory",
-    "window_quantile",
-    "window_requests",
-    "window_rps",
-    "workers",
-]
+#: every part's public names; a name is declared once, in its part's ``__all__``
+__all__: list[str] = []
+__all__ += _expr.__all__
+__all__ += diagnose.__all__
+__all__ += grafana.__all__
+__all__ += history.__all__
+__all__ += live.__all__
+__all__ += rules.__all__
+__all__ += run.__all__
+__all__ += window_figures.__all__

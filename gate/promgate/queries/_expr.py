@@ -3,6 +3,14 @@ helpers that assemble selectors, ``by`` clauses and quantiles. Imports nothing e
 
 from __future__ import annotations
 
+__all__ = [
+    "ANY_RUN",
+    "RUN",
+    "RUN_LABELS",
+    "SUT",
+    "WINDOW",
+]
+
 #: Label matchers of one run. Grafana and the gate both fill in ``$job`` and ``$run_id``.
 RUN = 'job="$job", run_id="$run_id"'
 #: A duration covering the whole run.

@@ -11,6 +11,19 @@ from ._expr import RUN, WINDOW, _label_values, _sel
 from .rules import REC_USERS
 from .run import avg_response_time, endpoint_quantile, error_ratio, requests_total
 
+__all__ = [
+    "compare_endpoints",
+    "endpoint_label_values",
+    "job_label_values",
+    "run_end_ms",
+    "run_ids",
+    "run_ids_before",
+    "run_start_ms",
+    "runs_table",
+    "steady_region",
+    "sut_job_label_values",
+]
+
 
 def run_start_ms(sel: str = RUN) -> str:
     """Run start in milliseconds: a Grafana annotation with "use value as timestamp"."""

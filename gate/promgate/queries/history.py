@@ -1,9 +1,22 @@
 """Regression against history: the per-endpoint figures of past runs and the runs whose
-pushed gate verdict passed (core/history.py, core/regression.py)."""
+pushed gate verdict passed (core/regression/baseline_history.py,
+core/regression/latency_regression.py)."""
 
 from __future__ import annotations
 
 from ._expr import RUN, WINDOW, _join, _sel
+
+__all__ = [
+    "RESULTS_JOB",
+    "endpoint_buckets",
+    "endpoint_percentiles",
+    "passing_runs",
+    "run_info",
+    "run_info_labels",
+    "run_markers",
+    "run_percentiles",
+    "run_verdict",
+]
 
 #: The Pushgateway job ``promgate check --push-results`` pushes the verdicts under.
 RESULTS_JOB = "promgate"

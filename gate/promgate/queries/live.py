@@ -8,6 +8,28 @@ from __future__ import annotations
 
 from ._expr import RUN, SUT, WINDOW, _by, _histogram_quantile, _join, _q, _sel
 
+__all__ = [
+    "duration_heatmap",
+    "error_ratio_window",
+    "failures_per_second",
+    "histogram_quantile_window",
+    "http_error_ratio",
+    "http_quantile",
+    "http_requests_per_second",
+    "live_endpoint_percentile",
+    "live_error_ratio",
+    "live_failures_per_second",
+    "live_percentile",
+    "live_requests_per_second",
+    "loadgen_cpu",
+    "loadgen_memory",
+    "peak_rps",
+    "requests_per_second",
+    "users",
+    "users_by_class",
+    "workers",
+]
+
 
 def histogram_quantile_window(
     q: float | str, sel: str = RUN, rate_window: str = "$__rate_interval", by: str = ""

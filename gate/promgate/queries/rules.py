@@ -6,6 +6,20 @@ from __future__ import annotations
 from ._expr import ANY_RUN, RUN_LABELS, _sel
 from .live import live_failures_per_second, live_percentile, live_requests_per_second
 
+__all__ = [
+    "REC_CPU",
+    "REC_FAILURES",
+    "REC_P95",
+    "REC_P99",
+    "REC_RPS",
+    "REC_USERS",
+    "alert_error_ratio",
+    "alert_push_failures",
+    "alert_recorded_above",
+    "alert_run_stalled",
+    "recording_rules",
+]
+
 # Recording rules: live per-run series that dashboards and alerts read instead of re-computing.
 # The live ones are Locust's own current figures (its ~10 s window), as its web UI shows them.
 REC_RPS = "job_run_id:locust_current_requests_per_second:sum"

@@ -5,6 +5,36 @@ from __future__ import annotations
 
 from ._expr import RUN, WINDOW, _by, _histogram_quantile, _q, _sel
 
+__all__ = [
+    "avg_response_time",
+    "endpoint_quantile",
+    "endpoint_table",
+    "error_ratio",
+    "errors_by_error",
+    "failures_counter",
+    "failures_total",
+    "histogram_quantile_run",
+    "latest_run",
+    "loadgen_cpu_avg",
+    "loadgen_cpu_max",
+    "loadgen_memory_max",
+    "locust_quantile",
+    "locust_rps",
+    "max_response_time",
+    "max_users",
+    "node_cpu_percent",
+    "node_memory_percent",
+    "push_interval_seconds",
+    "push_time",
+    "requests_counter",
+    "requests_total",
+    "response_bytes_total",
+    "run_duration_seconds",
+    "run_end",
+    "run_start",
+    "run_timestamp_samples",
+]
+
 
 def requests_total(sel: str = RUN, window: str = WINDOW, by: str = "") -> str:
     """Requests completed over the whole run (Locust's ``# reqs``)."""

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.result import GateResult
+from ..core.model.result import GateResult
 
 __all__ = ["analysis_document"]
 

@@ -4,8 +4,8 @@ intact."""
 
 from __future__ import annotations
 
-from ..core.format import NO_DATA, check_title, verdict_word
-from ..core.result import GateResult, Verdict
+from ..core.judging.format import NO_DATA, check_title, verdict_word
+from ..core.model.result import GateResult, Verdict
 from ..textsafe import show
 
 __all__ = ["annotation", "escape_data", "escape_property", "github_annotations"]

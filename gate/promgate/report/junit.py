@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..core.format import REPORT_ONLY, check_title, format_labels, format_value, verdict_word
-from ..core.result import CheckResult, GateResult, SeriesResult, Verdict
+from ..core.judging.format import (
+    REPORT_ONLY,
+    check_title,
+    format_labels,
+    format_value,
+    verdict_word,
+)
+from ..core.model.result import CheckResult, GateResult, SeriesResult, Verdict
 from ..textsafe import xml_safe
-from .regression import HEADER, cells, row_for
+from .regression_rows import HEADER, cells, row_for
 
 __all__ = ["render_junit"]
 

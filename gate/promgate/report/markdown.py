@@ -1,15 +1,16 @@
 """The Markdown PR comment (also appended to the GitHub step summary).
 
 It carries the key lines the Locust CI/CD guide's workflow reads (``95th percentile: X.XXXs``,
-``Error rate: X.XX%``; see ``core.format.key_lines``). Check names and reasons are free text:
-table cells escape ``|``, backslashes and Markdown/HTML specials so a name cannot break the table.
+``Error rate: X.XX%``; see ``core.judging.format.key_lines``). Check names and reasons are free
+text: table cells escape ``|``, backslashes and Markdown/HTML specials so a name cannot break
+the table.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..core.format import (
+from ..core.judging.format import (
     KEY_LINES_LABEL,
     NO_DATA,
     REPORT_ONLY,
@@ -22,8 +23,8 @@ from ..core.format import (
     key_lines,
     verdict_word,
 )
-from ..core.result import CheckResult, GateResult, Verdict
-from .regression import HEADER, baseline_text, cells, regression_rows
+from ..core.model.result import CheckResult, GateResult, Verdict
+from .regression_rows import HEADER, baseline_text, cells, regression_rows
 
 __all__ = ["render_markdown"]
 
@@ -68,7 +69,7 @@ def render_markdown(result: GateResult) -> str:
             *texts, v = cells(r)
             icon = VERDICT_ICONS[display_state(v)] if v in VERDICT_ICONS else ""
             lines.append("| " + " | ".join(_cell(t) for t in texts) + f" | {icon} {v} |")
-    # A check without data says why (core.nodata) even when it is only skipped.
+    # A check without data says why (core.judging.nodata) even when it is only skipped.
     problems = [
         c
         for c in result.checks

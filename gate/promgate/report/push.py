@@ -7,8 +7,8 @@ import math
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from ..core.result import GateResult
-from ..prometheus.remote_write import RemoteSample
+from ..core.model.result import GateResult
+from ..prometheus.remote_write_client import RemoteSample
 from ..queries import RESULTS_JOB
 
 __all__ = ["registry_samples", "results_registry"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..core.format import (
+from ..core.judging.format import (
     REPORT_ONLY,
     check_title,
     conditions_text,
@@ -12,9 +12,9 @@ from ..core.format import (
     format_value,
     verdict_word,
 )
-from ..core.result import CheckResult, GateResult, Verdict
+from ..core.model.result import CheckResult, GateResult, Verdict
 from ..textsafe import line_safe
-from .regression import baseline_text, regression_rows, text_lines
+from .regression_rows import baseline_text, regression_rows, text_lines
 
 __all__ = ["render_table", "write_table"]
 

@@ -37,7 +37,19 @@ def test_no_path_of_this_repository(name: str) -> None:
     text = TEMPLATES[name].read_text()
     for needle in ("examples/", "deploy/", "grafana/", '".[locust]"', "pip install .", "-e ."):
         assert needle not in text, f"{name} uses {needle!r}, which a stranger's repository lacks"
-    assert 'promgate[locust]==$PROMGATE_VERSION"' in text, "install promgate by name and version"
+    # ...and with the aws extra when the SigV4 region is set (Amazon Managed Prometheus).
+    install = r'promgate\[locust(\$\{[A-Z0-9_]+:\+,aws\})?\]==\$PROMGATE_VERSION"'
+    assert re.search(install, text), "install promgate by name and version"
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_sigv4_region_reaches_the_exporter_and_the_gate(name: str) -> None:
+    """PROMETHEUS_SIGV4_REGION: botocore installed, the exporter and the gate told, so both
+    sign for Amazon Managed Prometheus; unset, each gets an empty value (off)."""
+    text = TEMPLATES[name].read_text()
+    assert re.search(r"promgate\[locust\$\{[A-Z0-9_]*SIGV4_REGION:\+,aws\}\]==", text)
+    for variable in ("LOCUST_PROMETHEUS_SIGV4_REGION", "PROMGATE_PROMETHEUS_SIGV4_REGION"):
+        assert variable in text, f"{name} does not set {variable}"
 
 
 # The GitHub workflow ends with the action's verdict step.

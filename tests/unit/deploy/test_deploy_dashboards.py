@@ -1,4 +1,5 @@
-"""Generated Grafana dashboards and provisioning: structure, freshness, PromQL from queries.py."""
+"""Generated Grafana dashboards and provisioning: structure, freshness, PromQL from
+promgate.queries."""
 
 from __future__ import annotations
 
@@ -164,7 +165,7 @@ def test_lint_catches_problems() -> None:
 
 
 def test_every_target_expression_comes_from_queries() -> None:
-    """No hand-written PromQL: every expression in the JSON is one queries.py produced."""
+    """No hand-written PromQL: every expression in the JSON is one promgate.queries produced."""
     from promgate import queries
 
     metric_names = {
@@ -176,7 +177,7 @@ def test_every_target_expression_comes_from_queries() -> None:
         for where, expr, _ in lint.expressions(_load(name)):
             assert any(m in expr for m in metric_names), (where, expr)
     source = "".join(p.read_text() for p in (GRAFANA / "dashgen").glob("*.py"))
-    # The builders call queries.py; they never spell out PromQL functions themselves.
+    # The builders call promgate.queries; they never spell out PromQL functions themselves.
     for fn in ("max_over_time(", "histogram_quantile(", "rate(", "sum by"):
         assert fn not in source, fn
     # Nor Grafana's label_values() helper over a metric: queries.*_label_values() build those.

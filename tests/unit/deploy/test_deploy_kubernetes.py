@@ -1,6 +1,6 @@
 """Kubernetes manifests (deploy/kubernetes/): every overlay rendered by `kubectl kustomize`,
-validated against a current Kubernetes release's schemas, and its Locust and promgate command
-lines parsed by their real parsers with the environment the pod would give them."""
+validated against a current Kubernetes release's schemas, non-root and limited pods, network
+policy, scraping and the dashboards' config maps."""
 
 from __future__ import annotations
 
@@ -9,115 +9,27 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[3]
-K8S = ROOT / "deploy" / "kubernetes"
-OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-JOB_NAME = "locust-run-42"  # what the downward API gives: the Job's own name
-WORKLOADS = ("Deployment", "Job", "StatefulSet", "DaemonSet")
-
-Doc = dict[str, Any]
+from kubernetes_support import (
+    K8S,
+    OVERLAYS,
+    ROOT,
+    Doc,
+    container_env,
+    find,
+    one,
+    pod_labels,
+    pod_spec,
+    render,
+    selects,
+    workloads,
+)
 
 pytestmark = pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl not installed")
-
-
-@cache
-def _render(overlay: str) -> str:
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(K8S / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, f"kubectl kustomize overlays/{overlay}: {result.stderr}"
-    return result.stdout
-
-
-def render(overlay: str) -> list[Doc]:
-    return [d for d in yaml.safe_load_all(_render(overlay)) if d]
-
-
-def find(docs: list[Doc], kind: str, name: str | None = None) -> list[Doc]:
-    return [
-        d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
-    ]
-
-
-def one(docs: list[Doc], kind: str, name: str) -> Doc:
-    (doc,) = find(docs, kind, name)
-    return doc
-
-
-def workloads(docs: list[Doc]) -> Iterator[Doc]:
-    return (d for d in docs if d["kind"] in WORKLOADS)
-
-
-def pod_spec(doc: Doc) -> Doc:
-    spec: Doc = doc["spec"]["template"]["spec"]
-    return spec
-
-
-def pod_labels(doc: Doc) -> dict[str, str]:
-    return dict(doc["spec"]["template"]["metadata"]["labels"])
-
-
-def selects(selector: Doc, labels: dict[str, str]) -> bool:
-    assert set(selector) <= {"matchLabels"}, selector  # matchExpressions are not used here
-    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
-
-
-def container_env(docs: list[Doc], container: Doc) -> dict[str, str]:
-    """The container's environment as the kubelet builds it: envFrom ConfigMaps, then env
-    (downward-API fields resolved as the Job's pods would see them)."""
-    env: dict[str, str] = {}
-    for src in container.get("envFrom", []):
-        env.update(one(docs, "ConfigMap", src["configMapRef"]["name"])["data"])
-    for var in container.get("env", []):
-        if "value" in var:
-            env[var["name"]] = _expand(var["value"], env)
-        else:
-            path = var["valueFrom"]["fieldRef"]["fieldPath"]
-            assert path == "metadata.labels['batch.kubernetes.io/job-name']", path
-            env[var["name"]] = JOB_NAME
-    return env
-
-
-def _expand(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' $(VAR) expansion in command and args; an undefined $(VAR) fails the test
-    (Kubernetes would pass it through literally)."""
-
-    def sub(m: re.Match[str]) -> str:
-        assert m.group(1) in env, f"$({m.group(1)}) is not defined in the container's env"
-        return env[m.group(1)]
-
-    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", sub, text)
-
-
-def command_line(docs: list[Doc], container: Doc) -> tuple[list[str], dict[str, str]]:
-    env = container_env(docs, container)
-    argv = [_expand(a, env) for a in [*container.get("command", []), *container.get("args", [])]]
-    return argv, env
-
-
-def containers(docs: list[Doc], program: str) -> list[tuple[str, Doc]]:
-    return [
-        (f"{d['kind']}/{d['metadata']['name']}", c)
-        for d in workloads(docs)
-        for c in pod_spec(d)["containers"]
-        if c.get("command", [""])[0] == program
-    ]
-
-
-# ---------------------------------------------------------------- rendering and schemas
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -157,219 +69,6 @@ def test_copies_match_their_sources() -> None:
         [sys.executable, str(K8S / "sync.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
-
-
-# ---------------------------------------------------------------- command lines
-
-_LOCUST_PARSE = textwrap.dedent(
-    """
-    import json, os, sys
-    import locust_prometheus  # noqa: F401 - registers the exporter's options
-    from locust.argument_parser import get_parser
-
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST")}
-    out = []
-    for argv, env in json.load(sys.stdin):
-        # The pod's environment: LOCUST_* variables are options too (read at parse time).
-        os.environ.clear()
-        os.environ.update({**base, **env})
-        parser = get_parser(default_config_files=[])
-        try:
-            ns = parser.parse_args(argv)
-            out.append({"ok": True, "args": {k: str(v) for k, v in vars(ns).items()}})
-        except SystemExit as exc:
-            out.append({"ok": False, "error": str(exc.code)})
-    print(json.dumps(out))
-    """
-)
-NEGATIVE_CONTROL: tuple[list[str], dict[str, str]] = (
-    ["locust", "--headless", "--prometheus-pushgatway", "x"],
-    {},
-)
-
-
-def _locust_cases() -> list[tuple[list[str], dict[str, str]]]:
-    cases = [NEGATIVE_CONTROL]
-    for overlay in OVERLAYS:
-        docs = render(overlay)
-        cases.append(master_command(docs))
-        (worker,) = pod_spec(one(docs, "Deployment", "locust-worker"))["containers"]
-        cases.append(command_line(docs, worker))
-    return cases
-
-
-@cache
-def _locust_results() -> dict[str, dict[str, Any]]:
-    """Every Locust command line of every overlay, parsed by Locust's own parser (with the
-    exporter's options) in one child process: importing Locust monkey-patches the standard
-    library with gevent, and one import is much cheaper than one per command line."""
-    cases = _locust_cases()
-    for argv, _ in cases:
-        assert argv[0] == "locust", argv
-    result = subprocess.run(
-        [sys.executable, "-c", _LOCUST_PARSE],
-        input=json.dumps([(argv[1:], env) for argv, env in cases]),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    parsed = json.loads(result.stdout.strip().splitlines()[-1])
-    return {json.dumps(case): out for case, out in zip(cases, parsed, strict=True)}
-
-
-def parse_locust(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    return _locust_results()[json.dumps((argv, env))]
-
-
-def split_promgate(argv: list[str]) -> tuple[list[str], list[str]]:
-    """``promgate run ... -- locust ...`` into its two command lines."""
-    assert argv[0] == "promgate" and "--" in argv, argv
-    i = argv.index("--")
-    return argv[1:i], argv[i + 1 :]
-
-
-def master_command(docs: list[Doc]) -> tuple[list[str], dict[str, str]]:
-    """The master's Locust command line and environment (the part after ``--`` under promgate)."""
-    found = []
-    for _, container in containers(docs, "locust") + containers(docs, "promgate"):
-        argv, env = command_line(docs, container)
-        if argv[0] == "promgate":
-            argv = split_promgate(argv)[1]
-        if "--master" in argv:
-            found.append((argv, env))
-    assert len(found) == 1, found
-    return found[0]
-
-
-def service_port(docs: list[Doc], name: str, port: int) -> Doc:
-    service = one(docs, "Service", name)
-    assert any(p["port"] == port for p in service["spec"]["ports"]), (name, port)
-    return service
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_master_command_is_a_real_locust_command(overlay: str) -> None:
-    pytest.importorskip("locust")
-    docs = render(overlay)
-    argv, env = master_command(docs)
-    result = parse_locust(argv, env)
-    assert result["ok"], f"{overlay}: {' '.join(argv)}: {result}"
-    args = result["args"]
-    workers = one(docs, "Deployment", "locust-worker")
-    assert args["master"] == "True" and args["locustfile"] == "/locust/locustfile.py"
-    headless = overlay != "interactive"
-    assert args["headless"] == str(headless)
-    if headless:
-        # --expect-workers is the replicas parameter: the run starts with every worker.
-        assert int(args["expect_workers"]) == workers["spec"]["replicas"] > 0
-        assert args["prometheus_run_id"] == JOB_NAME or overlay in ("gate", "kube-prometheus-stack")
-    # The exporter is configured by LOCUST_PROMETHEUS_* variables, read by Locust's parser.
-    pgw = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", args["prometheus_pushgateway"])
-    assert pgw, args["prometheus_pushgateway"]
-    service_port(docs, pgw.group(1), int(pgw.group(2)))
-    assert args["prometheus_job"] == "locust" and float(args["prometheus_push_interval"]) == 5
-    host = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", args["host"])
-    assert host, args["host"]
-    service_port(docs, host.group(1), int(host.group(2)))
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_worker_command_is_a_real_locust_command(overlay: str) -> None:
-    pytest.importorskip("locust")
-    docs = render(overlay)
-    workers = one(docs, "Deployment", "locust-worker")
-    (container,) = pod_spec(workers)["containers"]
-    argv, env = command_line(docs, container)
-    result = parse_locust(argv, env)
-    assert result["ok"], result
-    args = result["args"]
-    assert args["worker"] == "True" and args["locustfile"] == "/locust/locustfile.py"
-    master = service_port(docs, args["master_host"], int(args["master_port"]))
-    masters = [
-        d
-        for d in workloads(docs)
-        if selects({"matchLabels": master["spec"]["selector"]}, pod_labels(d))
-    ]
-    assert [d["kind"] for d in masters] in (["Job"], ["Deployment"])
-    assert "--master" in " ".join(command_line(docs, pod_spec(masters[0])["containers"][0])[0])
-    # Workers do not push: the master aggregates their statistics.
-    assert args["prometheus_pushgateway"] == ""
-
-
-def test_a_misspelt_option_fails_the_parse() -> None:
-    pytest.importorskip("locust")
-    assert not parse_locust(*NEGATIVE_CONTROL)["ok"]
-
-
-def test_gate_job_runs_promgate_around_the_locust_master() -> None:
-    docs = render("gate")
-    ((_, container),) = containers(docs, "promgate")
-    argv, env = command_line(docs, container)
-    gate_argv, locust_argv = split_promgate(argv)
-    assert gate_argv[:1] == ["run"]
-    assert gate_argv[gate_argv.index("--run-id") + 1] == JOB_NAME
-    assert gate_argv[gate_argv.index("--config") + 1] == "/config/gate.yaml"
-    assert locust_argv[0] == "locust" and "--master" in locust_argv
-    # promgate run hands the run id to Locust; a second, different one would be refused.
-    assert "LOCUST_PROMETHEUS_RUN_ID" not in env and "--prometheus-run-id" not in locust_argv
-    assert env["PROMGATE_PROMETHEUS_URL"].startswith("http://")
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    volumes = {v["name"]: v for v in pod_spec(one(docs, "Job", "locust-run"))["volumes"]}
-    gate_cm = one(docs, "ConfigMap", volumes[mounts["/config"]]["configMap"]["name"])
-    config = yaml.safe_load(gate_cm["data"]["gate.yaml"])
-    assert config["checks"] and any("abort" in c for c in config["checks"])
-    assert "PROMGATE_PROMETHEUS_URL" in config["prometheus"]["url"]
-
-
-def test_gate_job_promgate_command_parses_with_promgates_parser() -> None:
-    try:
-        from promgate.cli import build_parser
-    except ImportError as exc:  # pragma: no cover - only while the CLI is being rebuilt
-        pytest.skip(f"promgate.cli.build_parser not importable: {exc}")
-    parser = build_parser()
-    subcommands = {
-        name
-        for action in parser._actions
-        if isinstance(action, __import__("argparse")._SubParsersAction)
-        for name in action.choices
-    }
-    if "run" not in subcommands:
-        pytest.skip("`promgate run` does not exist yet (issue 11)")
-    docs = render("gate")
-    ((_, container),) = containers(docs, "promgate")
-    argv, _ = command_line(docs, container)
-    try:
-        args = parser.parse_args(argv[1:])
-    except SystemExit as exc:
-        pytest.fail(f"promgate {' '.join(argv[1:])} does not parse (exit {exc.code})")
-    assert args.command == "run" and args.config == "/config/gate.yaml"
-    assert args.run_id == JOB_NAME
-    assert args.json and args.junit and args.markdown
-    tails = [v for v in vars(args).values() if isinstance(v, list) and "locust" in v]
-    assert tails and "--master" in tails[0], vars(args)
-
-
-def test_gate_config_loads_with_promgates_loader() -> None:
-    """The gate.yaml ConfigMap, read by promgate's own config loader in the pod's environment."""
-    try:
-        from promgate.config.loader import parse_config
-    except ImportError as exc:  # pragma: no cover - only while the gate is being rebuilt
-        pytest.skip(f"promgate.config.loader not importable: {exc}")
-    docs = render("gate")
-    ((_, container),) = containers(docs, "promgate")
-    _, env = command_line(docs, container)
-    (cm,) = [
-        d for d in find(docs, "ConfigMap") if d["metadata"]["name"].startswith("promgate-gate")
-    ]
-    config = parse_config(cm["data"]["gate.yaml"], "gate.yaml", env)
-    assert config.prometheus.url == env["PROMGATE_PROMETHEUS_URL"]
-    aborting = [c for c in config.checks if c.abort is not None]
-    assert [c.name for c in aborting] == ["error_rate"]
-
-
-# ---------------------------------------------------------------- pods
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -483,9 +182,6 @@ def test_worker_network_policy(overlay: str) -> None:
     from_workers = [r for r in master_policy["spec"]["ingress"] if "from" in r]
     assert from_workers and selects(from_workers[0]["from"][0]["podSelector"], pod_labels(workers))
     assert from_workers[0]["ports"] == [{"protocol": "TCP", "port": 5557}]
-
-
-# ---------------------------------------------------------------- Prometheus and Grafana
 
 
 def test_service_monitor_scrapes_the_pushgateway() -> None:

@@ -1,4 +1,4 @@
-"""Prometheus config and rules: generated from queries.py, valid for promtool, unit-tested."""
+"""Prometheus config and rules: generated from promgate.queries, valid for promtool, unit-tested."""
 
 from __future__ import annotations
 

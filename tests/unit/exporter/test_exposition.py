@@ -49,12 +49,12 @@ def test_lean_encoder_equals_prometheus_client() -> None:
     exp = _exporter(env)
     health = Health(pushes=3, failures=1, last_duration=0.25, last_bytes=1234)
     snap = exp.snapshot()
-    lean = encode(build_model(snap, CardinalityGuard(1000)), exp.info, health).decode()
+    lean = encode(build_model(snap, CardinalityGuard(1000)), exp.renderer.info, health).decode()
     model = build_model(snap, CardinalityGuard(1000))
 
     class C(Collector):
         def collect(self) -> Any:
-            return families(model, exp.info, health)
+            return families(model, exp.renderer.info, health)
 
     reference = generate_latest(C()).decode()
     assert _samples(lean) == _samples(reference)

@@ -44,8 +44,10 @@ class _Pushes:
     def push(self, health: Health) -> tuple[str, str, str]:
         """(incremental payload, fresh payload, prometheus_client's) of one snapshot."""
         snap = self.exp.snapshot()  # the renderer's: it reuses copies of unchanged endpoints
-        info = self.exp.info
-        lean = encode(build_model(snap, self.exp.guard, self.dist), info, health, self.chunks)
+        info = self.exp.renderer.info
+        lean = encode(
+            build_model(snap, self.exp.renderer.guard, self.dist), info, health, self.chunks
+        )
         fresh = encode(build_model(snap, CardinalityGuard(1000)), info, health)
         model = build_model(snap, CardinalityGuard(1000))
 

@@ -127,8 +127,8 @@ def test_each_test_of_one_process_is_its_own_run() -> None:
 def test_keep_skips_delete_and_failures_never_escape(caplog: pytest.LogCaptureFixture) -> None:
     rec = Recorder([OSError("down")] * 20)
     exp, env = _exporter(rec, keep=True, push_timeout=0.1)
-    exp.pusher.attempts = 2  # type: ignore[union-attr]
-    exp.pusher._sleep = lambda s: None  # type: ignore[union-attr]
+    exp.channel.pusher.attempts = 2  # type: ignore[union-attr]
+    exp.channel.pusher._sleep = lambda s: None  # type: ignore[union-attr]
     env.events.test_stop.fire(environment=env)
     env.events.quit.fire(exit_code=0)
     assert "DELETE" not in [c[1] for c in rec.calls]
@@ -141,7 +141,7 @@ def test_zero_budget_means_one_attempt() -> None:
     # round of retries (0 must not fall back to the push interval's budget).
     rec = Recorder([OSError("down")] * 5)
     exp, _ = _exporter(rec, push_interval=60, push_timeout=0.1)
-    exp.pusher._sleep = lambda s: None  # type: ignore[union-attr]
+    exp.channel.pusher._sleep = lambda s: None  # type: ignore[union-attr]
     assert exp.push(final=True, budget=0.0) is False
     assert len(rec.calls) == 1
 
@@ -231,7 +231,7 @@ def test_5xx_that_persists_makes_bounded_attempts_and_one_exception(
     # Through the exporter: one failed push, one warning, the status in it, never an exception.
     rec = Recorder([_http_error(503, "Service Unavailable") for _ in range(10)])
     exp, _ = _exporter(rec, push_interval=60)
-    exp.pusher._sleep = lambda s: None  # type: ignore[union-attr]
+    exp.channel.pusher._sleep = lambda s: None  # type: ignore[union-attr]
     with caplog.at_level(logging.WARNING):
         assert exp.push() is False
     assert len(rec.calls) == 3

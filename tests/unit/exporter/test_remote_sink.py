@@ -8,6 +8,7 @@ import io
 import logging
 import math
 import struct
+import time
 import urllib.error
 from typing import Any
 
@@ -195,7 +196,9 @@ def test_an_outage_keeps_the_batch_counts_failures_and_delivers_in_order() -> No
     w = writer(rec)
     w.cycle = 0.05  # a send cycle's retries end after this (normally the push interval)
     w.put(payload(1), budget=0, at=1000.0)
-    gevent.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while w.failures < 2 and time.monotonic() < deadline:  # the retries run in the loop
+        gevent.sleep(0.01)
     assert w.failures >= 2 and w.sent_batches == 0
     rec.down = None
     w.put(payload(2), budget=5, final=True, at=1001.0)

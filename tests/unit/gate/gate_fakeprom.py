@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from promgate.core.collect import RECORD_QUERIES, REPORT_QUERIES, REPORT_RANGE_QUERIES
-from promgate.core.summary import SUMMARY_QUERIES
+from promgate.core.judging.summary import SUMMARY_QUERIES
+from promgate.core.runs.collect import RECORD_QUERIES, REPORT_QUERIES, REPORT_RANGE_QUERIES
 
-#: the gate's summary queries (core/summary.py) and the queries behind a result's endpoints,
-#: profile and report (core/collect.py), with the run's variables as wildcards
+#: the gate's summary queries (core/judging/summary.py) and the queries behind a result's endpoints,
+#: profile and report (core/runs/collect.py), with the run's variables as wildcards
 SUMMARY = [
     re.compile(re.sub(r"\\\$(job|run_id|window|rate_window)", ".+?", re.escape(template)))
     for template in [
@@ -115,7 +115,8 @@ class FakePrometheus:
         if self.default is not None:
             return self.default
         if query.startswith(DIAGNOSIS):
-            # Why a check had no data (core/nodata.py): nothing known here, unless a rule says.
+            # Why a check had no data (core/judging/nodata.py): nothing known here, unless
+            # a rule says.
             return vector()
         if any(pattern.fullmatch(query) for pattern in SUMMARY):
             # The figures every result carries; a test that cares sets a rule. No data here, so

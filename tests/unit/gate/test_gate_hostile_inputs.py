@@ -69,9 +69,9 @@ def test_huge_promql_is_a_config_error_not_a_crash(
 
 
 def test_promql_bounds_leave_room_for_real_queries() -> None:
-    from promgate.config.lint import parse_promql
     from promgate.config.presets import PRESETS
     from promgate.config.promql_bounds import MAX_DEPTH, MAX_OPERATORS
+    from promgate.config.query_lint import parse_promql
 
     for preset in PRESETS.values():
         parse_promql(preset.query.replace("$window", "5m").replace("$", ""))

@@ -1,5 +1,6 @@
 """The gate's imports point one way, read from the source with ``ast``:
-``cli → report → core → config → prometheus → queries → errors``; no cycles between modules, no
+``cli → report → core → config → prometheus → queries → errors``, and inside ``core``
+``live → gate → runs → regression → judging → model → stats``; no cycles between modules, no
 import of promgate inside a function (a lazy import would hide a cycle), never Locust."""
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[3] / "gate" / "promgate"
+ROOT = Path(__file__).resolve().parents[3]
+PACKAGE = ROOT / "gate" / "promgate"
 
 #: layer of each top-level part of the package; a module imports only its own layer or lower ones
 LAYERS = {
@@ -26,6 +28,19 @@ LAYERS = {
     "cli": 6,
     "__init__": 7,
     "__main__": 7,
+}
+
+#: layer of each part of ``core`` (a subpackage, or ``gate`` the module): the judging kernel never
+#: imports ``regression/``, ``runs/`` or ``live/``; the result model imports no judging
+CORE_LAYERS = {
+    "stats": 0,
+    "model": 1,
+    "judging": 2,
+    "regression": 3,
+    "runs": 4,
+    "gate": 5,
+    "live": 6,
+    "__init__": 7,
 }
 
 
@@ -83,10 +98,27 @@ def _layer(module: str) -> int:
     return LAYERS[parts[1] if len(parts) > 1 else "__init__"]
 
 
+def _core_layer(module: str) -> int | None:
+    """The layer inside ``core`` of a ``promgate.core`` module, None outside ``core``."""
+    parts = module.split(".")
+    if parts[1:2] != ["core"]:
+        return None
+    return CORE_LAYERS[parts[2] if len(parts) > 2 else "__init__"]
+
+
 def test_every_part_of_the_package_has_a_layer() -> None:
     for module in _modules():
         parts = module.split(".")
         assert len(parts) == 1 or parts[1] in LAYERS, f"{module}: add its part to LAYERS"
+        if parts[1:2] == ["core"] and len(parts) > 2:
+            assert parts[2] in CORE_LAYERS, f"{module}: add its part of core to CORE_LAYERS"
+
+
+def test_the_architecture_page_draws_the_same_order() -> None:
+    # docs/architecture.md draws both chains; a new part or a new order changes both.
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    core_chain = " ─► ".join(sorted(set(CORE_LAYERS) - {"__init__"}, key=lambda p: -CORE_LAYERS[p]))
+    assert core_chain in page, f"docs/architecture.md: draw core's order as {core_chain!r}"
 
 
 def test_imports_point_down_only_at_module_level_and_never_to_locust() -> None:
@@ -101,6 +133,9 @@ def test_imports_point_down_only_at_module_level_and_never_to_locust() -> None:
                 problems.append(f"{where}: lazy import of {target} (import at module level)")
             if _layer(target) > _layer(module):
                 problems.append(f"{where}: {module} imports {target}, a higher layer")
+            inner, outer = _core_layer(module), _core_layer(target)
+            if inner is not None and outer is not None and outer > inner:
+                problems.append(f"{where}: {module} imports {target}, a higher part of core")
     assert not problems, "\n".join(problems)
 
 
@@ -130,6 +165,13 @@ def test_the_checker_sees_a_violation() -> None:
     (target,) = _resolve("promgate.report.text", path, node)
     assert target == "promgate.cli.commands"
     assert _layer(target) > _layer("promgate.report.text")
+    # ... and so is the judging kernel importing promgate run's orchestration.
+    path = PACKAGE / "core" / "judging" / "judge.py"
+    node = ast.parse("from ..live.locust_process import LocustProcess").body[0]
+    assert isinstance(node, ast.ImportFrom)
+    (target,) = _resolve("promgate.core.judging.judge", path, node)
+    assert target == "promgate.core.live.locust_process"
+    assert (_core_layer(target) or 0) > (_core_layer("promgate.core.judging.judge") or 0)
 
 
 def test_gate_tests_run_on_real_threads_and_sockets() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from ...core.format import format_value
+from ...core.judging.format import format_value
 
 __all__ = [
     "PALETTE",

@@ -2,7 +2,7 @@
 
 The result holds what the report shows: the gate's figures and checks, the run's profile (peak
 users) and ``report`` (the endpoint and errors tables and the charts' lines, read from
-Prometheus by ``core.collect.fetch_report``). Rendering the same result twice, today or from
+Prometheus by ``core.runs.collect.fetch_report``). Rendering the same result twice, today or from
 the result file next month, gives the same bytes.
 """
 
@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 from ...config.conditions import Condition, parse_condition
 from ...config.units import get_unit
-from ...core.format import check_title, conditions_text, display_state
-from ...core.result import CheckResult, GateResult
-from ...core.runreport import Panel, RunReport
+from ...core.judging.format import check_title, conditions_text, display_state
+from ...core.model.result import CheckResult, GateResult
+from ...core.model.runreport import Panel, RunReport
 from ...errors import ConfigError
-from ..regression import baseline_text, regression_rows
+from ..regression_rows import baseline_text, regression_rows
 from .charts import Chart, Line, Threshold
-from .render import CheckRow, ReportData, Summary
+from .page import CheckRow, ReportData, Summary
 
 __all__ = ["report_data"]
 

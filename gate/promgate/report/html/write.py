@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from ...core.result import GateResult
+from ...core.model.result import GateResult
 from .data import report_data
-from .render import ReportData, render_html
+from .page import ReportData, render_html
 from .style import CSS
 
 __all__ = ["html_files", "page_files", "stylesheet_path"]
