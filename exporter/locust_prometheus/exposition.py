@@ -215,44 +215,63 @@ def _run_families(
 
 def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[Metric]:
     """The same samples as ``encode`` as prometheus_client metric families."""
-    from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+    yield from _endpoint_counters(model)
+    yield _duration_histogram(model)
+    yield from _endpoint_gauges(model)
+    yield from _run_metrics(model, info, health)
 
-    endpoint_labels = ["method", "name"]
-    eps = model.endpoints
+
+_ENDPOINT = ["method", "name"]
+
+
+def _endpoint_counters(model: Model) -> Iterator[Metric]:
+    """Requests, failures and response bytes per endpoint, and errors per endpoint and error."""
+    from prometheus_client.core import CounterMetricFamily
+
     for name, attr in (
         ("locust_requests", "requests"),
         ("locust_request_failures", "failures"),
         ("locust_response_bytes", "content_bytes"),
     ):
-        c = CounterMetricFamily(name, HELP[name + "_total"][1], labels=endpoint_labels)
-        for r in eps:
+        c = CounterMetricFamily(name, HELP[name + "_total"][1], labels=_ENDPOINT)
+        for r in model.endpoints:
             c.add_metric([r.method, r.name], getattr(r, attr))
         yield c
     c = CounterMetricFamily(
-        "locust_errors", HELP["locust_errors_total"][1], labels=[*endpoint_labels, "error"]
+        "locust_errors", HELP["locust_errors_total"][1], labels=[*_ENDPOINT, "error"]
     )
     for e in model.errors:
         c.add_metric([e.method, e.name, e.error], e.count)
     yield c
+
+
+def _duration_histogram(model: Model) -> Metric:
+    from prometheus_client.core import HistogramMetricFamily
+
     h = HistogramMetricFamily(
         "locust_request_duration_seconds",
         HELP["locust_request_duration_seconds"][1],
-        labels=endpoint_labels,
+        labels=_ENDPOINT,
     )
-    for r in eps:
+    for r in model.endpoints:
         buckets = [
             *zip(_LE, (float(b) for b in r.buckets), strict=True),
             ("+Inf", float(r.requests)),
         ]
         h.add_metric([r.method, r.name], buckets, r.sum_seconds)
-    yield h
+    return h
+
+
+def _endpoint_gauges(model: Model) -> Iterator[Metric]:
+    """Per endpoint: Locust's whole-run percentiles and maximum, and its current figures."""
+    eps = model.endpoints
     qlabels = percentile_labels(model.snapshot.percentiles)
-    g = _gauge("locust_response_time_percentile_seconds", [*endpoint_labels, "percentile"])
+    g = _gauge("locust_response_time_percentile_seconds", [*_ENDPOINT, "percentile"])
     for r in eps:
         for ql, v in zip(qlabels, r.quantiles_ms, strict=True):
             g.add_metric([r.method, r.name, ql], v / 1000.0)
     yield g
-    g = _gauge("locust_response_time_max_seconds", endpoint_labels)
+    g = _gauge("locust_response_time_max_seconds", _ENDPOINT)
     for r in eps:
         g.add_metric([r.method, r.name], r.max_ms / 1000.0)
     yield g
@@ -260,17 +279,23 @@ def families(model: Model, info: Mapping[str, str], health: Health) -> Iterator[
         ("locust_current_requests_per_second", "current_rps"),
         ("locust_current_failures_per_second", "current_fail_per_sec"),
     ):
-        g = _gauge(name, endpoint_labels)
+        g = _gauge(name, _ENDPOINT)
         for r in eps:
             g.add_metric([r.method, r.name], getattr(r, attr))
         yield g
     live = percentile_labels(LIVE_PERCENTILES)
-    g = _gauge("locust_current_response_time_percentile_seconds", [*endpoint_labels, "percentile"])
+    g = _gauge("locust_current_response_time_percentile_seconds", [*_ENDPOINT, "percentile"])
     for r in eps:
         if r.current_ms is not None:
             for ql, v in zip(live, r.current_ms, strict=True):
                 g.add_metric([r.method, r.name, ql], v / 1000.0)
     yield g
+
+
+def _run_metrics(model: Model, info: Mapping[str, str], health: Health) -> Iterator[Metric]:
+    """The run's and the exporter's own families (``_run_families``)."""
+    from prometheus_client.core import CounterMetricFamily
+
     for name, samples in _run_families(model, info, health):
         kind, text = HELP[name]
         keys = list(samples[0][0]) if samples else []

@@ -7,7 +7,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -302,22 +302,7 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         value = getattr(options, "prometheus_" + stem, None)
         return DEFAULTS[stem] if value is None else value
 
-    interval = float(get("push_interval"))
-    if not 0 < interval < math.inf:  # NaN too: a loop on NaN seconds never waits
-        raise ConfigError(
-            f"invalid --prometheus-push-interval {interval}: must be > 0 (seconds, e.g. 5)"
-        )
-    timeout = float(get("push_timeout"))
-    if not 0 < timeout < math.inf:
-        raise ConfigError(
-            f"invalid --prometheus-push-timeout {timeout}: must be > 0 (seconds, e.g. 5)"
-        )
-    linger = float(get("linger"))
-    if not 0 <= linger < math.inf:
-        raise ConfigError(
-            f"invalid --prometheus-linger {linger}: must be >= 0 "
-            "(at least one scrape interval, or use --prometheus-keep)"
-        )
+    interval, timeout, linger = _seconds(get)
     max_endpoints = int(get("max_endpoints"))
     if max_endpoints < 1:
         raise ConfigError(
@@ -329,32 +314,11 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         raise ConfigError(
             f"invalid --prometheus-job '': must not be empty (default: {DEFAULTS['job']})"
         )
-    cert, key = str(get("cert_file")), str(get("key_file"))
-    if bool(cert) != bool(key):
-        raise ConfigError(
-            "invalid TLS client options: --prometheus-cert-file and --prometheus-key-file "
-            "go together (give both or neither)"
-        )
-    listen_cert, listen_key = str(get("listen_cert_file")), str(get("listen_key_file"))
-    if bool(listen_cert) != bool(listen_key):
-        raise ConfigError(
-            "invalid /metrics TLS options: --prometheus-listen-cert-file and "
-            "--prometheus-listen-key-file go together (give both or neither)"
-        )
-    user, token_file = str(get("basic_auth_user")), str(get("bearer_token_file"))
-    if user and token_file:
-        raise ConfigError(
-            "invalid auth options: basic auth and a bearer token are exclusive (choose one)"
-        )
-    pushgateway = _url("--prometheus-pushgateway", str(get("pushgateway")))
-    remote_write = _url("--prometheus-remote-write", str(get("remote_write")))
-    if pushgateway and remote_write:
-        raise ConfigError(
-            "invalid sink options: --prometheus-pushgateway and --prometheus-remote-write are "
-            "exclusive (choose one)"
-        )
+    _check_pairs(get)
+    pushgateway, remote_write = _sink(get)
     headers = _parse_headers(list(get("header")))
     sigv4_region, sigv4_profile = _sigv4(str(get("sigv4_region")), str(get("sigv4_profile")))
+    user, token_file = str(get("basic_auth_user")), str(get("bearer_token_file"))
     if sigv4_region:
         _sigv4_alone(pushgateway, remote_write, user, token_file, headers)
     return ExporterConfig(
@@ -377,14 +341,66 @@ def config_from_options(options: Any, env: Mapping[str, str] | None = None) -> E
         bearer_token_file=token_file,
         sigv4_region=sigv4_region,
         sigv4_profile=sigv4_profile,
-        cert_file=cert,
-        key_file=key,
+        cert_file=str(get("cert_file")),
+        key_file=str(get("key_file")),
         ca_file=str(get("ca_file")),
         insecure_skip_verify=bool(get("insecure_skip_verify")),
         gzip=bool(get("gzip")),
         listen=_parse_listen(str(get("listen"))),
         listen_auth_file=str(get("listen_auth_file")),
-        listen_cert_file=listen_cert,
-        listen_key_file=listen_key,
+        listen_cert_file=str(get("listen_cert_file")),
+        listen_key_file=str(get("listen_key_file")),
         grafana_url=_url("--prometheus-grafana-url", str(get("grafana_url"))),
     )
+
+
+def _seconds(get: Callable[[str], Any]) -> tuple[float, float, float]:
+    """The push interval and timeout (> 0) and the linger (>= 0); NaN too is refused: a loop
+    on NaN seconds never waits."""
+    interval = float(get("push_interval"))
+    if not 0 < interval < math.inf:
+        raise ConfigError(
+            f"invalid --prometheus-push-interval {interval}: must be > 0 (seconds, e.g. 5)"
+        )
+    timeout = float(get("push_timeout"))
+    if not 0 < timeout < math.inf:
+        raise ConfigError(
+            f"invalid --prometheus-push-timeout {timeout}: must be > 0 (seconds, e.g. 5)"
+        )
+    linger = float(get("linger"))
+    if not 0 <= linger < math.inf:
+        raise ConfigError(
+            f"invalid --prometheus-linger {linger}: must be >= 0 "
+            "(at least one scrape interval, or use --prometheus-keep)"
+        )
+    return interval, timeout, linger
+
+
+def _check_pairs(get: Callable[[str], Any]) -> None:
+    """Options that go together (a certificate and its key) or exclude each other."""
+    if bool(str(get("cert_file"))) != bool(str(get("key_file"))):
+        raise ConfigError(
+            "invalid TLS client options: --prometheus-cert-file and --prometheus-key-file "
+            "go together (give both or neither)"
+        )
+    if bool(str(get("listen_cert_file"))) != bool(str(get("listen_key_file"))):
+        raise ConfigError(
+            "invalid /metrics TLS options: --prometheus-listen-cert-file and "
+            "--prometheus-listen-key-file go together (give both or neither)"
+        )
+    if str(get("basic_auth_user")) and str(get("bearer_token_file")):
+        raise ConfigError(
+            "invalid auth options: basic auth and a bearer token are exclusive (choose one)"
+        )
+
+
+def _sink(get: Callable[[str], Any]) -> tuple[str, str]:
+    """Where the samples go: a Pushgateway or a remote-write endpoint (or neither: /metrics)."""
+    pushgateway = _url("--prometheus-pushgateway", str(get("pushgateway")))
+    remote_write = _url("--prometheus-remote-write", str(get("remote_write")))
+    if pushgateway and remote_write:
+        raise ConfigError(
+            "invalid sink options: --prometheus-pushgateway and --prometheus-remote-write are "
+            "exclusive (choose one)"
+        )
+    return pushgateway, remote_write

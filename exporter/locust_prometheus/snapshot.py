@@ -188,36 +188,22 @@ def take_snapshot(
     stats = runner.stats if runner is not None else environment.stats
     now = time.time()
     keys = _window_keys(now)
-    seconds = _rate_seconds(stats, distributed=isinstance(runner, MasterRunner))
+    distributed = isinstance(runner, MasterRunner)
+    seconds = _rate_seconds(stats, distributed=distributed)
     entries = [_entry(e, keys, seconds, copies) for e in list(stats.entries.values())]
     errors = [
         (str(e.method or ""), str(e.name), e.error, e.occurrences) for e in stats.errors.values()
     ]
-
-    user_names = [u.__name__ for u in (environment.user_classes or [])]
-    users = dict.fromkeys(user_names, 0)
+    users = dict.fromkeys((u.__name__ for u in (environment.user_classes or [])), 0)
     workers: dict[str, int] | None = None
     loadgen: list[tuple[str, float, int]] = []
-    if runner is not None:
-        if isinstance(runner, MasterRunner):
-            workers = dict.fromkeys(WORKER_STATES, 0)
-            for node in list(runner.clients.values()):
-                state = _STATE_MAP.get("ready" if node.state == "init" else node.state, "stopped")
-                workers[state] += 1
-                loadgen.append((str(node.id), float(node.cpu_usage), int(node.memory_usage)))
-                if not final:
-                    for cls, n in (node.user_classes_count or {}).items():
-                        users[cls] = users.get(cls, 0) + n
-            loadgen.insert(
-                0, ("master", float(runner.current_cpu_usage), int(runner.current_memory_usage))
-            )
-        else:
-            loadgen.append(
-                ("local", float(runner.current_cpu_usage), int(runner.current_memory_usage))
-            )
-            if not final:
-                for cls, n in runner.user_classes_count.items():
-                    users[cls] = n
+    if distributed:
+        workers, loadgen = _workers(runner, users, final)
+    elif runner is not None:
+        loadgen.append(("local", float(runner.current_cpu_usage), int(runner.current_memory_usage)))
+        if not final:
+            for cls, n in runner.user_classes_count.items():
+                users[cls] = n
     if final:
         users = dict.fromkeys(users, 0)
     return RunSnapshot(
@@ -234,3 +220,21 @@ def take_snapshot(
         taken_at=now,
         steady_time=steady_time(environment),
     )
+
+
+def _workers(
+    runner: Any, users: dict[str, int], final: bool
+) -> tuple[dict[str, int], list[tuple[str, float, int]]]:
+    """A master's workers by state and each one's CPU and memory (the master's first); adds the
+    users each worker runs to ``users`` (none once the run is over)."""
+    workers = dict.fromkeys(WORKER_STATES, 0)
+    loadgen: list[tuple[str, float, int]] = []
+    for node in list(runner.clients.values()):
+        state = _STATE_MAP.get("ready" if node.state == "init" else node.state, "stopped")
+        workers[state] += 1
+        loadgen.append((str(node.id), float(node.cpu_usage), int(node.memory_usage)))
+        if not final:
+            for cls, n in (node.user_classes_count or {}).items():
+                users[cls] = users.get(cls, 0) + n
+    loadgen.insert(0, ("master", float(runner.current_cpu_usage), int(runner.current_memory_usage)))
+    return workers, loadgen

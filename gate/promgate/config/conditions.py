@@ -14,13 +14,22 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from ..errors import ConfigError
 from .units import Unit, parse_quantity
 
-__all__ = ["Condition", "parse_condition"]
+__all__ = ["LEVELS", "Condition", "Level", "Op", "Relative", "parse_condition"]
 
-_OPS: dict[str, Callable[[float, float], bool]] = {
+#: a condition's comparison: the value against the threshold
+Op = Literal[">=", "<=", "==", "!=", ">", "<"]
+#: "" absolute; "percent" (+20% of baseline); "delta" (+50ms over baseline)
+Relative = Literal["", "percent", "delta"]
+#: a check's conditions by what a breach means: ``critical`` fails the check, ``warning`` warns
+Level = Literal["warning", "critical"]
+LEVELS: tuple[Level, ...] = get_args(Level)
+
+_OPS: dict[Op, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
     "==": operator.eq,
@@ -35,11 +44,10 @@ _AND = re.compile(r"\s+and\s+")
 @dataclass(frozen=True)
 class Condition:
     text: str
-    op: str
+    op: Op
     #: absolute threshold, or the relative amount when ``relative`` is set (check's unit)
     amount: float
-    #: "" absolute; "percent" (+20% of baseline); "delta" (+50ms over baseline)
-    relative: str = ""
+    relative: Relative = ""
     #: the conditions joined by ``and`` (empty for a single one); op/relative are the first's
     parts: tuple[Condition, ...] = ()
 
@@ -87,7 +95,8 @@ def parse_condition(text: object, unit: Unit) -> Condition:
     match = _SYNTAX.match(text)
     if not match:
         raise ConfigError(f"bad condition {text!r} (expected e.g. '> 2s', '< 50', '> +20%')")
-    op, sign, rest = match.groups()
+    op_text, sign, rest = match.groups()
+    op = next(o for o in _OPS if o == op_text)  # the pattern matched one of them
     if sign:
         stripped = rest.strip()
         if stripped.endswith("%"):
@@ -112,7 +121,7 @@ def _combined(text: str, unit: Unit) -> Condition:
             "< / <= (e.g. '> +20% and > +15ms')"
         )
     first = parts[0]
-    relative = next((p.relative for p in parts if p.relative), "")
+    relative: Relative = next((p.relative for p in parts if p.relative), "")
     return Condition(text, first.op, first.amount, relative, parts)
 
 

@@ -8,6 +8,7 @@ from functools import partial
 
 from .. import queries
 from .outcomes import Policy
+from .units import UnitName
 
 __all__ = ["PRESETS", "Preset"]
 
@@ -16,7 +17,7 @@ __all__ = ["PRESETS", "Preset"]
 class Preset:
     name: str
     #: the unit the expression's values come in
-    unit: str
+    unit: UnitName
     description: str
     build: Callable[[], str]
     #: "fail" for the run's own metrics; host metrics need node_exporter, which may be absent
@@ -24,14 +25,14 @@ class Preset:
     #: the unit a check on this preset shows and reads bare numbers in, when it sets no
     #: ``unit:``; None: the query's own unit. Error rates are shown in percent, like Locust
     #: and every threshold people write, and converted from the query's ratio when judged.
-    display: str | None = None
+    display: UnitName | None = None
 
     @property
     def query(self) -> str:
         return self.build()
 
     @property
-    def shown_unit(self) -> str:
+    def shown_unit(self) -> UnitName:
         return self.display or self.unit
 
 

@@ -18,93 +18,116 @@ from .yamldoc import YamlDoc, opt_str, unknown_key
 __all__ = ["PROMETHEUS_KEYS", "parse_prometheus"]
 
 
+_STRINGS = ("url", "bearer_token", "bearer_token_file", "ca_file", "cert_file", "key_file")
+_AUTH_KEYS = ("username", "password", "password_file")
+
+
 def parse_prometheus(doc: YamlDoc, node: yaml.Node) -> PrometheusSettings:
     m = doc.mapping(node, "prometheus")
     kwargs: dict[str, Any] = {}
-    strings = ("url", "bearer_token", "bearer_token_file", "ca_file", "cert_file", "key_file")
     for name, (knode, vnode) in m.items():
-        key = f"prometheus.{name}"
-        if name in strings:
-            kwargs[name] = opt_str(doc, m, name, "prometheus")
-        elif name in ("timeout", "retry_wait"):
-            val = float(doc.typed(vnode, key, (int, float), "seconds"))
-            if not 0 < val <= MAX_SECONDS:
-                raise doc.fail(vnode, key, f"must be > 0 and <= {MAX_SECONDS:g} seconds")
-            kwargs[name] = val
-        elif name == "ingestion_delay":
-            val = float(doc.typed(vnode, key, (int, float), "seconds"))
-            if not 0 <= val <= 3600:
-                raise doc.fail(vnode, key, "must be between 0 and 3600 (seconds)")
-            kwargs[name] = val
-        elif name == "retries":
-            val = doc.typed(vnode, key, int, "an integer")
-            if not 1 <= val <= MAX_RETRIES:
-                raise doc.fail(vnode, key, f"must be 1 to {MAX_RETRIES} (attempts per query)")
-            kwargs[name] = val
-        elif name == "insecure_skip_verify":
-            kwargs[name] = doc.typed(vnode, key, bool, "true or false")
-        elif name == "basic_auth":
-            auth = doc.mapping(vnode, key)
-            for sub in auth:
-                if sub not in ("username", "password", "password_file"):
-                    raise doc.fail(
-                        auth[sub][0],
-                        f"{key}.{sub}",
-                        unknown_key(sub, ("username", "password", "password_file")),
-                    )
-            kwargs["username"] = opt_str(doc, auth, "username", key)
-            kwargs["password"] = opt_str(doc, auth, "password", key)
-            pw_file = opt_str(doc, auth, "password_file", key)
-            if pw_file:
-                try:
-                    kwargs["password"] = Path(pw_file).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise doc.fail(
-                        auth["password_file"][1], f"{key}.password_file", f"cannot read: {exc}"
-                    ) from None
-        elif name == "sigv4":
-            kwargs.update(_sigv4(doc, vnode, key))
-        elif name == "headers":
-            headers = doc.value(vnode, key)
-            if not isinstance(headers, dict) or not all(
-                isinstance(v, (str, int)) for v in headers.values()
-            ):
-                raise doc.fail(vnode, key, "expected a mapping of header names to strings")
-            kwargs[name] = {str(k): str(v) for k, v in headers.items()}
-            for hname, hvalue in kwargs[name].items():
-                _http_value(doc, vnode, f"{key}.{hname}", check_header, hname, hvalue)
-        else:
-            raise doc.fail(knode, key, unknown_key(name, PROMETHEUS_KEYS))
+        if name not in PROMETHEUS_KEYS:
+            raise doc.fail(knode, f"prometheus.{name}", unknown_key(name, PROMETHEUS_KEYS))
+        kwargs.update(_setting(doc, m, name, vnode))
     if kwargs.get("url"):
         _http_value(doc, m["url"][1], "prometheus.url", _url, kwargs["url"])
     if kwargs.get("bearer_token"):
-        node_ = m["bearer_token"][1]
+        token = kwargs["bearer_token"]
         _http_value(
             doc,
-            node_,
+            m["bearer_token"][1],
             "prometheus.bearer_token",
             check_secret_text,
-            kwargs["bearer_token"],
+            token,
             "bearer_token",
         )
     if kwargs.get("bearer_token") and kwargs.get("bearer_token_file"):
         raise doc.fail(node, "prometheus", "set bearer_token or bearer_token_file, not both")
     if kwargs.get("sigv4_region"):
-        other: list[str] = [
-            k for k in ("basic_auth", "bearer_token", "bearer_token_file") if k in m
-        ]
-        other += [f"headers.{h}" for h in kwargs.get("headers", {}) if h.lower() == "authorization"]
-        if other:
-            raise doc.fail(
-                m["sigv4"][1],
-                "prometheus.sigv4",
-                f"AWS SigV4 signing excludes {', '.join(other)} (choose one way to authenticate)",
-            )
+        _sigv4_alone(doc, m, kwargs)
     return PrometheusSettings(**kwargs)
+
+
+def _setting(
+    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], name: str, vnode: yaml.Node
+) -> dict[str, Any]:
+    """One key of the block as ``PrometheusSettings`` arguments, checked."""
+    key = f"prometheus.{name}"
+    if name in _STRINGS:
+        return {name: opt_str(doc, m, name, "prometheus")}
+    if name in ("timeout", "retry_wait"):
+        val = float(doc.typed(vnode, key, (int, float), "seconds"))
+        if not 0 < val <= MAX_SECONDS:
+            raise doc.fail(vnode, key, f"must be > 0 and <= {MAX_SECONDS:g} seconds")
+        return {name: val}
+    if name == "ingestion_delay":
+        val = float(doc.typed(vnode, key, (int, float), "seconds"))
+        if not 0 <= val <= 3600:
+            raise doc.fail(vnode, key, "must be between 0 and 3600 (seconds)")
+        return {name: val}
+    if name == "retries":
+        retries = doc.typed(vnode, key, int, "an integer")
+        if not 1 <= retries <= MAX_RETRIES:
+            raise doc.fail(vnode, key, f"must be 1 to {MAX_RETRIES} (attempts per query)")
+        return {name: retries}
+    if name == "insecure_skip_verify":
+        return {name: doc.typed(vnode, key, bool, "true or false")}
+    if name == "basic_auth":
+        return _basic_auth(doc, vnode, key)
+    if name == "sigv4":
+        return _sigv4(doc, vnode, key)
+    return {name: _headers(doc, vnode, key)}
+
+
+def _basic_auth(doc: YamlDoc, vnode: yaml.Node, key: str) -> dict[str, Any]:
+    """``username`` and ``password`` (or ``password_file``, read now)."""
+    auth = doc.mapping(vnode, key)
+    for sub in auth:
+        if sub not in _AUTH_KEYS:
+            raise doc.fail(auth[sub][0], f"{key}.{sub}", unknown_key(sub, _AUTH_KEYS))
+    found = {
+        "username": opt_str(doc, auth, "username", key),
+        "password": opt_str(doc, auth, "password", key),
+    }
+    pw_file = opt_str(doc, auth, "password_file", key)
+    if pw_file:
+        try:
+            found["password"] = Path(pw_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise doc.fail(
+                auth["password_file"][1], f"{key}.password_file", f"cannot read: {exc}"
+            ) from None
+    return found
+
+
+def _headers(doc: YamlDoc, vnode: yaml.Node, key: str) -> dict[str, str]:
+    headers = doc.value(vnode, key)
+    if not isinstance(headers, dict) or not all(
+        isinstance(v, (str, int)) for v in headers.values()
+    ):
+        raise doc.fail(vnode, key, "expected a mapping of header names to strings")
+    found = {str(k): str(v) for k, v in headers.items()}
+    for hname, hvalue in found.items():
+        _http_value(doc, vnode, f"{key}.{hname}", check_header, hname, hvalue)
+    return found
 
 
 #: keys of ``prometheus.sigv4`` (Prometheus's own ``sigv4:`` block names them the same way)
 SIGV4_KEYS = ("region", "profile")
+
+
+def _sigv4_alone(
+    doc: YamlDoc, m: dict[str, tuple[yaml.Node, yaml.Node]], kwargs: dict[str, Any]
+) -> None:
+    """SigV4 signs every request itself: no other way to authenticate beside it."""
+    other: list[str] = [k for k in ("basic_auth", "bearer_token", "bearer_token_file") if k in m]
+    other += [f"headers.{h}" for h in kwargs.get("headers", {}) if h.lower() == "authorization"]
+    if other:
+        raise doc.fail(
+            m["sigv4"][1],
+            "prometheus.sigv4",
+            f"AWS SigV4 signing excludes {', '.join(other)} (choose one way to authenticate)",
+        )
 
 
 def _sigv4(doc: YamlDoc, node: yaml.Node, key: str) -> dict[str, str]:

@@ -14,18 +14,18 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError
-from .conditions import Condition
+from .conditions import LEVELS, Condition, Level, Op
 from .loader import CheckSpec, GateConfig
 from .outcomes import Policy
 from .presets import PRESETS
-from .units import get_unit
+from .units import UnitName, get_unit
 
 __all__ = ["FILE_METRICS", "load_thresholds", "parse_thresholds"]
 
 #: metric of the file -> (preset, bound: ">" upper / "<" lower, no_data). The guide's script skips a
 #: metric it has no figure for; so does the gate, and reports it as skipped. It still never
 #: passes on nothing: a run with every check skipped fails (and an unknown run fails first).
-FILE_METRICS: dict[str, tuple[str, str, Policy]] = {
+FILE_METRICS: dict[str, tuple[str, Op, Policy]] = {
     "response_time_p95": ("p95", ">", "skip"),
     "response_time_p99": ("p99", ">", "skip"),
     "error_rate": ("error_rate", ">", "skip"),
@@ -35,7 +35,7 @@ FILE_METRICS: dict[str, tuple[str, str, Policy]] = {
 }
 #: a unit of the file as a suffix in the gate's own condition syntax ("> 5%")
 _SUFFIX = {"seconds": "s", "ms": "ms", "percent": "%"}
-_FILE_UNITS = {
+_FILE_UNITS: dict[str, UnitName] = {
     "seconds": "seconds",
     "ms": "ms",
     "percent": "percent",
@@ -55,6 +55,15 @@ def load_thresholds(path: str | Path) -> GateConfig:
 
 
 def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
+    doc = _json_object(text, source)
+    lines = _key_lines(text)
+    return GateConfig(
+        source,
+        tuple(_metric_check(name, spec, source, lines.get(name)) for name, spec in doc.items()),
+    )
+
+
+def _json_object(text: str, source: str) -> dict[str, object]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -65,72 +74,78 @@ def parse_thresholds(text: str, source: str = "<thresholds>") -> GateConfig:
         raise ConfigError(f"invalid JSON: {exc}", file=source) from None
     if not isinstance(doc, dict) or not doc:
         raise ConfigError("expected an object of metrics like response_time_p95", file=source)
-    lines = _key_lines(text)
-    checks = []
-    for name, spec in doc.items():
-        line = lines.get(name)
-        if name not in FILE_METRICS:
-            raise ConfigError(
-                f"unknown metric (known: {', '.join(FILE_METRICS)})",
-                file=source,
-                line=line,
-                key=name,
-            )
-        if not isinstance(spec, dict):
-            raise ConfigError(
-                "expected an object with warning, critical, unit", file=source, line=line, key=name
-            )
-        preset_name, bound, no_data = FILE_METRICS[name]
-        preset = PRESETS[preset_name]
-        # Without a unit, a number means what the guide's check_regression.py compares it with:
-        # its analysis figures, which give the error rate in percent.
-        unit_name = spec.get("unit", preset.shown_unit)
-        if not isinstance(unit_name, str) or unit_name not in _FILE_UNITS:
-            raise ConfigError(
-                f"unknown unit {unit_name!r} (use one of: {', '.join(_FILE_UNITS)})",
-                file=source,
-                line=line,
-                key=f"{name}.unit",
-            )
-        unit = get_unit(_FILE_UNITS[unit_name])
-        native = get_unit(preset.unit)
-        if unit.dimension != native.dimension:
-            raise ConfigError(
-                f"unit {unit_name} does not fit {name} ({preset.unit})",
-                file=source,
-                line=line,
-                key=f"{name}.unit",
-            )
-        levels: dict[str, tuple[Condition, ...]] = {"warning": (), "critical": ()}
-        for level in levels:
-            if level not in spec:
-                continue
-            value = _finite(spec[level])
-            if value is None:
-                raise ConfigError(
-                    "expected a number", file=source, line=line, key=f"{name}.{level}"
-                )
-            shown = f"{bound} {value:g}{_SUFFIX.get(unit_name, '')}"
-            levels[level] = (Condition(shown, bound, float(value)),)
-        if not levels["warning"] and not levels["critical"]:
-            raise ConfigError("set warning or critical", file=source, line=line, key=name)
-        checks.append(
-            CheckSpec(
-                name=name,
-                query=preset.query,
-                unit=unit,
-                query_unit=native,
-                warning=levels["warning"],
-                critical=levels["critical"],
-                description=preset.description,
-                preset=preset_name,
-                reduce="max",
-                no_data=no_data,
-                baseline_missing="warn",
-                line=line,
-            )
+    return doc
+
+
+def _metric_check(name: str, spec: object, source: str, line: int | None) -> CheckSpec:
+    """One metric of the file as a check on its preset."""
+    if name not in FILE_METRICS:
+        raise ConfigError(
+            f"unknown metric (known: {', '.join(FILE_METRICS)})", file=source, line=line, key=name
         )
-    return GateConfig(source, tuple(checks))
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            "expected an object with warning, critical, unit", file=source, line=line, key=name
+        )
+    preset_name, bound, no_data = FILE_METRICS[name]
+    preset = PRESETS[preset_name]
+    # Without a unit, a number means what the guide's check_regression.py compares it with:
+    # its analysis figures, which give the error rate in percent.
+    unit_name = spec.get("unit", preset.shown_unit)
+    if not isinstance(unit_name, str) or unit_name not in _FILE_UNITS:
+        raise ConfigError(
+            f"unknown unit {unit_name!r} (use one of: {', '.join(_FILE_UNITS)})",
+            file=source,
+            line=line,
+            key=f"{name}.unit",
+        )
+    unit = get_unit(_FILE_UNITS[unit_name])
+    native = get_unit(preset.unit)
+    if unit.dimension != native.dimension:
+        raise ConfigError(
+            f"unit {unit_name} does not fit {name} ({preset.unit})",
+            file=source,
+            line=line,
+            key=f"{name}.unit",
+        )
+    warning, critical = (
+        _bound(spec, level, bound, unit_name, source, line, name) for level in LEVELS
+    )
+    if not warning and not critical:
+        raise ConfigError("set warning or critical", file=source, line=line, key=name)
+    return CheckSpec(
+        name=name,
+        query=preset.query,
+        unit=unit,
+        query_unit=native,
+        warning=warning,
+        critical=critical,
+        description=preset.description,
+        preset=preset_name,
+        reduce="max",
+        no_data=no_data,
+        baseline_missing="warn",
+        line=line,
+    )
+
+
+def _bound(
+    spec: dict[str, object],
+    level: Level,
+    bound: Op,
+    unit_name: str,
+    source: str,
+    line: int | None,
+    name: str,
+) -> tuple[Condition, ...]:
+    """The file's ``warning`` or ``critical`` number as the condition ``> 5%`` (none if unset)."""
+    if level not in spec:
+        return ()
+    value = _finite(spec[level])
+    if value is None:
+        raise ConfigError("expected a number", file=source, line=line, key=f"{name}.{level}")
+    shown = f"{bound} {value:g}{_SUFFIX.get(unit_name, '')}"
+    return (Condition(shown, bound, float(value)),)
 
 
 def _finite(value: object) -> float | None:

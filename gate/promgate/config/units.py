@@ -9,16 +9,33 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from ..errors import ConfigError
 
-__all__ = ["UNITS", "Unit", "convert", "get_unit", "parse_quantity"]
+__all__ = [
+    "UNITS",
+    "UNIT_NAMES",
+    "Dimension",
+    "Unit",
+    "UnitName",
+    "convert",
+    "get_unit",
+    "parse_quantity",
+    "unit_name",
+]
+
+#: the units a check's values are read and shown in (``unit:``, ``query_unit:``, result files)
+UnitName = Literal["seconds", "ms", "ratio", "percent", "rps", "bytes", "count"]
+UNIT_NAMES: tuple[UnitName, ...] = get_args(UnitName)
+#: what a unit measures: values convert only within one
+Dimension = Literal["time", "fraction", "rate", "bytes", "count"]
 
 
 @dataclass(frozen=True)
 class Unit:
-    name: str
-    dimension: str
+    name: UnitName
+    dimension: Dimension
     #: value in the dimension's base unit = value * scale
     scale: float
     symbol: str
@@ -38,7 +55,7 @@ UNITS: dict[str, Unit] = {
 }
 
 # Suffixes accepted in conditions, as (dimension, scale to the dimension's base unit).
-_SUFFIXES: dict[str, tuple[str, float]] = {
+_SUFFIXES: dict[str, tuple[Dimension, float]] = {
     "ns": ("time", 1e-9),
     "us": ("time", 1e-6),
     "µs": ("time", 1e-6),
@@ -67,6 +84,11 @@ def get_unit(name: str) -> Unit:
     except KeyError:
         known = ", ".join(UNITS)
         raise ConfigError(f"unknown unit {name!r} (use one of: {known})") from None
+
+
+def unit_name(value: object) -> UnitName | None:
+    """``value`` as a unit's name, None when it names none (a result file from elsewhere)."""
+    return next((n for n in UNIT_NAMES if n == value), None)
 
 
 def convert(value: float, src: Unit, dst: Unit) -> float:

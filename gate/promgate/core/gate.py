@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,13 +39,23 @@ from .model.result import CheckResult, GateResult
 from .model.rundata import RunData
 from .regression.baseline_history import history_samples
 from .regression.latency_regression import judge_regression
-from .runs.baseline_plan import Source, plan_baseline
+from .runs.baseline_plan import Plan, Source, plan_baseline
 from .runs.collect import fetch_profile, fetch_run
 from .runs.result_files import gather_results
 
 __all__ = ["Gate"]
 
 K = TypeVar("K", bound=Hashable)
+
+
+@dataclass
+class _Rendered:
+    """One evaluation's queries: each check's on the judged run and on the first baseline run
+    (the reports show both), and every query to send, by (what, check or summary name)."""
+
+    checks: dict[str, str] = field(default_factory=dict)
+    baselines: dict[str, str] = field(default_factory=dict)
+    jobs: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
 
 
 class Gate:
@@ -103,18 +114,7 @@ class Gate:
         of them), or the last ``baseline_history`` passing runs, from Prometheus or from the
         files (default: the config's ``baseline: {history: N}``, used when no baseline run or
         file is given, or with files)."""
-        files = _paths(baseline_file)
-        if baseline_run and files:
-            raise UsageError("a baseline run or a baseline file, not both", option="baseline")
-        if baseline_run and baseline_history:
-            raise UsageError("a baseline run or a baseline history, not both", option="baseline")
-        self.lint()
-        self.client.warnings.clear()  # one evaluation's warnings never leak into the next
-        found = gather_results(files) if files else None  # a bad file fails before any query
-        wanted = baseline_history or (None if baseline_run else self.config.baseline_history)
-        if found is not None and baseline_history is None and found.explicit:
-            wanted = None  # one file named explicitly: that run is the baseline
-        source = Source(baseline_run, found, wanted, self.config.comparable)
+        source = self._source(baseline_run, _paths(baseline_file), baseline_history)
         window = self.resolve(run_id)
         profile = fetch_profile(self.client, window)
         plan = plan_baseline(
@@ -125,84 +125,28 @@ class Gate:
             resolve=self.resolve,
             lookback=self.config.lookback,
         )
-        base_windows = plan.windows
-
-        jobs: dict[tuple[str, str], tuple[str, float]] = {}
-        rendered: dict[str, str] = {}
-        base_rendered: dict[str, str] = {}
         spans = WindowResolver(self.client)
-        for check in self.config.checks:
-            rendered[check.name] = self._render(check, window, spans)
-            if spans.variables(check, window) is not None:
-                jobs[("check", check.name)] = (rendered[check.name], window.eval_time)
-            for i, bw in enumerate(base_windows):
-                base_rendered.setdefault(check.name, self._render(check, bw, spans))
-                if spans.variables(check, bw) is not None:
-                    jobs[(f"base{i}", check.name)] = (self._render(check, bw, spans), bw.eval_time)
-        for name, (build, _scale) in SUMMARY_QUERIES.items():
-            expr = render(build(), window.variables())
-            jobs[("summary", name)] = (expr, window.eval_time)
-        answers = self._run_all(jobs)
+        rendered = self._render_all(window, plan.windows, spans)
+        answers = self._run_all(rendered.jobs)
         run_data = fetch_run(self.client, window)  # the result file's endpoints, always
-        regression = any(c.preset == REGRESSION_PRESET for c in self.config.checks)
-        base_data = (
-            [fetch_run(self.client, bw) for bw in base_windows]
-            + [r.endpoints or RunData(r.run_id, {}, {}) for r in plan.results]
-            if regression
-            else []
-        )
-
-        whys = self._explain_no_data(rendered, answers, window)
-        checks: list[CheckResult] = []
-        for check in self.config.checks:
-            if check.preset == REGRESSION_PRESET:
-                checks.append(
-                    judge_regression(
-                        check,
-                        rendered[check.name],
-                        run_data,
-                        base_data,
-                        history=plan.history,
-                        confidence=check.confidence,
-                        missing=plan.missing,
-                    )
-                )
-                continue
-            per_run = [answers.get((f"base{i}", check.name), []) for i in range(len(base_windows))]
-            per_run += [result_samples(r, check) for r in plan.results]
-            base: list[Sample] | None = None
-            if plan.history and per_run:
-                base = history_samples(per_run)
-            elif per_run:
-                base = per_run[0]
-            judged = judge_check(
-                check,
-                rendered[check.name],
-                answers.get(("check", check.name), []),
-                base,
-                base_rendered.get(check.name),
-                missing=plan.missing or _unnamed_in_results(check, plan.results, base_windows),
-                why=whys.get(check.name, ""),
-            )
-            checks.append(spans.mark(judged, check, window))
-        summary: dict[str, float | None] = {}
-        for name, (_build, scale) in SUMMARY_QUERIES.items():
-            summary[name] = summary_value(answers[("summary", name)], scale)
-        notes = [*self.client.warnings, *plan.notes]
-        if all(c.mode is CheckMode.REPORT for c in self.config.checks):
-            notes.append("every check is report-only (mode: report): nothing gates this run")
-        if not any(c.relative for c in self.config.checks) and plan.baseline is not None:
-            notes.append("a baseline was given but no check has a relative condition")
+        base_data = self._baseline_endpoints(plan)
+        whys = self._explain_no_data(rendered.checks, answers, window)
+        checks = [
+            _judge_regression(check, rendered.checks[check.name], run_data, base_data, plan)
+            if check.preset == REGRESSION_PRESET
+            else spans.mark(self._judge(check, rendered, answers, plan, whys), check, window)
+            for check in self.config.checks
+        ]
         return GateResult(
             version=__version__,
             generated_at=time.time(),
             prometheus=self.client.shown_url,
             run=window,
             checks=[c for c in checks if c.mode is CheckMode.GATE],
-            summary=summary,
+            summary=_summary(answers),
             baseline=plan.baseline,
             strict=strict,
-            notes=notes,
+            notes=self._notes(plan),
             profile=profile,
             endpoints=run_data,
             report_checks=[c for c in checks if c.mode is CheckMode.REPORT],
@@ -210,6 +154,75 @@ class Gate:
             if warning_exit_code is None
             else check_warning_exit_code(warning_exit_code, "warning_exit_code"),
         )
+
+    def _source(self, run: str | None, files: tuple[str, ...], history: int | None) -> Source:
+        """The baseline as the options name it, after everything that can fail before a
+        query: options that contradict, the config's syntax, the baseline files."""
+        if run and files:
+            raise UsageError("a baseline run or a baseline file, not both", option="baseline")
+        if run and history:
+            raise UsageError("a baseline run or a baseline history, not both", option="baseline")
+        self.lint()
+        self.client.warnings.clear()  # one evaluation's warnings never leak into the next
+        found = gather_results(files) if files else None  # a bad file fails before any query
+        wanted = history or (None if run else self.config.baseline_history)
+        if found is not None and history is None and found.explicit:
+            wanted = None  # one file named explicitly: that run is the baseline
+        return Source(run, found, wanted, self.config.comparable)
+
+    def _render_all(
+        self, window: RunWindow, base_windows: Sequence[RunWindow], spans: WindowResolver
+    ) -> _Rendered:
+        """Every check's query on the run and on each baseline run, each rendered once; a
+        window the run lacks sends no query (the check says why)."""
+        out = _Rendered()
+        for check in self.config.checks:
+            out.checks[check.name] = self._render(check, window, spans)
+            if spans.variables(check, window) is not None:
+                out.jobs[("check", check.name)] = (out.checks[check.name], window.eval_time)
+            for i, bw in enumerate(base_windows):
+                expr = self._render(check, bw, spans)
+                out.baselines.setdefault(check.name, expr)
+                if spans.variables(check, bw) is not None:
+                    out.jobs[(f"base{i}", check.name)] = (expr, bw.eval_time)
+        for name, (build, _scale) in SUMMARY_QUERIES.items():
+            out.jobs[("summary", name)] = (render(build(), window.variables()), window.eval_time)
+        return out
+
+    def _baseline_endpoints(self, plan: Plan) -> list[RunData]:
+        """The baseline runs' endpoints (only ``latency_regression`` reads them): from
+        Prometheus for its runs, from the files for results read."""
+        if not any(c.preset == REGRESSION_PRESET for c in self.config.checks):
+            return []
+        return [fetch_run(self.client, bw) for bw in plan.windows] + [
+            r.endpoints or RunData(r.run_id, {}, {}) for r in plan.results
+        ]
+
+    def _judge(
+        self,
+        check: CheckSpec,
+        rendered: _Rendered,
+        answers: Mapping[tuple[str, str], list[Sample]],
+        plan: Plan,
+        whys: Mapping[str, str],
+    ) -> CheckResult:
+        return judge_check(
+            check,
+            rendered.checks[check.name],
+            answers.get(("check", check.name), []),
+            _baseline_samples(check, answers, plan),
+            rendered.baselines.get(check.name),
+            missing=plan.missing or _unnamed_in_results(check, plan.results, plan.windows),
+            why=whys.get(check.name, ""),
+        )
+
+    def _notes(self, plan: Plan) -> list[str]:
+        notes = [*self.client.warnings, *plan.notes]
+        if all(c.mode is CheckMode.REPORT for c in self.config.checks):
+            notes.append("every check is report-only (mode: report): nothing gates this run")
+        if not any(c.relative for c in self.config.checks) and plan.baseline is not None:
+            notes.append("a baseline was given but no check has a relative condition")
+        return notes
 
     def _render(self, check: CheckSpec, window: RunWindow, spans: WindowResolver) -> str:
         span = spans.render_variables(check, window)
@@ -266,6 +279,39 @@ class Gate:
                     # The first failure (Prometheus down, bad query) unchanged.
                     raise failed
             return answers
+
+
+def _judge_regression(
+    check: CheckSpec, query: str, run: RunData, baselines: Sequence[RunData], plan: Plan
+) -> CheckResult:
+    return judge_regression(
+        check,
+        query,
+        run,
+        baselines,
+        history=plan.history,
+        confidence=check.confidence,
+        missing=plan.missing,
+    )
+
+
+def _summary(answers: Mapping[tuple[str, str], list[Sample]]) -> dict[str, float | None]:
+    return {
+        name: summary_value(answers[("summary", name)], scale)
+        for name, (_build, scale) in SUMMARY_QUERIES.items()
+    }
+
+
+def _baseline_samples(
+    check: CheckSpec, answers: Mapping[tuple[str, str], list[Sample]], plan: Plan
+) -> list[Sample] | None:
+    """The baseline's values of ``check``: each baseline run's (Prometheus's answers, then the
+    result files' values), as one run or, for a history, the median of the runs per series."""
+    per_run = [answers.get((f"base{i}", check.name), []) for i in range(len(plan.windows))]
+    per_run += [result_samples(r, check) for r in plan.results]
+    if not per_run:
+        return None
+    return history_samples(per_run) if plan.history else per_run[0]
 
 
 def _paths(given: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:

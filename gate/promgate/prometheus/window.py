@@ -13,6 +13,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .. import queries
 from ..defaults import LOOKBACK, WAIT_TIMEOUT
@@ -46,6 +47,106 @@ def find_latest_run(client: PrometheusClient, job: str, lookback: str) -> str:
     return samples[0].labels["run_id"]
 
 
+@dataclass(frozen=True)
+class _Waiter:
+    """One ``resolve_run``'s waits: the run's series, the clock and the deadline they share."""
+
+    client: PrometheusClient
+    run_id: str
+    job: str
+    sel: str
+    lookback: str
+    wait_timeout: float
+    began: float
+    say: Callable[[str], None]
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+
+    @property
+    def deadline(self) -> float:
+        return self.began + self.wait_timeout
+
+    def start(self) -> float:
+        """The run's start; a run normally shows up at once, a little patience covers a run
+        shorter than one scrape."""
+        appear_deadline = self.began + min(self.wait_timeout, 5.0 + self.client.ingestion_delay)
+        start = _value(self.client, queries.run_start(self.sel, self.lookback))
+        while start is None:
+            if self.clock() >= appear_deadline:
+                raise RunNotFound(
+                    f"unknown run: no series for run_id {self.run_id!r} and job {self.job!r} in "
+                    f"the last {self.lookback} (is the run id right, and the job?)",
+                    option="run_id",
+                )
+            self.sleep(0.5)
+            start = _value(self.client, queries.run_start(self.sel, self.lookback))
+        return start
+
+    def end(self) -> float:
+        """The run's end, in its final push: waits for Locust to finish, saying so every 5 s."""
+        end = _value(self.client, queries.run_end(self.sel, self.lookback))
+        last_note = self.began
+        while end is None:
+            now = self.clock()
+            if now >= self.deadline:
+                raise RunNotFinished(
+                    f"run not finished: run {self.run_id!r} has no end timestamp after waiting "
+                    f"{self.wait_timeout:.0f}s (is Locust still running?)",
+                    option="wait_timeout",
+                )
+            if now - last_note >= 5.0:
+                self.say(
+                    f"promgate: waiting for run {self.run_id!r} to finish ({now - self.began:.0f}s"
+                    f" of {self.wait_timeout:.0f}s)"
+                )
+                last_note = now
+            self.sleep(min(1.0, max(0.05, self.deadline - now)))
+            end = _value(self.client, queries.run_end(self.sel, self.lookback))
+        return end
+
+    def final_scrape(self, start: float, end: float) -> tuple[float, float]:
+        """(the first scrape that saw the final push, the scrape interval)."""
+        now = self.clock()
+        at = min(now, end + 600.0)
+        reach = max(1, math.ceil(at - min(start, end))) + 60
+        first_end, interval = _scrapes(self.client, self.sel, reach, at)
+        if first_end is None:  # clock skew beyond 10 minutes: look at everything up to now
+            reach = max(1, math.ceil(now - min(start, end))) + 60
+            first_end, interval = _scrapes(self.client, self.sel, reach, now)
+        # A run shorter than two scrapes has no interval to measure yet: wait for the next
+        # scrape rather than guess (bounded; an old run's data is complete whatever the interval).
+        while interval is None:
+            now = self.clock()
+            if now >= self.deadline or first_end is None or now - first_end > OLD_RUN:
+                interval = FALLBACK_INTERVAL
+                break
+            self.sleep(0.25)
+            reach = max(1, math.ceil(now - min(start, end))) + 60
+            first_end, interval = _scrapes(self.client, self.sel, reach, now)
+        return (first_end if first_end is not None else now), interval
+
+    def until_scraped(self, eval_time: float, interval: float) -> None:
+        """Waits until ``eval_time``, refusing a wait beyond the deadline by more than one
+        scrape interval (at most a minute)."""
+        delay = self.client.ingestion_delay
+        if eval_time > self.deadline + delay + min(max(1.0, interval), OLD_RUN):
+            # Samples stamped in the future (a clock far ahead, or a hostile server) would make
+            # the wait outlast the wait timeout: the run is not judged.
+            raise RunNotFinished(
+                f"run not finished: run {self.run_id!r} is to be judged at "
+                f"{eval_time - self.clock():.0f}s from now, beyond the wait of "
+                f"{self.wait_timeout:.0f}s (are Prometheus's and this machine's clocks apart?)",
+                option="wait_timeout",
+            )
+        if eval_time > self.clock():
+            self.say(
+                f"promgate: run {self.run_id!r} finished; waiting "
+                f"{eval_time - self.clock():.1f}s for one more scrape"
+            )
+            while self.clock() < eval_time:
+                self.sleep(min(0.5, max(0.01, eval_time - self.clock())))
+
+
 def resolve_run(
     client: PrometheusClient,
     run_id: str,
@@ -60,81 +161,17 @@ def resolve_run(
     """Wait (bounded) for the run's final push to be scraped and return its window."""
     if not wait_timeout >= 0:  # NaN would never time out
         raise UsageError(f"bad wait timeout {wait_timeout!r} (expected seconds >= 0)")
-    say = progress or (lambda _msg: None)
-    check_duration(lookback)  # pasted into range selectors below
+    check_duration(lookback)  # pasted into range selectors
     sel = run_selector(run_id, job)
-    began = clock()
-    deadline = began + wait_timeout
+    say = progress or (lambda _msg: None)
+    wait = _Waiter(client, run_id, job, sel, lookback, wait_timeout, clock(), say, clock, sleep)
+    start = wait.start()
+    end = wait.end()
+    final_scrape, interval = wait.final_scrape(start, end)
     # An engine with an ingestion delay shows everything that much later (VictoriaMetrics,
-    # hosted stores): every wait below is longer by it.
-    delay = client.ingestion_delay
-    # A run normally shows up at once; a little patience covers a run shorter than one scrape.
-    appear_deadline = began + min(wait_timeout, 5.0 + delay)
-    start = _value(client, queries.run_start(sel, lookback))
-    while start is None:
-        if clock() >= appear_deadline:
-            raise RunNotFound(
-                f"unknown run: no series for run_id {run_id!r} and job {job!r} in the last "
-                f"{lookback} (is the run id right, and the job?)",
-                option="run_id",
-            )
-        sleep(0.5)
-        start = _value(client, queries.run_start(sel, lookback))
-    end = _value(client, queries.run_end(sel, lookback))
-    last_note = began
-    while end is None:
-        now = clock()
-        if now >= deadline:
-            raise RunNotFinished(
-                f"run not finished: run {run_id!r} has no end timestamp after waiting "
-                f"{wait_timeout:.0f}s (is Locust still running?)",
-                option="wait_timeout",
-            )
-        if now - last_note >= 5.0:
-            say(
-                f"promgate: waiting for run {run_id!r} to finish ({now - began:.0f}s of "
-                f"{wait_timeout:.0f}s)"
-            )
-            last_note = now
-        sleep(min(1.0, max(0.05, deadline - now)))
-        end = _value(client, queries.run_end(sel, lookback))
-
-    now = clock()
-    at = min(now, end + 600.0)
-    reach = max(1, math.ceil(at - min(start, end))) + 60
-    first_end, interval = _scrapes(client, sel, reach, at)
-    if first_end is None:  # clock skew beyond 10 minutes: look at everything up to now
-        reach = max(1, math.ceil(now - min(start, end))) + 60
-        first_end, interval = _scrapes(client, sel, reach, now)
-    # A run shorter than two scrapes has no interval to measure yet: wait for the next scrape
-    # rather than guess (bounded; an old run's data is complete whatever the interval).
-    while interval is None:
-        now = clock()
-        if now >= deadline or first_end is None or now - first_end > OLD_RUN:
-            interval = FALLBACK_INTERVAL
-            break
-        sleep(0.25)
-        reach = max(1, math.ceil(now - min(start, end))) + 60
-        first_end, interval = _scrapes(client, sel, reach, now)
-    final_scrape = first_end if first_end is not None else now
-    eval_time = final_scrape + max(1.0, interval) + delay
-    if eval_time > deadline + delay + min(max(1.0, interval), OLD_RUN):
-        # Samples stamped in the future (a clock far ahead, or a hostile server) would make the
-        # wait below outlast the wait timeout: it may run over by one scrape interval (at most
-        # a minute) to see the final scrape, never more, and the run is not judged.
-        raise RunNotFinished(
-            f"run not finished: run {run_id!r} is to be judged at {eval_time - clock():.0f}s from "
-            f"now, beyond the wait of {wait_timeout:.0f}s (are Prometheus's and this machine's "
-            "clocks apart?)",
-            option="wait_timeout",
-        )
-    if eval_time > clock():
-        say(
-            f"promgate: run {run_id!r} finished; waiting {eval_time - clock():.1f}s for one more "
-            "scrape"
-        )
-        while clock() < eval_time:
-            sleep(min(0.5, max(0.01, eval_time - clock())))
+    # hosted stores): every wait is longer by it.
+    eval_time = final_scrape + max(1.0, interval) + client.ingestion_delay
+    wait.until_scraped(eval_time, interval)
     window = math.ceil(eval_time - start + 2 * interval) + 10
     return RunWindow(run_id, job, start, end, final_scrape, interval, eval_time, max(window, 1))
 

@@ -38,7 +38,7 @@ def render_markdown(result: GateResult) -> str:
     s = result.summary
     p95_line, err_line = key_lines(s.get("p95"), s.get("error_rate_percent"))
     rps = s.get("rps")
-    verdict = result.verdict.value
+    verdict = display_state(result.verdict)
     lines = [
         f"## {VERDICT_ICONS[verdict]} promgate: {VERDICT_WORDS[verdict]}",
         "",
@@ -67,7 +67,7 @@ def render_markdown(result: GateResult) -> str:
         lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         for r in regression:
             *texts, v = cells(r)
-            icon = VERDICT_ICONS.get(v, "")
+            icon = VERDICT_ICONS[display_state(v)] if v in VERDICT_ICONS else ""
             lines.append("| " + " | ".join(_cell(t) for t in texts) + f" | {icon} {v} |")
     # A check without data says why (core.judging.nodata) even when it is only skipped.
     problems = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal, get_args
 
 from ...config.conditions import parse_condition
 from ...config.units import Unit, get_unit
@@ -13,6 +14,7 @@ from ...errors import ConfigError
 from ..model.result import Verdict
 
 __all__ = [
+    "DISPLAY_STATES",
     "KEY_LINES_LABEL",
     "NO_DATA",
     "REPORT_ONLY",
@@ -21,6 +23,7 @@ __all__ = [
     "VERDICT_ICONS",
     "VERDICT_MEANINGS",
     "VERDICT_WORDS",
+    "DisplayState",
     "check_title",
     "conditions_text",
     "display_state",
@@ -38,7 +41,9 @@ REPORT_ONLY = "Report-only checks (mode: report, not counted)"
 
 #: verdict or report state -> the word shown. ``no_data`` is a skipped check without a value and
 #: ``unknown`` a report without a gate result; both are shown apart from a plain skip.
-VERDICT_WORDS = {
+DisplayState = Literal["pass", "warning", "fail", "skip", "no_data", "unknown"]
+DISPLAY_STATES: tuple[DisplayState, ...] = get_args(DisplayState)
+VERDICT_WORDS: dict[DisplayState, str] = {
     "pass": "PASS",
     "warning": "WARNING",
     "fail": "FAIL",
@@ -47,7 +52,7 @@ VERDICT_WORDS = {
     "unknown": "NOT JUDGED",
 }
 #: plain-text glyphs (HTML, next to the word, so meaning never rests on colour alone)
-VERDICT_GLYPHS = {
+VERDICT_GLYPHS: dict[DisplayState, str] = {
     "pass": "✓",
     "warning": "!",
     "fail": "✗",
@@ -56,7 +61,7 @@ VERDICT_GLYPHS = {
     "unknown": "–",
 }
 #: emoji for Markdown (GitHub renders them in PR comments)
-VERDICT_ICONS = {
+VERDICT_ICONS: dict[DisplayState, str] = {
     "pass": "✅",
     "warning": "⚠️",
     "fail": "❌",
@@ -65,10 +70,10 @@ VERDICT_ICONS = {
     "unknown": "❔",
 }
 #: states from the most to the least severe: tallies and lists read in this order
-SEVERITY_ORDER = ("fail", "warning", "no_data", "skip", "pass", "unknown")
+SEVERITY_ORDER: tuple[DisplayState, ...] = ("fail", "warning", "no_data", "skip", "pass", "unknown")
 #: what the key lines are for, written before them: they repeat figures in the CI/CD guide's form
 KEY_LINES_LABEL = "For CI scripts:"
-VERDICT_MEANINGS = {
+VERDICT_MEANINGS: dict[DisplayState, str] = {
     "pass": "every check passed",
     "warning": "no check failed, some crossed a warning threshold",
     "fail": "at least one check failed",
@@ -78,7 +83,7 @@ VERDICT_MEANINGS = {
 }
 
 
-def display_state(verdict: Verdict | str | None, value: float | None = 0.0) -> str:
+def display_state(verdict: Verdict | str | None, value: float | None = 0.0) -> DisplayState:
     """The state an output shows: the verdict, ``no_data`` for a skip without a value, and
     ``unknown`` for no verdict at all."""
     if verdict is None:
@@ -86,7 +91,7 @@ def display_state(verdict: Verdict | str | None, value: float | None = 0.0) -> s
     state = verdict.value if isinstance(verdict, Verdict) else str(verdict)
     if state == "skip" and (value is None or (isinstance(value, float) and math.isnan(value))):
         return "no_data"
-    return state if state in VERDICT_WORDS else "unknown"
+    return next((s for s in DISPLAY_STATES if s == state), "unknown")
 
 
 def verdict_word(verdict: Verdict | str | None, value: float | None = 0.0) -> str:

@@ -10,7 +10,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from ...config.conditions import Condition
+from ...config.conditions import Condition, Level
 from ...config.loader import CheckSpec, Reduce
 from ...config.outcomes import Policy
 from ...config.units import convert
@@ -19,7 +19,7 @@ from ..model.baseline_ref import NoBaseline
 from ..model.result import CheckResult, SeriesResult, Verdict, worst
 from .format import format_labels, format_value
 
-__all__ = ["POLICY_VERDICT", "judge_check", "missing_outcome", "reduce_values"]
+__all__ = ["LEVEL_VERDICTS", "POLICY_VERDICT", "judge_check", "missing_outcome", "reduce_values"]
 
 #: the verdict each ``no_data`` / ``baseline_missing`` policy gives
 POLICY_VERDICT: dict[Policy, Verdict] = {
@@ -28,6 +28,13 @@ POLICY_VERDICT: dict[Policy, Verdict] = {
     "pass": Verdict.PASS,
     "skip": Verdict.SKIP,
 }
+
+
+#: the verdict a breach of each level gives, the most severe first
+LEVEL_VERDICTS: tuple[tuple[Level, Verdict], ...] = (
+    ("critical", Verdict.FAIL),
+    ("warning", Verdict.WARN),
+)
 
 
 def reduce_values(values: Sequence[float], how: Reduce) -> float | None:
@@ -69,48 +76,8 @@ def judge_check(
     empty answer (``core.judging.nodata``)."""
     current = _converted(spec, samples)
     base = _converted(spec, baseline) if baseline is not None else None
-    series: list[SeriesResult] = []
-    if spec.reduce == "each":
-        for labels, value in current:
-            bval = _match(labels, base, len(current))
-            series.append(_judge_one(spec, labels, value, bval, missing))
-        if series:
-            verdict = worst([s.verdict for s in series])
-            decisive = _nearest(spec, [s for s in series if s.verdict is verdict])
-            value, bvalue, reason = decisive.value, decisive.baseline, decisive.reason
-            if len(series) > 1 and verdict is Verdict.PASS:
-                reason = (
-                    f"all {len(series)} series {reason} (nearest {format_labels(decisive.labels)})"
-                )
-            elif len(series) > 1:
-                reason = f"{format_labels(decisive.labels)}: {reason}"
-        else:
-            one = _judge_one(spec, {}, None, _match({}, base, 1), missing, why)
-            verdict, value, bvalue, reason = one.verdict, None, one.baseline, one.reason
-    else:
-        value = reduce_values([v for _, v in current if v is not None], spec.reduce)
-        bvalue = (
-            reduce_values([v for _, v in base if v is not None], spec.reduce)
-            if base is not None
-            else None
-        )
-        one = _judge_one(spec, {}, value, bvalue, missing, why if not current else "")
-        verdict, reason = one.verdict, one.reason
-        dropped = sum(1 for _, v in current if v is None)
-        if dropped and value is not None:
-            reason += f" ({spec.reduce} of {len(current) - dropped} series; {dropped} without data)"
-        elif len(current) > 1:
-            reason += f" ({spec.reduce} of {len(current)} series)"
-        series = [
-            SeriesResult(
-                lb,
-                v,
-                _match(lb, base, len(current)),
-                verdict if v is not None else Verdict.SKIP,
-                "reduced" if v is not None else "no data",
-            )
-            for lb, v in current
-        ]
+    judge = _judge_each if spec.reduce == "each" else _judge_reduced
+    verdict, value, bvalue, reason, series = judge(spec, current, base, missing, why)
     return CheckResult.for_spec(
         spec,
         query,
@@ -121,6 +88,63 @@ def judge_check(
         series=series,
         baseline_query=baseline_query,
     )
+
+
+#: a check's verdict, value, baseline value and reason, and its series
+_Judged = tuple[Verdict, float | None, float | None, str, list[SeriesResult]]
+_Values = list[tuple[dict[str, str], float | None]]
+
+
+def _judge_each(
+    spec: CheckSpec, current: _Values, base: _Values | None, missing: NoBaseline | None, why: str
+) -> _Judged:
+    """Each series judged on its own; the check's headline is the nearest of the worst."""
+    series = [
+        _judge_one(spec, labels, value, _match(labels, base, len(current)), missing)
+        for labels, value in current
+    ]
+    if not series:
+        one = _judge_one(spec, {}, None, _match({}, base, 1), missing, why)
+        return one.verdict, None, one.baseline, one.reason, series
+    verdict = worst([s.verdict for s in series])
+    decisive = _nearest(spec, [s for s in series if s.verdict is verdict])
+    reason = decisive.reason
+    if len(series) > 1 and verdict is Verdict.PASS:
+        reason = f"all {len(series)} series {reason} (nearest {format_labels(decisive.labels)})"
+    elif len(series) > 1:
+        reason = f"{format_labels(decisive.labels)}: {reason}"
+    return verdict, decisive.value, decisive.baseline, reason, series
+
+
+def _judge_reduced(
+    spec: CheckSpec, current: _Values, base: _Values | None, missing: NoBaseline | None, why: str
+) -> _Judged:
+    """The series reduced to one value (``reduce: max`` ...), judged once; each series keeps
+    its value, marked ``reduced``."""
+    value = reduce_values([v for _, v in current if v is not None], spec.reduce)
+    bvalue = (
+        reduce_values([v for _, v in base if v is not None], spec.reduce)
+        if base is not None
+        else None
+    )
+    one = _judge_one(spec, {}, value, bvalue, missing, why if not current else "")
+    verdict, reason = one.verdict, one.reason
+    dropped = sum(1 for _, v in current if v is None)
+    if dropped and value is not None:
+        reason += f" ({spec.reduce} of {len(current) - dropped} series; {dropped} without data)"
+    elif len(current) > 1:
+        reason += f" ({spec.reduce} of {len(current)} series)"
+    series = [
+        SeriesResult(
+            lb,
+            v,
+            _match(lb, base, len(current)),
+            verdict if v is not None else Verdict.SKIP,
+            "reduced" if v is not None else "no data",
+        )
+        for lb, v in current
+    ]
+    return verdict, value, bvalue, reason, series
 
 
 def _nearest(spec: CheckSpec, candidates: Sequence[SeriesResult]) -> SeriesResult:
@@ -181,10 +205,7 @@ def _judge_one(
     missing: NoBaseline | None = None,
     why: str = "",
 ) -> SeriesResult:
-    thresholds = {
-        "warning": [c.threshold(baseline) for c in spec.warning],
-        "critical": [c.threshold(baseline) for c in spec.critical],
-    }
+    thresholds = spec.thresholds(baseline)
     if value is None:
         verdict = POLICY_VERDICT[spec.no_data]
         reason = (
@@ -194,11 +215,8 @@ def _judge_one(
         )
         return SeriesResult(labels, None, baseline, verdict, reason, thresholds)
     outcomes: list[tuple[Verdict, str]] = []
-    for level, cond_verdict, conds in (
-        ("critical", Verdict.FAIL, spec.critical),
-        ("warning", Verdict.WARN, spec.warning),
-    ):
-        for cond in conds:
+    for level, cond_verdict in LEVEL_VERDICTS:
+        for cond in spec.conditions(level):
             hit = cond.triggered(value, baseline)
             if hit is None and missing is not None:
                 outcomes.append(missing_outcome(spec, missing, f"{level} '{cond.text}'"))
@@ -234,7 +252,7 @@ def missing_outcome(spec: CheckSpec, missing: NoBaseline, what: str) -> tuple[Ve
 
 
 def _explain(
-    level: str, value: float, cond: Condition, baseline: float | None, spec: CheckSpec
+    level: Level, value: float, cond: Condition, baseline: float | None, spec: CheckSpec
 ) -> str:
     text = f"{level}: {format_value(value, spec.unit)} {cond.text}"
     if cond.needs_baseline and baseline is not None:

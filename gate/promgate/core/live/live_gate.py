@@ -9,6 +9,7 @@ never abort: they are shown, and the final check decides.
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -30,13 +31,38 @@ from ..judging.window_edges import WindowResolver
 from ..model.aborted import Abort, elapsed_text
 from ..model.result import CheckResult
 
-__all__ = ["AbortTimer", "Breach", "LiveGate", "LiveValue", "Tick", "find_breach", "live_window"]
+__all__ = [
+    "AbortTimer",
+    "Breach",
+    "LiveGate",
+    "LiveState",
+    "LiveValue",
+    "Tick",
+    "find_breach",
+    "live_window",
+]
 
 #: seconds added to "start until now", as the final check adds a margin to its window
 WINDOW_MARGIN = 10
 #: Evaluations run every interval, but each starts when the last one's queries are done, so two
 #: of them ``for`` apart can be measured a little less than ``for`` apart: allow 10 % of it.
 JITTER = 0.1
+
+
+class LiveState(str, enum.Enum):
+    """A live check at one evaluation."""
+
+    #: before the check's ``after``: shown, not judged
+    WAITING = "waiting"
+    OK = "ok"
+    #: a warning condition holds (never aborts)
+    WARNING = "warning"
+    NO_DATA = "no data"
+    #: a critical breach that has not yet held for ``for``
+    PENDING = "pending"
+    ABORT = "abort"
+    #: no answer from Prometheus
+    UNKNOWN = "unknown"
 
 
 class AbortTimer:
@@ -52,15 +78,16 @@ class AbortTimer:
         #: elapsed seconds at the first evaluation of the current unbroken breach
         self.since: float | None = None
 
-    def observe(self, elapsed: float, breached: bool | None) -> str:
+    def observe(self, elapsed: float, breached: bool | None) -> LiveState:
         if breached is None:
-            return "unknown"
+            return LiveState.UNKNOWN
         if elapsed < self.rule.after or not breached:
             self.since = None
-            return "waiting" if elapsed < self.rule.after else "ok"
+            return LiveState.WAITING if elapsed < self.rule.after else LiveState.OK
         if self.since is None:
             self.since = elapsed
-        return "abort" if elapsed - self.since >= self.rule.hold * (1 - JITTER) else "pending"
+        held = elapsed - self.since >= self.rule.hold * (1 - JITTER)
+        return LiveState.ABORT if held else LiveState.PENDING
 
     def held(self, elapsed: float) -> float:
         return 0.0 if self.since is None else max(0.0, elapsed - self.since)
@@ -99,8 +126,7 @@ class LiveValue:
     """One check at one live evaluation."""
 
     spec: CheckSpec
-    #: waiting | ok | warning | no data | pending | abort | unknown
-    state: str
+    state: LiveState
     value: float | None = None
     breach: Breach | None = None
     #: seconds the current breach has held
@@ -110,22 +136,22 @@ class LiveValue:
     def describe(self) -> str:
         name = self.spec.name
         rule = self.spec.abort or AbortRule()
-        if self.state == "unknown":
+        if self.state is LiveState.UNKNOWN:
             return f"{name} unknown ({self.error})"
-        if self.state == "no data":
+        if self.state is LiveState.NO_DATA:
             return f"{name} no data"
         shown = format_value(self.value, self.spec.unit)
         if self.breach is not None:
             shown = format_value(self.breach.value, self.spec.unit)
             where = format_labels(self.breach.labels) if self.breach.labels else ""
             shown = f"{shown}{where} {self.breach.condition.text}"
-        if self.state == "waiting":
+        if self.state is LiveState.WAITING:
             return f"{name} {shown} (not judged before {rule.after:g}s)"
-        if self.state == "pending":
+        if self.state is LiveState.PENDING:
             return f"{name} {shown} PENDING {self.held:.0f}s of {rule.hold:g}s"
-        if self.state == "abort":
+        if self.state is LiveState.ABORT:
             return f"{name} {shown} ABORT"
-        if self.state == "warning":
+        if self.state is LiveState.WARNING:
             return f"{name} {shown} warning"
         return f"{name} {shown} ok"
 
@@ -142,7 +168,7 @@ class Tick:
 
     @property
     def aborting(self) -> LiveValue | None:
-        return next((v for v in self.values if v.state == "abort"), None)
+        return next((v for v in self.values if v.state is LiveState.ABORT), None)
 
     def line(self) -> str:
         when = elapsed_text(self.elapsed) if self.elapsed is not None else "-:--"
@@ -244,19 +270,20 @@ class LiveGate:
             span = self.spans.variables(spec, window)
             if span is None:  # a window the run has not reached yet: no data, never an abort
                 timer.observe(elapsed, False)
-                return LiveValue(spec, "no data")
+                return LiveValue(spec, LiveState.NO_DATA)
             expr = render(spec.query, {**self.gate.variables, **window.variables(), **span})
             samples = self.client.query(expr, window.eval_time)
         except (PrometheusError, ConfigError) as exc:
             timer.observe(elapsed, None)
-            return LiveValue(spec, "unknown", error=exc.message)
+            return LiveValue(spec, LiveState.UNKNOWN, error=exc.message)
         result = judge_check(spec, expr, samples, None)
         breach = find_breach(spec, result, spec.critical)
         state = timer.observe(elapsed, breach is not None)
-        if state == "ok" and result.value is None and all(s.value is None for s in result.series):
-            state = "no data"
-        if state == "ok":
+        no_data = result.value is None and all(s.value is None for s in result.series)
+        if state is LiveState.OK and no_data:
+            state = LiveState.NO_DATA
+        if state is LiveState.OK:
             warning = find_breach(spec, result, spec.warning)
             if warning is not None:
-                return LiveValue(spec, "warning", warning.value, warning)
+                return LiveValue(spec, LiveState.WARNING, warning.value, warning)
         return LiveValue(spec, state, result.value, breach, timer.held(elapsed))

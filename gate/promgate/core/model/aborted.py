@@ -17,20 +17,25 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-__all__ = ["Abort", "elapsed_text"]
+from ...config.units import UnitName, unit_name
+
+__all__ = ["Abort", "AbortReason", "elapsed_text"]
+
+#: "breach" (a check marked ``abort:`` held a critical breach) or "interrupted" (Ctrl-C)
+AbortReason = Literal["breach", "interrupted"]
+_REASONS: tuple[AbortReason, ...] = get_args(AbortReason)
 
 
 @dataclass(frozen=True)
 class Abort:
-    #: "breach" (a check marked ``abort:`` held a critical breach) or "interrupted" (Ctrl-C)
-    reason: str
+    reason: AbortReason
     at: float
     message: str
     check: str | None = None
     value: float | None = None
-    unit: str = "count"
+    unit: UnitName = "count"
     threshold: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     since: float | None = None
@@ -60,12 +65,12 @@ class Abort:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Abort:
         return cls(
-            reason=str(doc.get("reason") or "breach"),
+            reason=next((r for r in _REASONS if r == doc.get("reason")), "breach"),
             at=float(doc.get("at") or 0.0),
             message=str(doc.get("message") or ""),
             check=str(doc["check"]) if doc.get("check") is not None else None,
             value=_finite(doc.get("value")),
-            unit=str(doc.get("unit") or "count"),
+            unit=unit_name(doc.get("unit")) or "count",
             threshold=str(doc.get("threshold") or ""),
             labels={str(k): str(v) for k, v in (doc.get("labels") or {}).items()},
             since=_finite(doc.get("since")),

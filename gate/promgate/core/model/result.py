@@ -35,10 +35,11 @@ import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from ...config.loader import CheckSpec
-from ...config.outcomes import CheckMode
+from ...config.loader import REDUCERS, CheckSpec, Reduce
+from ...config.outcomes import POLICIES, CheckMode, Policy
+from ...config.units import UNIT_NAMES, UnitName
 from ...errors import ExitCode
 from ...prometheus.types import RunWindow
 from .aborted import Abort
@@ -62,6 +63,7 @@ __all__ = [
 #: the schema this version writes; it reads every one of ``SCHEMAS`` (and results without one)
 SCHEMA = "promgate.result/2"
 SCHEMAS = (1, "promgate.result/1", SCHEMA)
+_Name = TypeVar("_Name", bound=str)
 
 
 class Verdict(str, enum.Enum):
@@ -134,10 +136,10 @@ class CheckResult:
     description: str
     preset: str | None
     query: str
-    unit: str
-    reduce: str
-    no_data: str
-    baseline_missing: str
+    unit: UnitName
+    reduce: Reduce
+    no_data: Policy
+    baseline_missing: Policy
     warning: list[str]
     critical: list[str]
     value: float | None
@@ -162,7 +164,7 @@ class CheckResult:
         verdict: Verdict,
         reason: str,
         series: list[SeriesResult],
-        reduce: str | None = None,
+        reduce: Reduce | None = None,
         baseline_query: str | None = None,
     ) -> CheckResult:
         """The result of judging ``spec``: every judge builds it here, so a new field of the
@@ -216,10 +218,10 @@ class CheckResult:
             description=str(doc.get("description") or ""),
             preset=_opt_text(doc.get("preset")),
             query=str(doc.get("query") or ""),
-            unit=str(doc.get("unit") or "count"),
-            reduce=str(doc.get("reduce") or "max"),
-            no_data=str(doc.get("no_data") or "fail"),
-            baseline_missing=str(doc.get("baseline_missing") or "fail"),
+            unit=_one_of(doc.get("unit"), UNIT_NAMES, "count"),
+            reduce=_one_of(doc.get("reduce"), REDUCERS, "max"),
+            no_data=_one_of(doc.get("no_data"), POLICIES, "fail"),
+            baseline_missing=_one_of(doc.get("baseline_missing"), POLICIES, "fail"),
             warning=[str(x) for x in doc.get("warning") or []],
             critical=[str(x) for x in doc.get("critical") or []],
             value=_opt(doc.get("value")),
@@ -370,6 +372,11 @@ def _exit_code(value: object) -> int:
     return (
         value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 126 else 0
     )
+
+
+def _one_of(value: object, names: tuple[_Name, ...], default: _Name) -> _Name:
+    """A closed-set field of a result file from elsewhere: one of ``names``, else ``default``."""
+    return next((n for n in names if n == value), default)
 
 
 def _opt_text(value: object) -> str | None:

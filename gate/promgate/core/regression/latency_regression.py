@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...config.conditions import Condition
 from ...config.loader import CheckSpec
 from ...config.units import convert, get_unit
 from ..judging.format import format_labels, format_value
-from ..judging.judge import POLICY_VERDICT, missing_outcome
+from ..judging.judge import LEVEL_VERDICTS, POLICY_VERDICT, missing_outcome
 from ..model.baseline_ref import NoBaseline
 from ..model.regression_figures import figures_of
 from ..model.result import CheckResult, SeriesResult, Verdict, worst
@@ -90,13 +91,44 @@ def judge_regression(
 
 
 def _missing(spec: CheckSpec, key: Key, run: RunData, missing: NoBaseline) -> SeriesResult:
-    labels = {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
+    labels = _labels(key)
     median = run.percentiles.get(key, {}).get("median")
     if median is None or key not in run.buckets:
-        verdict = POLICY_VERDICT[spec.no_data]
-        return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
+        return _no_data(spec, labels)
     verdict, reason = missing_outcome(spec, missing, "the shift")
     return SeriesResult(labels, median * convert(1.0, _SECONDS, spec.unit), None, verdict, reason)
+
+
+def _labels(key: Key) -> dict[str, str]:
+    return {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
+
+
+def _no_data(spec: CheckSpec, labels: dict[str, str]) -> SeriesResult:
+    verdict = POLICY_VERDICT[spec.no_data]
+    return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What one series' run and its baseline runs show, before any condition is applied.
+    Figures are in seconds (the JSON's ``regression``); ``k`` turns them into the check's unit."""
+
+    stats: dict[str, dict[str, Any]]
+    doc: dict[str, Any]
+    pooled: Buckets
+    n_run: float
+    n_base: float
+    detectable: float
+    smallest: float | None
+    k: float
+
+    @property
+    def median_base(self) -> float:
+        return float(self.stats["median"]["baseline"])
+
+    @property
+    def judgeable(self) -> bool:
+        return self.smallest is None or self.detectable <= self.smallest
 
 
 def _judge_series(
@@ -108,66 +140,97 @@ def _judge_series(
     history: bool,
     confidence: float,
 ) -> SeriesResult:
-    labels = {"name": key[1]} if key == AGGREGATED else {"method": key[0], "name": key[1]}
-    # Figures stay in seconds (the JSON's ``regression``); conditions, values and thresholds are
-    # in the check's unit (``unit: ms`` and ``"> +5ms"`` work as for any check).
-    unit = _SECONDS
+    labels = _labels(key)
     k = convert(1.0, _SECONDS, spec.unit)
     run_b = run.buckets.get(key)
     run_q = run.percentiles.get(key, {})
     if run_b is None or not run_b.total or "median" not in run_q or "p95" not in run_q:
-        verdict = POLICY_VERDICT[spec.no_data]
-        return SeriesResult(labels, None, None, verdict, f"no data (no_data: {spec.no_data})")
+        return _no_data(spec, labels)
     present = [b for b in baselines if key in b.buckets and key in b.percentiles]
     if not present:
-        verdict = POLICY_VERDICT[spec.baseline_missing]
         return SeriesResult(
             labels,
             run_q["median"] * k,
             None,
-            verdict,
+            POLICY_VERDICT[spec.baseline_missing],
             f"no baseline for this series (baseline_missing: {spec.baseline_missing})",
         )
+    ev = _evidence(spec, key, run_b, run_q, present, history=history, confidence=confidence)
+    base = ev.median_base * k
+    thresholds = spec.thresholds(base)
+    outcomes, notes = _outcomes(spec, ev, confidence)
+    doc = ev.doc
+    if outcomes:
+        verdict = worst([v for v, _, _ in outcomes])
+        stat = next(s for v, s, _ in outcomes if v is verdict)
+        reason = "; ".join(dict.fromkeys(text for v, _, text in outcomes if v is verdict))
+        run_value, base_value = ev.stats[stat]["run"] * k, ev.stats[stat]["baseline"] * k
+    elif not ev.judgeable:
+        needed = _requests_needed(ev, confidence)
+        doc = {**doc, "requests_needed": needed if math.isfinite(needed) else None}
+        verdict = POLICY_VERDICT[spec.no_data]
+        reason = _too_few_reason(spec, ev, needed, confidence)
+        run_value, base_value = run_q["median"] * k, base
+    else:
+        verdict, reason = Verdict.PASS, _pass_reason(ev, notes, confidence)
+        run_value, base_value = run_q["median"] * k, base
+    return SeriesResult(
+        labels,
+        run_value,
+        base_value,
+        verdict,
+        reason,
+        thresholds,
+        regression=figures_of(doc),
+    )
+
+
+def _evidence(
+    spec: CheckSpec,
+    key: Key,
+    run_b: Buckets,
+    run_q: Mapping[str, float],
+    present: Sequence[RunData],
+    *,
+    history: bool,
+    confidence: float,
+) -> _Evidence:
+    """The run against its pooled baseline runs: each statistic's shift, significance and the
+    history's spread, the smallest shift these request counts can show, and the buckets."""
+    k = convert(1.0, _SECONDS, spec.unit)
     pooled = Buckets.pooled([b.buckets[key] for b in present])
     n_run, n_base = run_b.total, pooled.total
-    mw = mann_whitney(run_b, pooled)
-    tail = tail_test(run_b, pooled, 0.95)
-    tests = {
-        "median": (mw.p_value, mw.z, "Mann-Whitney U") if mw else None,
-        "p95": (tail.p_value, tail.z, f"share above {format_value(tail.bound, unit)}")
-        if tail
-        else None,
-    }
+    tests = _significance(run_b, pooled)
     stats: dict[str, dict[str, Any]] = {}
     for stat, _q in _STATS:
         values = [b.percentiles[key][stat] for b in present if stat in b.percentiles[key]]
         base = statistics.median(values) if values else math.nan
-        spread = _spread(values, base, confidence) if history and len(values) > 1 else None
         test = tests[stat]
         stats[stat] = {
             "run": run_q[stat],
             "baseline": base,
             "shift_percent": (run_q[stat] / base - 1.0) * 100.0 if base > 0 else None,
-            "spread_percent": spread,
+            "spread_percent": _spread(values, base, confidence)
+            if history and len(values) > 1
+            else None,
             "confidence": 1.0 - test[0] if test else None,
             "z": test[1] if test else None,
             "test": test[2] if test else None,
         }
     median_base, p95_base = stats["median"]["baseline"], stats["p95"]["baseline"]
-    smallest = _smallest_shift(spec, median_base * k)
     detectable = (
         detectable_shift(n_run, n_base, median_base, p95_base, pooled.bounds, confidence)
         if n_run >= MIN_REQUESTS and n_base >= MIN_REQUESTS
         else math.inf
     )
-    judgeable = smallest is None or detectable <= smallest
+    smallest = _smallest_shift(spec, median_base * k)
     doc: dict[str, Any] = {
         "requests": n_run,
         "baseline_requests": n_base,
         "baseline_runs": len(present),
         "confidence_required": confidence,
         "detectable_percent": detectable * 100.0 if math.isfinite(detectable) else None,
-        "judgeable": judgeable,
+        "judgeable": smallest is None or detectable <= smallest,
         **stats,
         "buckets": {
             "bounds": [b if math.isfinite(b) else None for b in pooled.bounds],
@@ -175,77 +238,75 @@ def _judge_series(
             "baseline": list(pooled.counts),
         },
     }
-    thresholds = {
-        "warning": [c.threshold(median_base * k) for c in spec.warning],
-        "critical": [c.threshold(median_base * k) for c in spec.critical],
+    return _Evidence(stats, doc, pooled, n_run, n_base, detectable, smallest, k)
+
+
+def _significance(run_b: Buckets, pooled: Buckets) -> dict[str, tuple[float, float, str] | None]:
+    """Per statistic, (p-value, z, test name) of its shift, None when no test could be made:
+    the median's by Mann-Whitney U, the p95's by the share above the baseline's p95 bucket."""
+    mw = mann_whitney(run_b, pooled)
+    tail = tail_test(run_b, pooled, 0.95)
+    return {
+        "median": (mw.p_value, mw.z, "Mann-Whitney U") if mw else None,
+        "p95": (tail.p_value, tail.z, f"share above {format_value(tail.bound, _SECONDS)}")
+        if tail
+        else None,
     }
+
+
+def _outcomes(
+    spec: CheckSpec, ev: _Evidence, confidence: float
+) -> tuple[list[tuple[Verdict, str, str]], list[str]]:
+    """The (verdict, statistic, text) of every condition that counts, critical first, and
+    notes on those crossed that do not count (not significant, within the history's spread)."""
     outcomes: list[tuple[Verdict, str, str]] = []
     notes: list[str] = []
-    for level, level_verdict, conds in (
-        ("critical", Verdict.FAIL, spec.critical),
-        ("warning", Verdict.WARN, spec.warning),
-    ):
-        for cond in conds:
+    for level, level_verdict in LEVEL_VERDICTS:
+        for cond in spec.conditions(level):
             for stat, _q in _STATS:
-                why = _fires(cond, stats[stat], confidence, k)
+                why = _fires(cond, ev.stats[stat], confidence, ev.k)
                 if why is None:
-                    outcomes.append(
-                        (level_verdict, stat, f"{level}: {_shift_text(stat, stats[stat], unit)}")
-                    )
+                    text = f"{level}: {_shift_text(stat, ev.stats[stat], _SECONDS)}"
+                    outcomes.append((level_verdict, stat, text))
                 elif why:
                     notes.append(f"{stat} {why}")
-    shifts = ", ".join(_shift_text(stat, stats[stat], unit) for stat, _q in _STATS)
-    if outcomes:
-        verdict = worst([v for v, _, _ in outcomes])
-        fired = [text for v, _, text in outcomes if v is verdict]
-        stat = next(s for v, s, _ in outcomes if v is verdict)
-        reason = "; ".join(dict.fromkeys(fired))
-        return SeriesResult(
-            labels,
-            stats[stat]["run"] * k,
-            stats[stat]["baseline"] * k,
-            verdict,
-            reason,
-            thresholds,
-            regression=figures_of(doc),
-        )
-    if not judgeable:
-        verdict = POLICY_VERDICT[spec.no_data]
-        ratio = n_base / n_run if n_run > 0 else 0.0
-        needed = requests_needed(
-            smallest or 0.0, ratio, median_base, p95_base, pooled.bounds, confidence
-        )
-        doc["requests_needed"] = needed if math.isfinite(needed) else None
-        reason = (
-            f"too few requests to judge: {n_run:.0f} requests (baseline {n_base:.0f}) show a "
-            f"shift only from {_pct(detectable)} at {confidence:.0%} confidence, the condition "
-            f"needs {_pct(smallest or 0.0)}"
-            + (f" (about {needed:,.0f} requests)" if math.isfinite(needed) else "")
-            + f" (no_data: {spec.no_data}); {shifts}"
-        )
-        return SeriesResult(
-            labels,
-            run_q["median"] * k,
-            median_base * k,
-            verdict,
-            reason,
-            thresholds,
-            regression=figures_of(doc),
-        )
-    reason = f"no regression: {shifts}"
-    if notes:
-        reason += "; " + "; ".join(dict.fromkeys(notes))
-    elif smallest is not None:
-        reason += f"; a shift from {_pct(detectable)} would show at {confidence:.0%}"
-    return SeriesResult(
-        labels,
-        run_q["median"] * k,
-        median_base * k,
-        Verdict.PASS,
-        reason,
-        thresholds,
-        regression=figures_of(doc),
+    return outcomes, notes
+
+
+def _shifts(ev: _Evidence) -> str:
+    return ", ".join(_shift_text(stat, ev.stats[stat], _SECONDS) for stat, _q in _STATS)
+
+
+def _requests_needed(ev: _Evidence, confidence: float) -> float:
+    """How many requests (at this run's ratio to the baseline's) would show the smallest shift
+    the conditions ask about."""
+    ratio = ev.n_base / ev.n_run if ev.n_run > 0 else 0.0
+    p95_base = ev.stats["p95"]["baseline"]
+    return requests_needed(
+        ev.smallest or 0.0, ratio, ev.median_base, p95_base, ev.pooled.bounds, confidence
     )
+
+
+def _too_few_reason(spec: CheckSpec, ev: _Evidence, needed: float, confidence: float) -> str:
+    """Why the series is not judged: the shift these requests could show against the one the
+    condition asks about."""
+    smallest = ev.smallest or 0.0
+    return (
+        f"too few requests to judge: {ev.n_run:.0f} requests (baseline {ev.n_base:.0f}) show a "
+        f"shift only from {_pct(ev.detectable)} at {confidence:.0%} confidence, the condition "
+        f"needs {_pct(smallest)}"
+        + (f" (about {needed:,.0f} requests)" if math.isfinite(needed) else "")
+        + f" (no_data: {spec.no_data}); {_shifts(ev)}"
+    )
+
+
+def _pass_reason(ev: _Evidence, notes: Sequence[str], confidence: float) -> str:
+    reason = f"no regression: {_shifts(ev)}"
+    if notes:
+        return reason + "; " + "; ".join(dict.fromkeys(notes))
+    if ev.smallest is not None:
+        return reason + f"; a shift from {_pct(ev.detectable)} would show at {confidence:.0%}"
+    return reason
 
 
 def _spread(values: Sequence[float], base: float, confidence: float) -> float | None:

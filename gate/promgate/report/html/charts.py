@@ -110,119 +110,197 @@ def _finite(values: Sequence[float]) -> list[float]:
     return [v for v in values if not (math.isnan(v) or math.isinf(v))]
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area in the SVG's pixels and the scales that map time and value onto it."""
+
+    left: int
+    top: int
+    plot_w: int
+    plot_h: int
+    start: float
+    end: float
+    span: float
+    y_max: float
+    y_step: float
+
+    def x(self, t: float) -> float:
+        return (
+            self.left + (min(max(t, self.start), self.end) - self.start) / self.span * self.plot_w
+        )
+
+    def y(self, v: float) -> float:
+        return self.top + self.plot_h - (min(max(v, 0.0), self.y_max) / self.y_max) * self.plot_h
+
+
+class _LabelSlots:
+    """Heights taken by labels: labels of nearby thresholds would print over each other."""
+
+    def __init__(self) -> None:
+        self.used: list[float] = []
+
+    def place(self, preferred: Sequence[float]) -> float:
+        """The first free of ``preferred``, then further down; the first when all are taken."""
+        for cand in [*preferred, *(preferred[-1] + 13 * k for k in range(1, 6))]:
+            if all(abs(cand - u) >= 12 for u in self.used):
+                self.used.append(cand)
+                return cand
+        self.used.append(preferred[0])
+        return preferred[0]
+
+
 def render_chart(
     chart: Chart, start: float, end: float, width: int = 560, height: int = 230
 ) -> str:
     """One chart as an ``<svg>`` element (x: time since ``start``; y: from 0)."""
-    left, right, top, bottom = 62, 14, 14, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
-    span = max(end - start, 1.0)
     data = _finite([v for line in chart.lines for _, v in line.points])
     above = off_scale(chart)
-    y_max = max([*data, *(th.value for th in chart.thresholds if th not in above)], default=0.0)
-    y_max = y_max * 1.08 if y_max > 0 else 1.0
-    y_step = _nice_step(y_max)
-    y_max = math.ceil(y_max / y_step - 1e-9) * y_step
-
-    def x(t: float) -> float:
-        return left + (min(max(t, start), end) - start) / span * plot_w
-
-    def y(v: float) -> float:
-        return top + plot_h - (min(max(v, 0.0), y_max) / y_max) * plot_h
-
+    frame = _frame(chart, data, above, start, end, width, height)
     label = escape(f"{chart.title} over the run", quote=True)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(chart.title)}</title>",
+        *_y_grid(frame, chart.unit),
+        *_x_axis(frame),
     ]
-    ticks = round(y_max / y_step)
-    for i in range(ticks + 1):
-        v = i * y_step
-        yy = y(v)
+    slots = _LabelSlots()
+    lines, labels = _threshold_lines(chart, frame, above, slots)
+    parts += [*lines, *_data_lines(chart, frame)]
+    if above:
+        labels.append(_above_note(chart, frame, above, slots))
+    parts.extend(labels)
+    if not data:
         parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" {_GRID}/>'
+            f'<text x="{frame.left + frame.plot_w / 2:.0f}" '
+            f'y="{frame.top + frame.plot_h / 2:.0f}" text-anchor="middle" '
+            f"{_NODATA}>no data in this window</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _frame(
+    chart: Chart,
+    data: Sequence[float],
+    above: Sequence[Threshold],
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+) -> _Frame:
+    """The plot area and a value scale from 0 to a round step above the data and the
+    thresholds drawn."""
+    left, right, top, bottom = 62, 14, 14, 30
+    y_max = max([*data, *(th.value for th in chart.thresholds if th not in above)], default=0.0)
+    y_max = y_max * 1.08 if y_max > 0 else 1.0
+    y_step = _nice_step(y_max)
+    y_max = math.ceil(y_max / y_step - 1e-9) * y_step
+    span = max(end - start, 1.0)
+    return _Frame(
+        left, top, width - left - right, height - top - bottom, start, end, span, y_max, y_step
+    )
+
+
+def _y_grid(frame: _Frame, unit: str) -> list[str]:
+    parts = []
+    for i in range(round(frame.y_max / frame.y_step) + 1):
+        v = i * frame.y_step
+        yy = frame.y(v)
+        parts.append(
+            f'<line x1="{frame.left}" x2="{frame.left + frame.plot_w}" y1="{yy:.1f}" '
+            f'y2="{yy:.1f}" {_GRID}/>'
         )
         parts.append(
-            f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" {_TICK}>'
-            f"{escape(_tick(v, chart.unit))}</text>"
+            f'<text x="{frame.left - 6}" y="{yy + 4:.1f}" text-anchor="end" {_TICK}>'
+            f"{escape(_tick(v, unit))}</text>"
         )
-    t_step = _time_step(span)
+    return parts
+
+
+def _x_axis(frame: _Frame) -> list[str]:
+    """Ticks at round seconds since the run's start, and the axis line."""
+    parts = []
+    bottom = frame.top + frame.plot_h
+    t_step = _time_step(frame.span)
     t = 0.0
-    while t <= span + 1e-9:
-        xx = x(start + t)
+    while t <= frame.span + 1e-9:
+        xx = frame.x(frame.start + t)
         parts.append(
-            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
-            f'{_AXIS}/><text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" '
+            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{bottom}" y2="{bottom + 4}" '
+            f'{_AXIS}/><text x="{xx:.1f}" y="{bottom + 17}" text-anchor="middle" '
             f"{_TICK}>{_elapsed(t)}</text>"
         )
         t += t_step
     parts.append(
-        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" {_AXIS}/>'
+        f'<line x1="{frame.left}" x2="{frame.left + frame.plot_w}" y1="{bottom}" '
+        f'y2="{bottom}" {_AXIS}/>'
     )
+    return parts
+
+
+def _threshold_lines(
+    chart: Chart, frame: _Frame, above: Sequence[Threshold], slots: _LabelSlots
+) -> tuple[list[str], list[str]]:
+    """Each threshold on the scale as a dashed line, and its label (drawn over the data)."""
+    lines: list[str] = []
     labels: list[str] = []
-    used: list[float] = []
-
-    def place(preferred: Sequence[float]) -> float:
-        # Labels of nearby thresholds would print over each other: take the first free slot.
-        for cand in [*preferred, *(preferred[-1] + 13 * k for k in range(1, 6))]:
-            if all(abs(cand - u) >= 12 for u in used):
-                used.append(cand)
-                return cand
-        used.append(preferred[0])
-        return preferred[0]
-
     for th in chart.thresholds:
-        colour = _SEVERITY_COLOUR.get(th.severity, _SEVERITY_COLOUR["warning"])
-        text = escape(f"{th.label} {format_value(th.value, chart.unit)}")
         if th in above:
             continue
-        else:
-            yy = y(th.value)
-            dash = _DASH.get(th.severity, _DASH["warning"])
-            parts.append(
-                f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
-                f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>'
-            )
-            ty = place([yy - 4, yy + 13] if yy - 4 > top + 8 else [yy + 13])
+        colour = _SEVERITY_COLOUR.get(th.severity, _SEVERITY_COLOUR["warning"])
+        text = escape(f"{th.label} {format_value(th.value, chart.unit)}")
+        yy = frame.y(th.value)
+        dash = _DASH.get(th.severity, _DASH["warning"])
+        lines.append(
+            f'<line x1="{frame.left}" x2="{frame.left + frame.plot_w}" y1="{yy:.1f}" '
+            f'y2="{yy:.1f}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>'
+        )
+        ty = slots.place([yy - 4, yy + 13] if yy - 4 > frame.top + 8 else [yy + 13])
         # A white halo keeps the label readable where a data line crosses it.
         labels.append(
-            f'<text x="{left + plot_w - 4}" y="{ty:.1f}" text-anchor="end" {_THLABEL} '
-            f'fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke">{text}</text>'
+            f'<text x="{frame.left + frame.plot_w - 4}" y="{ty:.1f}" text-anchor="end" '
+            f'{_THLABEL} fill="{colour}" stroke="#fff" stroke-width="3" '
+            f'paint-order="stroke">{text}</text>'
         )
+    return lines, labels
+
+
+def _data_lines(chart: Chart, frame: _Frame) -> list[str]:
+    """Each line in its colour; a point alone between gaps as a dot."""
+    parts = []
     for i, line in enumerate(chart.lines):
         colour = PALETTE[i % len(PALETTE)]
         for segment in _segments(line.points):
             if len(segment) == 1:
                 tx, tv = segment[0]
-                parts.append(f'<circle cx="{x(tx):.1f}" cy="{y(tv):.1f}" r="2.5" fill="{colour}"/>')
+                parts.append(
+                    f'<circle cx="{frame.x(tx):.1f}" cy="{frame.y(tv):.1f}" r="2.5" '
+                    f'fill="{colour}"/>'
+                )
                 continue
-            path = " ".join(f"{x(tx):.1f},{y(tv):.1f}" for tx, tv in segment)
+            path = " ".join(f"{frame.x(tx):.1f},{frame.y(tv):.1f}" for tx, tv in segment)
             parts.append(
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" '
                 'stroke-linejoin="round" stroke-linecap="round"/>'
             )
-    if above:
-        # One note for all of them: the legend lists each threshold with its value.
-        one = above[0]
-        note = (
-            f"{one.label} {format_value(one.value, chart.unit)} ↑ above the chart"
-            if len(above) == 1
-            else f"↑ {len(above)} thresholds above the chart (see legend)"
-        )
-        labels.append(
-            f'<text x="{left + plot_w - 4}" y="{place([top + 11]):.1f}" text-anchor="end" '
-            f'{_THLABEL} fill="{_SEVERITY_COLOUR["warning"]}" stroke="#fff" '
-            f'stroke-width="3" paint-order="stroke">{escape(note)}</text>'
-        )
-    parts.extend(labels)
-    if not data:
-        parts.append(
-            f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h / 2:.0f}" text-anchor="middle" '
-            f"{_NODATA}>no data in this window</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
+
+
+def _above_note(chart: Chart, frame: _Frame, above: Sequence[Threshold], slots: _LabelSlots) -> str:
+    """One note at the top edge for every threshold off the scale: the legend lists each
+    with its value."""
+    one = above[0]
+    note = (
+        f"{one.label} {format_value(one.value, chart.unit)} ↑ above the chart"
+        if len(above) == 1
+        else f"↑ {len(above)} thresholds above the chart (see legend)"
+    )
+    return (
+        f'<text x="{frame.left + frame.plot_w - 4}" y="{slots.place([frame.top + 11]):.1f}" '
+        f'text-anchor="end" {_THLABEL} fill="{_SEVERITY_COLOUR["warning"]}" stroke="#fff" '
+        f'stroke-width="3" paint-order="stroke">{escape(note)}</text>'
+    )
 
 
 def swatch(index: int) -> str:

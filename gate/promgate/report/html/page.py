@@ -50,7 +50,7 @@ __all__ = [
 #: state -> (banner text, glyph, explanation), from the one vocabulary in
 #: ``core.judging.format``. The glyph and text carry the meaning, so the verdict never depends
 #: on colour alone.
-VERDICTS = {
+VERDICTS: dict[str, tuple[str, str, str]] = {
     state: (word, VERDICT_GLYPHS[state], VERDICT_MEANINGS[state])
     for state, word in VERDICT_WORDS.items()
 }

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from ...core.judging.format import VERDICT_GLYPHS, VERDICT_WORDS, format_value
+from ...core.judging.format import VERDICT_GLYPHS, VERDICT_WORDS, display_state, format_value
 from ..regression_rows import HEADER, RegressionRow, cells
 from .charts import PALETTE
 
@@ -27,7 +27,7 @@ def regression_section(rows: Sequence[RegressionRow], baseline: str) -> str:
     body = []
     for r in rows:
         texts = cells(r)[:-1]
-        state = r.verdict if r.verdict in VERDICT_WORDS else "unknown"
+        state = display_state(r.verdict)
         badge = (
             f'<span class="badge v-{state}">{VERDICT_GLYPHS[state]} '
             f"{escape(VERDICT_WORDS[state])}</span>"
@@ -55,20 +55,7 @@ def regression_section(rows: Sequence[RegressionRow], baseline: str) -> str:
 
 def distribution_chart(row: RegressionRow, width: int = 560, height: int = 230) -> str:
     """Grouped bars: the share of the baseline's and of the run's requests in each bucket."""
-    n_base, n_run = sum(row.baseline_counts), sum(row.run_counts)
-    shares = [
-        (
-            bound,
-            b / n_base if n_base else 0.0,
-            r / n_run if n_run else 0.0,
-        )
-        for bound, b, r in zip(row.bounds, row.baseline_counts, row.run_counts, strict=False)
-    ]
-    used = [i for i, (_, b, r) in enumerate(shares) if b > 0 or r > 0]
-    if used:
-        # The buckets that hold requests, and one empty neighbour each side for context.
-        lo, hi = max(used[0] - 1, 0), min(used[-1] + 1, len(shares) - 1)
-        shares = shares[lo : hi + 1]
+    shares = _shares(row)
     left, right, top, bottom = 48, 14, 26, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     y_max = max([max(b, r) for _, b, r in shares] or [0.0]) or 1.0
@@ -106,11 +93,38 @@ def distribution_chart(row: RegressionRow, width: int = 560, height: int = 230) 
     parts.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" {_AXIS}/>'
     )
+    parts.extend(_legend(row, left))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _shares(row: RegressionRow) -> list[tuple[float | None, float, float]]:
+    """(bucket bound, baseline's share, run's share) of the buckets that hold requests, and one
+    empty neighbour each side for context."""
+    n_base, n_run = sum(row.baseline_counts), sum(row.run_counts)
+    shares = [
+        (
+            bound,
+            b / n_base if n_base else 0.0,
+            r / n_run if n_run else 0.0,
+        )
+        for bound, b, r in zip(row.bounds, row.baseline_counts, row.run_counts, strict=False)
+    ]
+    used = [i for i, (_, b, r) in enumerate(shares) if b > 0 or r > 0]
+    if not used:
+        return shares
+    lo, hi = max(used[0] - 1, 0), min(used[-1] + 1, len(shares) - 1)
+    return shares[lo : hi + 1]
+
+
+def _legend(row: RegressionRow, left: int) -> list[str]:
+    """Each side's colour, requests and median, in a row above the bars."""
     med_b, med_r = _ms(row.median.baseline), _ms(row.median.run)
     legend = (
         (PALETTE[0], f"baseline ({row.baseline_requests or 0:,.0f} requests, median {med_b})"),
         (PALETTE[1], f"this run ({row.requests or 0:,.0f} requests, median {med_r})"),
     )
+    parts = []
     x = float(left)
     for colour, text in legend:
         parts.append(
@@ -118,8 +132,7 @@ def distribution_chart(row: RegressionRow, width: int = 560, height: int = 230) 
             f'<text x="{x + 14:.0f}" y="17" {_TICK}>{escape(text)}</text>'
         )
         x += 14 + 6.2 * len(text) + 16
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 def _ms(value: float | None) -> str:

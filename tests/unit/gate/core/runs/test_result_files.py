@@ -404,3 +404,35 @@ def test_a_result_files_baseline_source_is_one_of_the_three() -> None:
     assert Baseline.from_dict({"source": "history", "history": ["a"]}).source == "history"
     assert Baseline.from_dict({"file": "x.json"}).source == "file"
     assert Baseline.from_dict({"source": "bogus", "file": "x.json"}).source == "file"
+
+
+def test_a_result_files_closed_fields_read_as_one_of_their_values() -> None:
+    """A check's ``unit``, ``reduce``, ``no_data`` and ``baseline_missing`` and an abort's
+    ``reason`` and ``unit`` are each one of a closed set: a hand-edited odd one reads the field's
+    default (as an odd number reads as absent), a known one reads as written."""
+    from promgate import GateResult
+
+    def read(check: dict[str, Any], aborted: dict[str, Any]) -> GateResult:
+        run = {"run_id": "r", "job": "locust", "start": 1.0, "end": 2.0, "eval_time": 3.0}
+        return GateResult.from_dict(
+            {"run": {**run, "window": "5s"}, "checks": [check], "aborted": aborted}
+        )
+
+    odd = read(
+        {"name": "c", "verdict": "pass", "unit": "furlongs", "reduce": "median", "no_data": 1,
+         "baseline_missing": "x"},
+        {"reason": "gremlins", "unit": "parsecs", "at": 1.0},
+    )  # fmt: skip
+    c = odd.checks[0]
+    assert (c.unit, c.reduce, c.no_data, c.baseline_missing) == ("count", "max", "fail", "fail")
+    assert odd.aborted is not None and (odd.aborted.reason, odd.aborted.unit) == ("breach", "count")
+    known = read(
+        {"name": "c", "verdict": "pass", "unit": "ms", "reduce": "each", "no_data": "skip",
+         "baseline_missing": "warn"},
+        {"reason": "interrupted", "unit": "seconds", "at": 1.0},
+    )  # fmt: skip
+    c = known.checks[0]
+    assert (c.unit, c.reduce, c.no_data, c.baseline_missing) == ("ms", "each", "skip", "warn")
+    assert known.to_dict()["checks"][0]["unit"] == "ms"
+    assert known.aborted is not None
+    assert (known.aborted.reason, known.aborted.unit) == ("interrupted", "seconds")
