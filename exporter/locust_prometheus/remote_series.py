@@ -1,10 +1,14 @@
-"""From the exporter's text payload to remote-write series: only what changed since the last send.
+"""From the exporter's samples to remote-write series: only what changed since the last send.
 
 The Pushgateway path and the remote-write path share one renderer (``render.Renderer``): the same
-families, names and labels come out of ``exposition.encode`` for both. Here each line of that
-text is one series; a line that is byte for byte in the previous payload is a series whose value
-did not change, so comparing lines finds the changes without parsing the unchanged ones. A
-series' labels are parsed (and serialized) once, the first time it is seen.
+families, names and labels come out of ``exposition`` for both. The endpoints' samples, ~44 a
+endpoint and nearly all of a payload, come as values (``exposition.Unformatted``): an endpoint
+whose values equal the last batch's has no changed series and is skipped at once, and in the
+others only the families, then the positions, whose values differ are sent. Their text is never
+written: each position's series part comes from the endpoint's templates, the first time it is
+sent. The other families (errors, run-wide) come as text: each line is one series, and a line
+that is byte for byte in the previous payload is a series whose value did not change. A series'
+labels are parsed (and serialized) once, the first time it is sent.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from __future__ import annotations
 import functools
 import re
 import struct
+from collections.abc import Callable, Hashable
+from itertools import compress
+from operator import ne
 
-from .remote_write_proto import STALE_NAN, labels_bytes, sample_tail, series_head
+from .exposition import EndpointValues, Unformatted
+from .remote_write_proto import STALE_NAN, frame_labels, sample_tail, series_head
 
 __all__ = ["FULL_SEND_MS", "Batch", "SeriesDelta", "parse_series_key"]
 
@@ -61,8 +69,13 @@ class SeriesDelta:
         self._group = (("job", job), ("run_id", run_id))
         #: series text -> serialized labels, for every series sent in this run
         self._labels: dict[bytes, bytes] = {}
-        #: the previous payload's lines
+        #: the previous payload's lines of the families that come as text
         self._previous: list[bytes] = []
+        #: the previous payload's endpoints: label text -> values
+        self._values: dict[str, EndpointValues] = {}
+        #: label text -> its series parts and heads, for _layout and samples of _sample_size
+        self._endpoints: dict[str, _EndpointHeads] = {}
+        self._layout: Hashable = None
         self._last_full = -FULL_SEND_MS
         #: timestamp (ms) of the last batch; each batch is later than the one before
         self.last_stamp = 0
@@ -79,26 +92,88 @@ class SeriesDelta:
         self.last_stamp = stamp
         return stamp
 
-    def batch(self, payload: bytes, seconds: float, *, full: bool = False) -> Batch:
-        """The series of ``payload`` (the text format) that changed since the last batch, or
-        all of them when ``full``, a full send is due, or an earlier batch was lost: the
-        serialized ``WriteRequest`` and its number of series."""
+    def batch(self, payload: bytes | Unformatted, seconds: float, *, full: bool = False) -> Batch:
+        """The series of ``payload`` (the text format, or ``exposition.unformatted``'s) that
+        changed since the last batch, or all of them when ``full``, a full send is due, or an
+        earlier batch was lost: the serialized ``WriteRequest`` and its number of series."""
         stamp = self.stamp(seconds)
         full = full or self.full_next or stamp - self._last_full >= FULL_SEND_MS
         if full:
             self._last_full = stamp
             self.full_next = False
+        if isinstance(payload, bytes):
+            payload = Unformatted(layout=None, keys=_no_keys, endpoints=[], other=payload)
+        out = bytearray()
+        head, tail = self._heads_for(stamp), _sample_tail(stamp)
+        count = self._endpoint_series(payload, full, out, tail)
+        count += self._text_series(payload.other, full, out, head, tail)
+        # The Pushgateway's own per-group timestamp, which the gate and the rules read.
+        out += head.get(_PUSH_TIME) or self._head(_PUSH_TIME)
+        out += _DOUBLE(stamp / 1000.0)
+        out += tail
+        return bytes(out), count + 1
+
+    def _endpoint_series(
+        self, payload: Unformatted, full: bool, out: bytearray, tail: bytes
+    ) -> int:
+        if payload.layout != self._layout:  # other percentiles: other series at each position
+            self._layout, self._values, self._endpoints = payload.layout, {}, {}
+        previous, self._values = self._values, dict(payload.endpoints)
+        endpoints, pack, count = self._endpoints, _DOUBLE, 0
+        for labels, values in payload.endpoints:
+            old = previous.get(labels)
+            if old == values and not full:
+                continue
+            heads = endpoints.get(labels)
+            if heads is None:
+                heads = endpoints[labels] = _EndpointHeads(len(values))
+            whole = full or old is None or len(old) != len(values)
+            for f, vals in enumerate(values):
+                if not vals:
+                    continue
+                was = () if whole else old[f]  # type: ignore[index]
+                if vals == was:
+                    continue
+                hs = heads.families[f] or self._family(heads, f, labels, payload.keys)
+                if len(was) != len(vals):  # new, or a family that appears (the live window's)
+                    for h, v in zip(hs, vals, strict=True):
+                        out += h
+                        out += pack(float(v))  # type: ignore[arg-type]
+                        out += tail
+                    count += len(vals)
+                    continue
+                # Only the positions whose value changed, found in C.
+                for i in compress(range(len(vals)), map(ne, vals, was)):
+                    out += hs[i]
+                    out += pack(float(vals[i]))  # type: ignore[arg-type]
+                    out += tail
+                    count += 1
+        return count
+
+    def _family(self, heads: _EndpointHeads, f: int, labels: str, keys: _Keys) -> tuple[bytes, ...]:
+        """The heads of an endpoint's family ``f``, made when it is first sent (a series is
+        ended by ``stale`` only if it was sent)."""
+        parts = heads.parts
+        if parts is None:
+            parts = heads.parts = tuple(
+                tuple(key.encode("utf-8") for key in family) for family in keys(labels)
+            )
+        made = heads.families[f] = tuple(
+            self._heads.get(key) or self._head(key) for key in parts[f]
+        )
+        return made
+
+    def _text_series(
+        self, payload: bytes, full: bool, out: bytearray, head: dict[bytes, bytes], tail: bytes
+    ) -> int:
         lines = payload.split(b"\n")
         previous = self._previous
         self._previous = lines
         if len(previous) != len(lines):
-            # Another layout (an endpoint, an error or a worker came or went): the same line
-            # anywhere in the previous payload is an unchanged series. Costlier (every line
-            # hashed), so only then.
+            # Another layout (an error or a worker came or went): the same line anywhere in the
+            # previous payload is an unchanged series. Costlier (every line hashed), so only then.
             seen = set(previous)
             previous = [line if line in seen else b"" for line in lines]
-        out = bytearray()
-        head, tail = self._heads_for(stamp), _sample_tail(stamp)
         count = 0
         # Line by line against the previous payload: the same layout puts a series on the same
         # line, and equal bytes compare by length and memcmp, with no hashing of every line.
@@ -112,26 +187,23 @@ class SeriesDelta:
             out += _DOUBLE(float(value))
             out += tail
             count += 1
-        # The Pushgateway's own per-group timestamp, which the gate and the rules read.
-        out += head.get(_PUSH_TIME) or self._head(_PUSH_TIME)
-        out += _DOUBLE(stamp / 1000.0)
-        out += tail
-        return bytes(out), count + 1
+        return count
 
     def _heads_for(self, stamp: int) -> dict[bytes, bytes]:
         size = len(_sample_tail(stamp)) + 9
         if size != self._sample_size:  # a timestamp of another varint length: not before 2109
             self._heads.clear()
+            self._endpoints.clear()
             self._sample_size = size
         return self._heads
 
     def _head(self, key: bytes) -> bytes:
-        """A series' bytes up to its sample's value: framing, labels (serialized by protobuf,
-        once per series), the sample's tag. See ``remote_write_proto.frame``."""
+        """A series' bytes up to its sample's value: framing, labels (serialized once per
+        series), the sample's tag. See ``remote_write_proto.series_head``."""
         labels = self._labels.get(key)
         if labels is None:
             pairs = sorted([*parse_series_key(key.decode("utf-8")), *self._group])
-            labels = self._labels[key] = labels_bytes(pairs)
+            labels = self._labels[key] = frame_labels(pairs)
         head = self._heads[key] = series_head(labels, self._sample_size)
         return head
 
@@ -148,3 +220,22 @@ class SeriesDelta:
             out += marker
             out += tail
         return bytes(out), len(self._labels)
+
+
+#: ``Unformatted.keys``: an endpoint's series parts per family
+_Keys = Callable[[str], tuple[tuple[str, ...], ...]]
+
+
+class _EndpointHeads:
+    """One endpoint's series parts per family and each family's heads (None until sent), for
+    ``SeriesDelta``'s layout and sample size."""
+
+    __slots__ = ("families", "parts")
+
+    def __init__(self, families: int) -> None:
+        self.parts: tuple[tuple[bytes, ...], ...] | None = None
+        self.families: list[tuple[bytes, ...] | None] = [None] * families
+
+
+def _no_keys(labels: str) -> tuple[tuple[str, ...], ...]:
+    raise AssertionError("a text payload has no endpoint values")  # pragma: no cover
