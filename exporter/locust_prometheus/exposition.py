@@ -9,7 +9,7 @@ families of the same samples, for registries and as the reference the tests comp
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ENDPOINT_FAMILIES",
     "HELP",
+    "EndpointSeries",
     "EndpointValues",
     "Health",
     "Unformatted",
     "encode",
+    "endpoint_series",
     "families",
     "unformatted",
 ]
@@ -104,6 +106,12 @@ def _escape(value: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def _endpoint_labels(method: str, name: str) -> str:
     return f'method="{_escape(method)}",name="{_escape(name)}"'
+
+
+@functools.lru_cache(maxsize=8192)
+def _endpoint_key(method: str, name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """An endpoint's label text and label pairs."""
+    return _endpoint_labels(method, name), (("method", method), ("name", name))
 
 
 def _num(value: float) -> str:
@@ -182,16 +190,15 @@ def _run_lines(
 class Unformatted:
     """``encode``'s samples with the endpoints' lines left unformatted, for remote write.
 
-    ``endpoints``: each endpoint's label text and its values per family of
+    ``endpoints``: each endpoint's label text, its label pairs, and its values per family of
     ``ENDPOINT_FAMILIES`` (what ``encode`` formats into its lines, one value per line, in
-    order); ``keys(labels)``: the series part of those lines, per family, present or not;
-    ``layout``: what ``keys`` depends on besides the labels; ``other``: the remaining families
-    (errors, run-wide) in the text format, without comments.
+    order); ``series``: the series of those lines per family (``endpoint_series``), the same
+    for every endpoint; ``other``: the remaining families (errors, run-wide) in the text
+    format, without comments.
     """
 
-    layout: Hashable
-    keys: Callable[[str], tuple[tuple[str, ...], ...]]
-    endpoints: list[tuple[str, EndpointValues]]
+    series: tuple[tuple[EndpointSeries, ...], ...]
+    endpoints: list[tuple[str, tuple[tuple[str, str], ...], EndpointValues]]
     other: bytes
 
 
@@ -204,25 +211,11 @@ def unformatted(model: Model, info: Mapping[str, str], health: Health) -> Unform
     for name, samples in _run_families(model, info, health):
         _run_lines(name, samples, out.append)
     return Unformatted(
-        layout=(qlabels, live),
-        keys=functools.partial(_endpoint_keys, qlabels, live),
+        series=endpoint_series(qlabels, live),
         endpoints=[
-            (_endpoint_labels(r.method, r.name), _endpoint_values(r)) for r in model.endpoints
+            (*_endpoint_key(r.method, r.name), _endpoint_values(r)) for r in model.endpoints
         ],
         other="".join(out).encode("utf-8"),
-    )
-
-
-def _endpoint_keys(
-    percentiles: tuple[str, ...], live: tuple[str, ...], labels: str
-) -> tuple[tuple[str, ...], ...]:
-    """The series part of each line of ``_endpoint_templates``: the lines themselves, as
-    ``encode`` writes them, up to the space before the value."""
-    forms = _endpoint_templates(percentiles, live, labels.replace("%", "%%"))
-    # One value per line, each at the end of its line: a label value has no raw newline.
-    return tuple(
-        tuple(line[:-1] for line in (form % (("",) * form.count("\n"))).split("\n")[:-1])
-        for form in forms
     )
 
 
@@ -238,25 +231,42 @@ ENDPOINT_FAMILIES = (
     "locust_current_failures_per_second",
     "locust_current_response_time_percentile_seconds",
 )
+#: One series of an endpoint: its name, and the labels it has besides the endpoint's.
+EndpointSeries = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@functools.lru_cache(maxsize=8)
+def endpoint_series(
+    percentiles: tuple[str, ...], live: tuple[str, ...]
+) -> tuple[tuple[EndpointSeries, ...], ...]:
+    """Each endpoint's series in each of ENDPOINT_FAMILIES, one per line and value, in order:
+    what its text templates and remote write's series are both made from."""
+    req, fail, size, h, q, m, rps, fps, c = ENDPOINT_FAMILIES
+    return (
+        ((req, ()),), ((fail, ()),), ((size, ()),),
+        (*[(f"{h}_bucket", (("le", le),)) for le in [*_LE, "+Inf"]], (f"{h}_sum", ()),
+         (f"{h}_count", ())),
+        tuple((q, (("percentile", p),)) for p in percentiles),
+        ((m, ()),), ((rps, ()),), ((fps, ()),),
+        tuple((c, (("percentile", p),)) for p in live),
+    )  # fmt: skip
 
 
 def _endpoint_templates(
     percentiles: tuple[str, ...], live: tuple[str, ...], labels: str
 ) -> tuple[str, ...]:
     """One endpoint's lines in each of ENDPOINT_FAMILIES, a ``%s`` for each value."""
-    req, fail, size, h, q, m, rps, fps, c = ENDPOINT_FAMILIES
-    buckets = "".join(f'{h}_bucket{{{labels},le="{le}"}} %s\n' for le in [*_LE, "+Inf"])
-    return (
-        f"{req}{{{labels}}} %s\n",
-        f"{fail}{{{labels}}} %s\n",
-        f"{size}{{{labels}}} %s\n",
-        f"{buckets}{h}_sum{{{labels}}} %s\n{h}_count{{{labels}}} %s\n",
-        "".join(f'{q}{{{labels},percentile="{p}"}} %s\n' for p in percentiles),
-        f"{m}{{{labels}}} %s\n",
-        f"{rps}{{{labels}}} %s\n",
-        f"{fps}{{{labels}}} %s\n",
-        "".join(f'{c}{{{labels},percentile="{p}"}} %s\n' for p in live),
+    return tuple(
+        "".join(
+            f"{name}{{{labels}{''.join(f',{k}={_template_quoted(v)}' for k, v in extra)}}} %s\n"
+            for name, extra in family
+        )
+        for family in endpoint_series(percentiles, live)
     )
+
+
+def _template_quoted(value: str) -> str:
+    return f'"{_escape(value)}"'.replace("%", "%%")
 
 
 def _run_families(

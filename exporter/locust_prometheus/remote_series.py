@@ -16,11 +16,10 @@ from __future__ import annotations
 import functools
 import re
 import struct
-from collections.abc import Callable, Hashable
 from itertools import compress
 from operator import ne
 
-from .exposition import EndpointValues, Unformatted
+from .exposition import EndpointSeries, EndpointValues, Unformatted
 from .remote_write_proto import STALE_NAN, frame_labels, sample_tail, series_head
 
 __all__ = ["FULL_SEND_MS", "Batch", "SeriesDelta", "parse_series_key"]
@@ -67,15 +66,17 @@ class SeriesDelta:
     def __init__(self, job: str, run_id: str) -> None:
         # The Pushgateway's grouping key, which Prometheus keeps (honor_labels) on every series.
         self._group = (("job", job), ("run_id", run_id))
-        #: series text -> serialized labels, for every series sent in this run
+        #: the serialized labels of every series sent in this run (an ordered set)
+        self._sent: dict[bytes, None] = {}
+        #: series text -> serialized labels, for the families that come as text
         self._labels: dict[bytes, bytes] = {}
         #: the previous payload's lines of the families that come as text
         self._previous: list[bytes] = []
         #: the previous payload's endpoints: label text -> values
         self._values: dict[str, EndpointValues] = {}
-        #: label text -> its series parts and heads, for _layout and samples of _sample_size
-        self._endpoints: dict[str, _EndpointHeads] = {}
-        self._layout: Hashable = None
+        #: label text -> each family's heads (None until sent), for _series and _sample_size
+        self._endpoints: dict[str, list[tuple[bytes, ...] | None]] = {}
+        self._series: tuple[tuple[EndpointSeries, ...], ...] = ()
         self._last_full = -FULL_SEND_MS
         #: timestamp (ms) of the last batch; each batch is later than the one before
         self.last_stamp = 0
@@ -102,7 +103,7 @@ class SeriesDelta:
             self._last_full = stamp
             self.full_next = False
         if isinstance(payload, bytes):
-            payload = Unformatted(layout=None, keys=_no_keys, endpoints=[], other=payload)
+            payload = Unformatted(series=self._series, endpoints=[], other=payload)
         out = bytearray()
         head, tail = self._heads_for(stamp), _sample_tail(stamp)
         count = self._endpoint_series(payload, full, out, tail)
@@ -116,17 +117,18 @@ class SeriesDelta:
     def _endpoint_series(
         self, payload: Unformatted, full: bool, out: bytearray, tail: bytes
     ) -> int:
-        if payload.layout != self._layout:  # other percentiles: other series at each position
-            self._layout, self._values, self._endpoints = payload.layout, {}, {}
-        previous, self._values = self._values, dict(payload.endpoints)
+        if payload.series != self._series:  # other percentiles: other series at each position
+            self._series, self._values, self._endpoints = payload.series, {}, {}
+        previous = self._values
+        self._values = {labels: values for labels, _, values in payload.endpoints}
         endpoints, pack, count = self._endpoints, _DOUBLE, 0
-        for labels, values in payload.endpoints:
+        for labels, pairs, values in payload.endpoints:
             old = previous.get(labels)
             if old == values and not full:
                 continue
             heads = endpoints.get(labels)
             if heads is None:
-                heads = endpoints[labels] = _EndpointHeads(len(values))
+                heads = endpoints[labels] = [None] * len(values)
             whole = full or old is None or len(old) != len(values)
             for f, vals in enumerate(values):
                 if not vals:
@@ -134,7 +136,7 @@ class SeriesDelta:
                 was = () if whole else old[f]  # type: ignore[index]
                 if vals == was:
                     continue
-                hs = heads.families[f] or self._family(heads, f, labels, payload.keys)
+                hs = heads[f] or self._family(heads, f, pairs)
                 if len(was) != len(vals):  # new, or a family that appears (the live window's)
                     for h, v in zip(hs, vals, strict=True):
                         out += h
@@ -150,18 +152,19 @@ class SeriesDelta:
                     count += 1
         return count
 
-    def _family(self, heads: _EndpointHeads, f: int, labels: str, keys: _Keys) -> tuple[bytes, ...]:
-        """The heads of an endpoint's family ``f``, made when it is first sent (a series is
-        ended by ``stale`` only if it was sent)."""
-        parts = heads.parts
-        if parts is None:
-            parts = heads.parts = tuple(
-                tuple(key.encode("utf-8") for key in family) for family in keys(labels)
-            )
-        made = heads.families[f] = tuple(
-            self._heads.get(key) or self._head(key) for key in parts[f]
-        )
-        return made
+    def _family(
+        self, heads: list[tuple[bytes, ...] | None], f: int, pairs: tuple[tuple[str, str], ...]
+    ) -> tuple[bytes, ...]:
+        """The heads of an endpoint's family ``f``, made when it is first sent (``stale`` ends
+        only series that were sent)."""
+        group, size, sent = self._group, self._sample_size, self._sent
+        made = []
+        for name, extra in self._series[f]:
+            labels = frame_labels(sorted([("__name__", name), *pairs, *extra, *group]))
+            sent[labels] = None
+            made.append(series_head(labels, size))
+        heads[f] = result = tuple(made)
+        return result
 
     def _text_series(
         self, payload: bytes, full: bool, out: bytearray, head: dict[bytes, bytes], tail: bytes
@@ -198,12 +201,13 @@ class SeriesDelta:
         return self._heads
 
     def _head(self, key: bytes) -> bytes:
-        """A series' bytes up to its sample's value: framing, labels (serialized once per
-        series), the sample's tag. See ``remote_write_proto.series_head``."""
+        """A series' bytes up to its sample's value: framing, labels (parsed and serialized
+        once per series), the sample's tag. See ``remote_write_proto.series_head``."""
         labels = self._labels.get(key)
         if labels is None:
             pairs = sorted([*parse_series_key(key.decode("utf-8")), *self._group])
             labels = self._labels[key] = frame_labels(pairs)
+        self._sent[labels] = None
         head = self._heads[key] = series_head(labels, self._sample_size)
         return head
 
@@ -212,30 +216,12 @@ class SeriesDelta:
         series end there, as a scraped target's do when it disappears."""
         stamp = self.last_stamp + 1
         self.last_stamp = stamp
-        heads, tail = self._heads_for(stamp), _sample_tail(stamp)
+        self._heads_for(stamp)
+        tail, size = _sample_tail(stamp), self._sample_size
         out = bytearray()
         marker = _DOUBLE(STALE_NAN)
-        for key in self._labels:
-            out += heads.get(key) or self._head(key)
+        for labels in self._sent:
+            out += series_head(labels, size)
             out += marker
             out += tail
-        return bytes(out), len(self._labels)
-
-
-#: ``Unformatted.keys``: an endpoint's series parts per family
-_Keys = Callable[[str], tuple[tuple[str, ...], ...]]
-
-
-class _EndpointHeads:
-    """One endpoint's series parts per family and each family's heads (None until sent), for
-    ``SeriesDelta``'s layout and sample size."""
-
-    __slots__ = ("families", "parts")
-
-    def __init__(self, families: int) -> None:
-        self.parts: tuple[tuple[bytes, ...], ...] | None = None
-        self.families: list[tuple[bytes, ...] | None] = [None] * families
-
-
-def _no_keys(labels: str) -> tuple[tuple[str, ...], ...]:
-    raise AssertionError("a text payload has no endpoint values")  # pragma: no cover
+        return bytes(out), len(self._sent)
