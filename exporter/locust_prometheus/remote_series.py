@@ -5,10 +5,11 @@ families, names and labels come out of ``exposition`` for both. The endpoints' s
 endpoint and nearly all of a payload, come as values (``exposition.Unformatted``): an endpoint
 whose values equal the last batch's has no changed series and is skipped at once, and in the
 others only the families, then the positions, whose values differ are sent. Their text is never
-written: each position's series part comes from the endpoint's templates, the first time it is
-sent. The other families (errors, run-wide) come as text: each line is one series, and a line
-that is byte for byte in the previous payload is a series whose value did not change. A series'
-labels are parsed (and serialized) once, the first time it is sent.
+written: each position's series is ``exposition.endpoint_series``' (what the text templates are
+made from too), its labels serialized the first time it is sent. The other families (errors,
+run-wide) come as text: each line is one series, and a line that is byte for byte in the
+previous payload is a series whose value did not change; its labels are parsed (and
+serialized) once, the first time it is sent.
 """
 
 from __future__ import annotations
