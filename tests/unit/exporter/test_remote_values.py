@@ -9,14 +9,13 @@ import time
 from collections.abc import Callable
 
 import pytest
-from exporter_support import stats_env
+from exporter_support import decode, stats_env
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 from locust_prometheus.exposition import Health, Unformatted, encode, unformatted
 from locust_prometheus.model import CardinalityGuard, Distributions, build_model
 from locust_prometheus.remote_series import FULL_SEND_MS, SeriesDelta
 from locust_prometheus.remote_write_proto import frame_labels, labels_bytes
 from locust_prometheus.snapshot import take_snapshot
-from test_remote_sink import decode
 
 # Percent signs, quotes, backslashes, newlines, non-ASCII, an empty name: as test_incremental.
 NAMES = ["/a%20b", "%s", "%%d", 'q"\\\n', "ünï ☃", "", "/x/{id}", "/quiet"]
