@@ -10,7 +10,8 @@ every ``--push-interval`` seconds, so drift on a shared machine hits both alike.
 ``locust_prometheus``; only ``--prometheus-pushgateway`` differs. ``--remote-write`` adds an arm
 that writes to Prometheus's remote-write receiver instead. ``--baseline-exporter DIR`` adds
 a third run to each repetition: the exporter from DIR (e.g. ``git archive <commit> exporter |
-tar -x -C /tmp/old`` and DIR=/tmp/old/exporter), for a before/after under the same noise.
+tar -x -C /tmp/old`` and DIR=/tmp/old/exporter), for a before/after under the same noise;
+with ``--remote-write``, also DIR's exporter writing to the receiver.
 
 Two figures per run:
 
@@ -180,6 +181,8 @@ def main() -> None:
                 results["baseline"] = []
             if receiver is not None:
                 results["remote_write"] = []
+                if args.baseline_exporter:
+                    results["baseline_remote_write"] = []
             for _ in range(args.reps):
                 results["bare"].append(one_run(workdir, host, None, args, n))
                 results["exporter"].append(one_run(workdir, host, gateway, args, n))
@@ -193,7 +196,14 @@ def main() -> None:
                             workdir, host, None, args, n, remote_write=receiver.remote_write_url
                         )
                     )
-            print(f"\n== {n} endpoint(s) ==")
+                    if args.baseline_exporter:
+                        results["baseline_remote_write"].append(
+                            one_run(workdir, host, None, args, n, args.baseline_exporter,
+                                    remote_write=receiver.remote_write_url)
+                        )  # fmt: skip
+            print(
+                f"\n== {n} endpoint(s) == (load average now {', '.join(f'{x:.1f}' for x in os.getloadavg())})"
+            )
             for name, runs in results.items():
                 print(f"{name:9s} whole run CPU/request {describe([r['whole_us'] for r in runs])}")
                 print(f"{'':9s} steady    CPU/request {describe([r['steady_us'] for r in runs])}; "

@@ -9,12 +9,19 @@ families of the same samples, for registries and as the reference the tests comp
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .chunks import ChunkCache
-from .model import BUCKET_BOUNDS_MS, LIVE_PERCENTILES, Model, percentile_labels
+from .model import (
+    BUCKET_BOUNDS_MS,
+    LIVE_PERCENTILES,
+    EndpointRow,
+    ErrorRow,
+    Model,
+    percentile_labels,
+)
 
 if TYPE_CHECKING:
     # prometheus_client is imported when families() is called: importing it costs every
@@ -22,7 +29,18 @@ if TYPE_CHECKING:
     from prometheus_client.core import GaugeMetricFamily
     from prometheus_client.metrics_core import Metric
 
-__all__ = ["HELP", "Health", "encode", "families"]
+__all__ = [
+    "ENDPOINT_FAMILIES",
+    "HELP",
+    "EndpointSeries",
+    "EndpointValues",
+    "Health",
+    "Unformatted",
+    "encode",
+    "endpoint_series",
+    "families",
+    "unformatted",
+]
 
 #: name (as exposed) -> (type, help)
 HELP: dict[str, tuple[str, str]] = {
@@ -62,6 +80,10 @@ HELP: dict[str, tuple[str, str]] = {
 _LE: list[str] = [repr(b / 1000.0) for b in BUCKET_BOUNDS_MS]
 
 
+#: One endpoint's values, one tuple per family of ENDPOINT_FAMILIES (``()``: no lines).
+EndpointValues = tuple[tuple[object, ...], ...]
+
+
 @functools.lru_cache(maxsize=65536)
 def _seconds(ms: float) -> str:
     """The text of ``ms / 1000.0``. Percentiles are response-time keys on Locust's rounding
@@ -84,6 +106,12 @@ def _escape(value: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def _endpoint_labels(method: str, name: str) -> str:
     return f'method="{_escape(method)}",name="{_escape(name)}"'
+
+
+@functools.lru_cache(maxsize=8192)
+def _endpoint_key(method: str, name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """An endpoint's label text and label pairs."""
+    return _endpoint_labels(method, name), (("method", method), ("name", name))
 
 
 def _num(value: float) -> str:
@@ -114,39 +142,85 @@ def encode(
     live = tuple(percentile_labels(LIVE_PERCENTILES))
     chunks.layout((qlabels, live))
     templates = functools.partial(_endpoint_templates, qlabels, live)
-    # One row of texts per endpoint, one text per family of _ENDPOINT_FAMILIES.
+    # One row of texts per endpoint, one text per family of ENDPOINT_FAMILIES.
     rows = [
-        chunks.texts(
-            _endpoint_labels(r.method, r.name),
-            ((r.requests,), (r.failures,), (r.content_bytes,),
-             (*r.buckets, r.requests, r.sum_seconds, r.requests),
-             tuple(map(_seconds, r.quantiles_ms)), (_seconds(r.max_ms),),
-             (float(r.current_rps),), (float(r.current_fail_per_sec),),
-             () if r.current_ms is None else tuple(map(_seconds, r.current_ms))),
-            templates,
-        )
+        chunks.texts(_endpoint_labels(r.method, r.name), _endpoint_values(r), templates)
         for r in model.endpoints
-    ]  # fmt: skip
-    columns = list(zip(*rows, strict=True)) or [()] * len(_ENDPOINT_FAMILIES)
-    for name, column in zip(_ENDPOINT_FAMILIES, columns, strict=True):
+    ]
+    columns = list(zip(*rows, strict=True)) or [()] * len(ENDPOINT_FAMILIES)
+    for name, column in zip(ENDPOINT_FAMILIES, columns, strict=True):
         header(name)
         w("".join(column))
         if name == "locust_response_bytes_total":
             header("locust_errors_total")
             for e in model.errors:
-                w(f'locust_errors_total{{{_endpoint_labels(e.method, e.name)},'
-                  f'error="{_escape(e.error)}"}} {e.count}\n')  # fmt: skip
+                w(_error_line(e))
 
     for name, samples in _run_families(model, info, health):
         header(name)
-        for labelset, value in samples:
-            lab = _labels(labelset)
-            w(f"{name}{{{lab}}} {_num(value)}\n" if lab else f"{name} {_num(value)}\n")
+        _run_lines(name, samples, w)
     return "".join(out).encode("utf-8")
 
 
+def _endpoint_values(r: EndpointRow) -> EndpointValues:
+    """The ``%s`` arguments of one endpoint's templates, one tuple per family."""
+    return (
+        (r.requests,), (r.failures,), (r.content_bytes,),
+        (*r.buckets, r.requests, r.sum_seconds, r.requests),
+        tuple(map(_seconds, r.quantiles_ms)), (_seconds(r.max_ms),),
+        (float(r.current_rps),), (float(r.current_fail_per_sec),),
+        () if r.current_ms is None else tuple(map(_seconds, r.current_ms)),
+    )  # fmt: skip
+
+
+def _error_line(e: ErrorRow) -> str:
+    return (f'locust_errors_total{{{_endpoint_labels(e.method, e.name)},'
+            f'error="{_escape(e.error)}"}} {e.count}\n')  # fmt: skip
+
+
+def _run_lines(
+    name: str, samples: list[tuple[dict[str, str], float]], w: Callable[[str], object]
+) -> None:
+    for labelset, value in samples:
+        lab = _labels(labelset)
+        w(f"{name}{{{lab}}} {_num(value)}\n" if lab else f"{name} {_num(value)}\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Unformatted:
+    """``encode``'s samples with the endpoints' lines left unformatted, for remote write.
+
+    ``endpoints``: each endpoint's label text, its label pairs, and its values per family of
+    ``ENDPOINT_FAMILIES`` (what ``encode`` formats into its lines, one value per line, in
+    order); ``series``: the series of those lines per family (``endpoint_series``), the same
+    for every endpoint; ``other``: the remaining families (errors, run-wide) in the text
+    format, without comments.
+    """
+
+    series: tuple[tuple[EndpointSeries, ...], ...]
+    endpoints: list[tuple[str, tuple[tuple[str, str], ...], EndpointValues]]
+    other: bytes
+
+
+def unformatted(model: Model, info: Mapping[str, str], health: Health) -> Unformatted:
+    """The samples of ``encode(model, info, health)``, the endpoints' as values (see
+    ``Unformatted``): remote write compares values, so their text need not be written."""
+    qlabels = tuple(percentile_labels(model.snapshot.percentiles))
+    live = tuple(percentile_labels(LIVE_PERCENTILES))
+    out = [_error_line(e) for e in model.errors]
+    for name, samples in _run_families(model, info, health):
+        _run_lines(name, samples, out.append)
+    return Unformatted(
+        series=endpoint_series(qlabels, live),
+        endpoints=[
+            (*_endpoint_key(r.method, r.name), _endpoint_values(r)) for r in model.endpoints
+        ],
+        other="".join(out).encode("utf-8"),
+    )
+
+
 #: The per-endpoint families, in the order they are written (errors follow the bytes).
-_ENDPOINT_FAMILIES = (
+ENDPOINT_FAMILIES = (
     "locust_requests_total",
     "locust_request_failures_total",
     "locust_response_bytes_total",
@@ -157,25 +231,42 @@ _ENDPOINT_FAMILIES = (
     "locust_current_failures_per_second",
     "locust_current_response_time_percentile_seconds",
 )
+#: One series of an endpoint: its name, and the labels it has besides the endpoint's.
+EndpointSeries = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@functools.lru_cache(maxsize=8)
+def endpoint_series(
+    percentiles: tuple[str, ...], live: tuple[str, ...]
+) -> tuple[tuple[EndpointSeries, ...], ...]:
+    """Each endpoint's series in each of ENDPOINT_FAMILIES, one per line and value, in order:
+    what its text templates and remote write's series are both made from."""
+    req, fail, size, h, q, m, rps, fps, c = ENDPOINT_FAMILIES
+    return (
+        ((req, ()),), ((fail, ()),), ((size, ()),),
+        (*[(f"{h}_bucket", (("le", le),)) for le in [*_LE, "+Inf"]], (f"{h}_sum", ()),
+         (f"{h}_count", ())),
+        tuple((q, (("percentile", p),)) for p in percentiles),
+        ((m, ()),), ((rps, ()),), ((fps, ()),),
+        tuple((c, (("percentile", p),)) for p in live),
+    )  # fmt: skip
 
 
 def _endpoint_templates(
     percentiles: tuple[str, ...], live: tuple[str, ...], labels: str
 ) -> tuple[str, ...]:
-    """One endpoint's lines in each of _ENDPOINT_FAMILIES, a ``%s`` for each value."""
-    req, fail, size, h, q, m, rps, fps, c = _ENDPOINT_FAMILIES
-    buckets = "".join(f'{h}_bucket{{{labels},le="{le}"}} %s\n' for le in [*_LE, "+Inf"])
-    return (
-        f"{req}{{{labels}}} %s\n",
-        f"{fail}{{{labels}}} %s\n",
-        f"{size}{{{labels}}} %s\n",
-        f"{buckets}{h}_sum{{{labels}}} %s\n{h}_count{{{labels}}} %s\n",
-        "".join(f'{q}{{{labels},percentile="{p}"}} %s\n' for p in percentiles),
-        f"{m}{{{labels}}} %s\n",
-        f"{rps}{{{labels}}} %s\n",
-        f"{fps}{{{labels}}} %s\n",
-        "".join(f'{c}{{{labels},percentile="{p}"}} %s\n' for p in live),
+    """One endpoint's lines in each of ENDPOINT_FAMILIES, a ``%s`` for each value."""
+    return tuple(
+        "".join(
+            f"{name}{{{labels}{''.join(f',{k}={_template_quoted(v)}' for k, v in extra)}}} %s\n"
+            for name, extra in family
+        )
+        for family in endpoint_series(percentiles, live)
     )
+
+
+def _template_quoted(value: str) -> str:
+    return f'"{_escape(value)}"'.replace("%", "%%")
 
 
 def _run_families(

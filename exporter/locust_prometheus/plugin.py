@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 
 from . import __about__
-from .exposition import Health
+from .exposition import Health, Unformatted
 from .links import dashboard_link
 from .options import ExporterConfig
 from .profile_labels import profile_labels
@@ -48,7 +48,11 @@ class PrometheusExporter:
     def __init__(self, config: ExporterConfig, *, handler: Handler | None = None) -> None:
         self.renderer = Renderer(config.max_endpoints)
         self.channel = PushChannel(
-            config, self._render_for_push, handler, stamp=lambda: self.renderer.taken_at
+            config,
+            self._render_for_push,
+            handler,
+            stamp=lambda: self.renderer.taken_at,
+            render_unformatted=self._render_unformatted,
         )
         self.server = MetricsServer(self._render_for_server)
         self.reports = WorkerReports()
@@ -107,6 +111,9 @@ class PrometheusExporter:
 
     def _render_for_push(self, health: Health, *, final: bool, compress: bool) -> bytes:
         return self.renderer.render(health, final=final, end_time=self.end_time, compress=compress)
+
+    def _render_unformatted(self, health: Health, *, final: bool) -> Unformatted:
+        return self.renderer.render_unformatted(health, final=final, end_time=self.end_time)
 
     def _render_for_server(self, compress: bool) -> bytes:
         return self.render(final=self.end_time is not None, compress=compress)

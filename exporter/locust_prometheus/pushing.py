@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 import gevent
 import gevent.lock
 
-from .exposition import Health
+from .exposition import Health, Unformatted
 from .options import ExporterConfig
 from .pushgateway_http import FailureLog, Handler, Pusher, describe, group_url, make_handler
 from .remote_write import RemoteWriter
 
-__all__ = ["FINAL_PUSH_BUDGET", "PushChannel", "Render"]
+__all__ = ["FINAL_PUSH_BUDGET", "PushChannel", "Render", "RenderUnformatted"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ FINAL_PUSH_BUDGET = 10.0
 
 #: ``render(health, final=..., compress=...)``: the payload to push.
 Render = Callable[..., bytes]
+#: ``render(health, final=...)``: the samples to remote-write (``Renderer.render_unformatted``).
+RenderUnformatted = Callable[..., Unformatted]
 
 
 @contextlib.contextmanager
@@ -45,9 +47,12 @@ class PushChannel:
         render: Render,
         handler: Handler | None,
         stamp: Callable[[], float] = time.time,
+        render_unformatted: RenderUnformatted | None = None,
     ) -> None:
         self.config = config
         self._render = render
+        #: remote write's: it compares values and needs no text of the endpoints' lines
+        self._render_unformatted = render_unformatted
         self._handler = handler
         #: when the last rendered payload's statistics were taken (remote write's timestamps)
         self._stamp = stamp
@@ -113,17 +118,19 @@ class PushChannel:
             started = time.monotonic()
             size = 0
             try:
-                remote = isinstance(pusher, RemoteWriter)
-                data = self._render(
-                    self.health, final=final, compress=self.config.gzip and not remote
-                )
-                size = len(data)
                 if budget is None:
                     budget = max(self.config.push_interval, self.config.push_timeout)
                 # budget 0 is meaningful (one attempt only), so no `budget or default` here.
                 if isinstance(pusher, RemoteWriter):
-                    pusher.put(data, budget=budget, final=final, at=self._stamp())
+                    samples: bytes | Unformatted = (
+                        self._render(self.health, final=final, compress=False)
+                        if self._render_unformatted is None
+                        else self._render_unformatted(self.health, final=final)
+                    )
+                    pusher.put(samples, budget=budget, final=final, at=self._stamp())
                 else:
+                    data = self._render(self.health, final=final, compress=self.config.gzip)
+                    size = len(data)
                     pusher.put(data, budget=budget)
             except Exception as exc:
                 self._account(started, size, failed=True)

@@ -25,6 +25,7 @@ import gevent.event
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
 from tenacity.wait import wait_exponential
 
+from .exposition import Unformatted
 from .pushgateway_http import Deadline, FailureLog, Handler, _no_deadline, _retryable, describe
 from .remote_series import Batch, SeriesDelta
 from .remote_write_proto import compress
@@ -125,10 +126,17 @@ class RemoteWriter:
 
     # -- the channel's side ------------------------------------------------------------------
 
-    def put(self, payload: bytes, *, budget: float, final: bool = False, at: float = 0.0) -> None:
-        """Queue the series of ``payload`` (the text format) that changed, stamped ``at``
-        (seconds). Final: send every series and wait up to ``budget`` for the queue to be
-        delivered; raises TimeoutError if it was not."""
+    def put(
+        self,
+        payload: bytes | Unformatted,
+        *,
+        budget: float,
+        final: bool = False,
+        at: float = 0.0,
+    ) -> None:
+        """Queue the series of ``payload`` (the text format, or ``exposition.unformatted``'s)
+        that changed, stamped ``at`` (seconds). Final: send every series and wait up to
+        ``budget`` for the queue to be delivered; raises TimeoutError if it was not."""
         stamp_at = at or time.time()
         self._enqueue(lambda: self.delta.batch(payload, stamp_at, full=final), final=final)
         if final and not self.wait_delivered(budget):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 
 from .chunks import ChunkCache
-from .exposition import Health, encode, families
+from .exposition import Health, Unformatted, encode, families, unformatted
 from .model import CardinalityGuard, Distributions, build_model
 from .snapshot import Copies, RunSnapshot, take_snapshot
 
@@ -66,14 +66,28 @@ class Renderer:
         self, health: Health, *, final: bool, end_time: float | None, compress: bool
     ) -> bytes:
         """Snapshot in the loop, encode in a native thread, so the loop keeps serving users."""
+        snap = self._snapshot_to_send(final, end_time)
+        work: Callable[[], bytes] = lambda: self.encode_maybe_gzip(snap, health, compress)  # noqa: E731
+        return gevent.get_hub().threadpool.apply(work)  # type: ignore[no-any-return]
+
+    def render_unformatted(
+        self, health: Health, *, final: bool, end_time: float | None
+    ) -> Unformatted:
+        """``render``'s samples for remote write, the endpoints' as values, not text."""
+        snap = self._snapshot_to_send(final, end_time)
+        work: Callable[[], Unformatted] = lambda: unformatted(  # noqa: E731
+            build_model(snap, self.guard, self.distributions), self.info, health
+        )
+        return gevent.get_hub().threadpool.apply(work)  # type: ignore[no-any-return]
+
+    def _snapshot_to_send(self, final: bool, end_time: float | None) -> RunSnapshot:
         snap = self.snapshot(final=final, end_time=end_time)
         if final and self._quitting_snapshot is not None and _stripped(snap):
             snap = self._quitting_snapshot
             if snap.end_time is None and end_time is not None:
                 snap = dataclasses.replace(snap, end_time=end_time)  # kept before test_stop
         self.taken_at = snap.taken_at
-        work: Callable[[], bytes] = lambda: self.encode_maybe_gzip(snap, health, compress)  # noqa: E731
-        return gevent.get_hub().threadpool.apply(work)  # type: ignore[no-any-return]
+        return snap
 
     def encode_maybe_gzip(self, snap: RunSnapshot, health: Health, compress: bool) -> bytes:
         data = self.encode(snap, health)

@@ -1,13 +1,16 @@
-"""Locust statistics filled by hand for the exporter's encoding tests (no users run)."""
+"""Locust statistics filled by hand for the exporter's encoding tests (no users run), and a
+remote-write batch or request body decoded by protobuf."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
 
+import cramjam
 from locust import User, constant, task
 from locust.env import Environment
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
+from locust_prometheus.remote_write_proto import messages
 
 
 class U(User):
@@ -36,3 +39,22 @@ def stats_env(
         for entry in [*stats.entries.values(), stats.total]:
             entry._cache_response_times(start)
     return env
+
+
+def decode(
+    body: bytes | tuple[bytes, int], *, compressed: bool = True
+) -> dict[tuple[tuple[str, str], ...], list[tuple[float, int]]]:
+    """A WriteRequest parsed by protobuf: a request body (snappy) or a batch (raw, count)."""
+    request = messages()[0]()
+    if isinstance(body, tuple):
+        raw, count = body
+        request.ParseFromString(raw)
+        assert len(request.timeseries) == count
+    else:
+        request.ParseFromString(bytes(cramjam.snappy.decompress_raw(body)))
+    out: dict[tuple[tuple[str, str], ...], list[tuple[float, int]]] = {}
+    for ts in request.timeseries:
+        labels = tuple((label.name, label.value) for label in ts.labels)
+        assert list(labels) == sorted(labels), "labels must be sorted by name"
+        out[labels] = [(s.value, s.timestamp) for s in ts.samples]
+    return out

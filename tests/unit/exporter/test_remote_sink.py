@@ -12,10 +12,9 @@ import time
 import urllib.error
 from typing import Any
 
-import cramjam
 import gevent
 import pytest
-from exporter_support import stats_env
+from exporter_support import decode, stats_env
 from locust_prometheus.exposition import Health, encode
 from locust_prometheus.model import CardinalityGuard, build_model
 from locust_prometheus.options import ConfigError, config_from_options
@@ -27,28 +26,8 @@ from locust_prometheus.remote_write_proto import (
     encode_write_request,
     is_stale_nan,
     labels_bytes,
-    messages,
 )
 from locust_prometheus.snapshot import take_snapshot
-
-
-def decode(
-    body: bytes | tuple[bytes, int], *, compressed: bool = True
-) -> dict[tuple[tuple[str, str], ...], list[tuple[float, int]]]:
-    """A WriteRequest parsed by protobuf: a request body (snappy) or a batch (raw, count)."""
-    request = messages()[0]()
-    if isinstance(body, tuple):
-        raw, count = body
-        request.ParseFromString(raw)
-        assert len(request.timeseries) == count
-    else:
-        request.ParseFromString(bytes(cramjam.snappy.decompress_raw(body)))
-    out: dict[tuple[tuple[str, str], ...], list[tuple[float, int]]] = {}
-    for ts in request.timeseries:
-        labels = tuple((label.name, label.value) for label in ts.labels)
-        assert list(labels) == sorted(labels), "labels must be sorted by name"
-        out[labels] = [(s.value, s.timestamp) for s in ts.samples]
-    return out
 
 
 def payload(requests: int, other: int = 7) -> bytes:
