@@ -162,7 +162,9 @@ def run_pair(
                 remote_write=url,
                 workers=workers,
                 users=4,
-                run_time="10s",
+                # long enough for a loaded machine: workers connect, the first send, the
+                # store's ingestion delay, and every live panel asked before the run ends
+                run_time="20s",
                 run_id=new_run_id(f"rw-{what[:4].lower()}-{workers}"),
                 push_interval=INTERVAL,
                 workdir=tmp_path / what,
