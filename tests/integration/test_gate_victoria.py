@@ -90,16 +90,26 @@ def engines(
         try:
             fan = f"http://127.0.0.1:{server.server_address[1]}/api/v1/write"
             common = {"users": 6, "run_time": "10s"}
+            pgw = start_locust(
+                demo_api.url, pushgateway=stack.pushgateway_url, run_id=new_run_id("vm-pgw"),
+                extra=["--prometheus-keep"], workdir=tmp / "pgw", **common,
+            )  # fmt: skip
+            # The remote-write run starts after it, on every machine: the Runs dashboard's
+            # run_b variable (runs started before run_id) then finds this run on both engines,
+            # not only other tests' earlier runs, which the stack's Prometheus alone has seen.
+            started = f'locust_run_start_timestamp_seconds{{run_id="{pgw.run_id}"}}'
+            wait_until(lambda: stack.query(started), 60, "the Pushgateway run's start")
             runs = {
-                "pushgateway": start_locust(
-                    demo_api.url, pushgateway=stack.pushgateway_url, run_id=new_run_id("vm-pgw"),
-                    extra=["--prometheus-keep"], workdir=tmp / "pgw", **common,
-                ),
+                "pushgateway": pgw,
                 "remote write": start_locust(
-                    demo_api.url, pushgateway=None, remote_write=fan,
-                    run_id=new_run_id("vm-rw"), workdir=tmp / "rw", **common,
+                    demo_api.url,
+                    pushgateway=None,
+                    remote_write=fan,
+                    run_id=new_run_id("vm-rw"),
+                    workdir=tmp / "rw",
+                    **common,
                 ),
-            }  # fmt: skip
+            }
             for run in runs.values():
                 assert run.wait(120).returncode in (0, 1), run.output
             # The gate's verdict for the remote-write run, written to both engines (the Runs
