@@ -215,11 +215,14 @@ def _judge_one(
         )
         return SeriesResult(labels, None, baseline, verdict, reason, thresholds)
     outcomes: list[tuple[Verdict, str]] = []
+    # The conditions no baseline could judge, said once for all of them (one reason, not one
+    # per condition: the reason names the refused runs and can be long).
+    unjudged: list[str] = []
     for level, cond_verdict in LEVEL_VERDICTS:
         for cond in spec.conditions(level):
             hit = cond.triggered(value, baseline)
             if hit is None and missing is not None:
-                outcomes.append(missing_outcome(spec, missing, f"{level} '{cond.text}'"))
+                unjudged.append(f"{level} '{cond.text}'")
             elif hit is None:
                 policy = POLICY_VERDICT[spec.baseline_missing]
                 outcomes.append(
@@ -231,10 +234,13 @@ def _judge_one(
                 )
             elif hit:
                 outcomes.append((cond_verdict, _explain(level, value, cond, baseline, spec)))
+    decided = len(outcomes) + len(unjudged)  # conditions that were hit or could not be judged
+    if unjudged and missing is not None:
+        outcomes.append(missing_outcome(spec, missing, ", ".join(unjudged)))
     if not outcomes:
         return SeriesResult(labels, value, baseline, Verdict.PASS, "within thresholds", thresholds)
     verdict = worst([v for v, _ in outcomes])
-    if verdict is Verdict.SKIP and len(outcomes) < len(spec.critical) + len(spec.warning):
+    if verdict is Verdict.SKIP and decided < len(spec.critical) + len(spec.warning):
         # Skipping a relative condition must not skip the absolute ones that were judged.
         verdict = Verdict.PASS
     reason = "; ".join(r for v, r in outcomes if v is verdict) or outcomes[0][1]

@@ -122,6 +122,24 @@ def test_baseline_missing_policy_is_explicit(policy: str, verdict: Verdict) -> N
         assert f"baseline_missing: {policy}" in result.reason
 
 
+@pytest.mark.parametrize(("skip", "verdict"), [(False, Verdict.FAIL), (True, Verdict.SKIP)])
+def test_no_baselines_reason_is_said_once_for_every_condition_it_left(
+    skip: bool, verdict: Verdict
+) -> None:
+    from promgate.core.model.baseline_ref import NoBaseline
+
+    spec = _spec("    baseline_missing: fail\n", critical="> +20%", warning="> +10%")
+    why = "no comparable baseline (r-3 differs in load profile: users 20 (judged run 10))"
+    result = judge_check(spec, "q", [s(1.0)], None, missing=NoBaseline(why, skip=skip))
+    assert result.verdict is verdict
+    assert result.reason.count(why) == 1, result.reason
+    assert "critical '> +20%', warning '> +10%' not judged" in result.reason, result.reason
+    # with an absolute condition judged beside them, skipped relative ones do not skip the check
+    mixed = _spec("    baseline_missing: skip\n", critical="> 2s", warning="> +10%")
+    judged = judge_check(mixed, "q", [s(1.0)], None, missing=NoBaseline(why, skip=True))
+    assert judged.verdict is Verdict.PASS
+
+
 def test_absolute_condition_still_judged_when_relative_skipped() -> None:
     spec = _spec("    baseline_missing: skip\n", critical="> 2s", warning="> +10%")
     assert judge_check(spec, "q", [s(1.0)], None).verdict is Verdict.PASS
