@@ -106,13 +106,16 @@ class _Waiter:
 
     def final_scrape(self, start: float, end: float) -> tuple[float, float]:
         """(the first scrape that saw the final push, the scrape interval)."""
+
+        def scrapes(at: float) -> tuple[float | None, float | None]:
+            """The run's raw samples up to ``at``, reaching back past its start."""
+            reach = max(1, math.ceil(at - min(start, end))) + 60
+            return _scrapes(self.client, self.sel, reach, at)
+
         now = self.clock()
-        at = min(now, end + 600.0)
-        reach = max(1, math.ceil(at - min(start, end))) + 60
-        first_end, interval = _scrapes(self.client, self.sel, reach, at)
+        first_end, interval = scrapes(min(now, end + 600.0))
         if first_end is None:  # clock skew beyond 10 minutes: look at everything up to now
-            reach = max(1, math.ceil(now - min(start, end))) + 60
-            first_end, interval = _scrapes(self.client, self.sel, reach, now)
+            first_end, interval = scrapes(now)
         # A run shorter than two scrapes has no interval to measure yet: wait for the next
         # scrape rather than guess (bounded; an old run's data is complete whatever the interval).
         while interval is None:
@@ -121,8 +124,7 @@ class _Waiter:
                 interval = FALLBACK_INTERVAL
                 break
             self.sleep(0.25)
-            reach = max(1, math.ceil(now - min(start, end))) + 60
-            first_end, interval = _scrapes(self.client, self.sel, reach, now)
+            first_end, interval = scrapes(now)
         return (first_end if first_end is not None else now), interval
 
     def until_scraped(self, eval_time: float, interval: float) -> None:
