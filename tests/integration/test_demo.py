@@ -20,7 +20,9 @@ def test_demo_runs_the_main_job_and_exits_with_the_gates_code(tmp_path: Path) ->
     demo = [sys.executable, str(ROOT / "examples" / "demo.py")]
     # A healthy system (no injected errors) on a first run: the verdict is PASS, not a warning
     # about the missing baseline (the relative check is skipped and the demo says so).
-    args = ["--duration", "8", "--users", "4", "--error-rate", "0", "--out", str(out)]
+    # 12 s: the 4 users spawn at 1/s and progress is read every 3 s from pushes 2 s apart;
+    # in 8 s a loaded machine's last progress line (6 s) could still show 3 users.
+    args = ["--duration", "12", "--users", "4", "--error-rate", "0", "--out", str(out)]
     proc = subprocess.run(demo + args, capture_output=True, text=True, timeout=240)
     stdout = proc.stdout
     result = json.loads((out / "result.json").read_text())
